@@ -1,0 +1,526 @@
+//! Typed settings, read once from `DECLARE_*` environment variables.
+//!
+//! The rule a reader must keep: every variable the service reads is listed in [`VARIABLES`],
+//! which is also what the README table and the docker-compose check are built from. Unknown
+//! `DECLARE_*` names are refused at start-up so a typo never silently falls back to a default.
+//! There is no global: a `Config` is passed in, so tests run side by side.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// One documented environment variable.
+pub struct Variable {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub meaning: &'static str,
+}
+
+/// Every variable the service reads. Keep in step with `Config::from_vars`.
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: "DECLARE_ENV",
+        default: "development",
+        meaning: "`development` or `production`; production refuses to start without its secrets",
+    },
+    Variable {
+        name: "DECLARE_LISTEN",
+        default: "127.0.0.1:8080",
+        meaning: "address and port the HTTP server binds",
+    },
+    Variable {
+        name: "DECLARE_DATA_DIR",
+        default: "./data",
+        meaning: "where the embedded SQLite file and generated development secrets live",
+    },
+    Variable {
+        name: "DECLARE_DATABASE_URL",
+        default: "sqlite://<data dir>/declare.db",
+        meaning: "`sqlite://PATH`, a plain path, or `postgres://...`",
+    },
+    Variable {
+        name: "DECLARE_DATABASE_POOL_SIZE",
+        default: "8",
+        meaning: "connections kept in the pool",
+    },
+    Variable {
+        name: "DECLARE_WORKERS",
+        default: "number of cores",
+        meaning: "HTTP worker threads",
+    },
+    Variable {
+        name: "DECLARE_LOG_FORMAT",
+        default: "pretty (json in production)",
+        meaning: "`pretty` or `json`",
+    },
+    Variable {
+        name: "DECLARE_LOG_LEVEL",
+        default: "info",
+        meaning: "a tracing filter, e.g. `info,declare=debug`",
+    },
+    Variable {
+        name: "DECLARE_BODY_LIMIT",
+        default: "1048576",
+        meaning: "largest JSON request body in bytes",
+    },
+    Variable {
+        name: "DECLARE_TOKEN_SIGNING_KEY",
+        default: "generated in development",
+        meaning: "base64 secret (32+ bytes) that signs access tokens",
+    },
+    Variable {
+        name: "DECLARE_TOKEN_SIGNING_KEY_ID",
+        default: "t1",
+        meaning: "key id (`kid`) of the signing key, so keys rotate",
+    },
+    Variable {
+        name: "DECLARE_TOKEN_PREVIOUS_KEYS",
+        default: "(none)",
+        meaning: "`kid:base64,...` keys still accepted for verification during rotation",
+    },
+    Variable {
+        name: "DECLARE_TOKEN_ISSUER",
+        default: "declare",
+        meaning: "`iss` of issued tokens",
+    },
+    Variable {
+        name: "DECLARE_TOKEN_AUDIENCE",
+        default: "declare-api",
+        meaning: "`aud` of issued tokens",
+    },
+    Variable {
+        name: "DECLARE_TOKEN_TTL_SECONDS",
+        default: "900",
+        meaning: "lifetime of access tokens",
+    },
+    Variable {
+        name: "DECLARE_ENCRYPTION_KEY",
+        default: "generated in development",
+        meaning: "base64 32-byte AEAD key that encrypts answers and tallies at rest",
+    },
+    Variable {
+        name: "DECLARE_ENCRYPTION_KEY_ID",
+        default: "k1",
+        meaning: "id stored beside every ciphertext, so keys rotate",
+    },
+];
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("unknown setting {0}: not one of the DECLARE_* variables the service reads")]
+    Unknown(String),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("{0} is required when DECLARE_ENV=production")]
+    MissingSecret(&'static str),
+    #[error("could not keep generated secrets in {path}: {reason}")]
+    SecretsFile { path: String, reason: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// A key with the id stored beside what it protects.
+#[derive(Debug, Clone)]
+pub struct KeyedSecret {
+    pub id: String,
+    pub secret: SecretString,
+}
+
+impl KeyedSecret {
+    /// The decoded key bytes (base64 was checked when the config was read).
+    pub fn bytes(&self) -> Vec<u8> {
+        B64.decode(self.secret.expose_secret()).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub environment: Environment,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub pool_size: u32,
+    pub workers: usize,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub body_limit: usize,
+    pub token_signing_key: KeyedSecret,
+    pub token_previous_keys: Vec<KeyedSecret>,
+    pub token_issuer: String,
+    pub token_audience: String,
+    pub token_ttl_seconds: u64,
+    pub encryption_key: KeyedSecret,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Reads settings from any list of `(name, value)` pairs; names without the `DECLARE_`
+    /// prefix are ignored, unknown `DECLARE_` names are refused.
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut vars: BTreeMap<String, String> = vars
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("DECLARE_"))
+            .collect();
+        if let Some(unknown) = vars
+            .keys()
+            .find(|name| !VARIABLES.iter().any(|v| v.name == name.as_str()))
+        {
+            return Err(ConfigError::Unknown(unknown.clone()));
+        }
+        let mut take = |name: &'static str| vars.remove(name).filter(|v| !v.trim().is_empty());
+
+        let environment = match take("DECLARE_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(invalid(
+                    "DECLARE_ENV",
+                    format!("`{other}` is not development or production"),
+                ))
+            }
+        };
+        let listen = parse_or(
+            "DECLARE_LISTEN",
+            take("DECLARE_LISTEN"),
+            "127.0.0.1:8080".parse().ok(),
+        )?;
+        let data_dir = PathBuf::from(take("DECLARE_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = take("DECLARE_DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("declare.db").display()));
+        let pool_size = parse_or(
+            "DECLARE_DATABASE_POOL_SIZE",
+            take("DECLARE_DATABASE_POOL_SIZE"),
+            Some(8),
+        )?;
+        if pool_size == 0 {
+            return Err(invalid(
+                "DECLARE_DATABASE_POOL_SIZE",
+                "must be at least 1".into(),
+            ));
+        }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let workers = parse_or("DECLARE_WORKERS", take("DECLARE_WORKERS"), Some(cores))?;
+        let log_format = match take("DECLARE_LOG_FORMAT").as_deref() {
+            None if environment == Environment::Production => LogFormat::Json,
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "DECLARE_LOG_FORMAT",
+                    format!("`{other}` is not pretty or json"),
+                ))
+            }
+        };
+        let log_level = take("DECLARE_LOG_LEVEL").unwrap_or_else(|| "info".into());
+        let body_limit = parse_or(
+            "DECLARE_BODY_LIMIT",
+            take("DECLARE_BODY_LIMIT"),
+            Some(1024 * 1024),
+        )?;
+        let token_issuer = take("DECLARE_TOKEN_ISSUER").unwrap_or_else(|| "declare".into());
+        let token_audience = take("DECLARE_TOKEN_AUDIENCE").unwrap_or_else(|| "declare-api".into());
+        let token_ttl_seconds = parse_or(
+            "DECLARE_TOKEN_TTL_SECONDS",
+            take("DECLARE_TOKEN_TTL_SECONDS"),
+            Some(900),
+        )?;
+        let token_previous_keys = parse_previous_keys(take("DECLARE_TOKEN_PREVIOUS_KEYS"))?;
+        let signing_id = take("DECLARE_TOKEN_SIGNING_KEY_ID").unwrap_or_else(|| "t1".into());
+        let encryption_id = take("DECLARE_ENCRYPTION_KEY_ID").unwrap_or_else(|| "k1".into());
+        let signing = take("DECLARE_TOKEN_SIGNING_KEY");
+        let encryption = take("DECLARE_ENCRYPTION_KEY");
+
+        let mut generated = GeneratedSecrets::default();
+        if environment == Environment::Development && (signing.is_none() || encryption.is_none()) {
+            generated = GeneratedSecrets::load_or_create(&data_dir)?;
+        }
+        let token_signing_key = secret(
+            "DECLARE_TOKEN_SIGNING_KEY",
+            signing_id,
+            signing.or(generated.token_signing_key),
+            environment,
+            32..=512,
+        )?;
+        let encryption_key = secret(
+            "DECLARE_ENCRYPTION_KEY",
+            encryption_id,
+            encryption.or(generated.encryption_key),
+            environment,
+            32..=32,
+        )?;
+
+        Ok(Config {
+            environment,
+            listen,
+            data_dir,
+            database_url,
+            pool_size,
+            workers,
+            log_format,
+            log_level,
+            body_limit,
+            token_signing_key,
+            token_previous_keys,
+            token_issuer,
+            token_audience,
+            token_ttl_seconds,
+            encryption_key,
+        })
+    }
+
+    /// A development config on the given database with fresh random secrets and port 0:
+    /// what tests and benchmarks start from.
+    pub fn for_tests(database_url: String, data_dir: PathBuf) -> Self {
+        Config {
+            environment: Environment::Development,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            database_url,
+            pool_size: 4,
+            workers: 2,
+            log_format: LogFormat::Pretty,
+            log_level: "warn".into(),
+            body_limit: 64 * 1024,
+            token_signing_key: KeyedSecret {
+                id: "t1".into(),
+                secret: random_secret(32),
+            },
+            token_previous_keys: Vec::new(),
+            token_issuer: "declare".into(),
+            token_audience: "declare-api".into(),
+            token_ttl_seconds: 900,
+            encryption_key: KeyedSecret {
+                id: "k1".into(),
+                secret: random_secret(32),
+            },
+        }
+    }
+}
+
+fn invalid(name: &'static str, reason: String) -> ConfigError {
+    ConfigError::Invalid { name, reason }
+}
+
+fn parse_or<T: std::str::FromStr>(
+    name: &'static str,
+    raw: Option<String>,
+    default: Option<T>,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match raw {
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e| invalid(name, format!("`{raw}`: {e}"))),
+        None => default.ok_or_else(|| invalid(name, "is required".into())),
+    }
+}
+
+fn secret(
+    name: &'static str,
+    id: String,
+    value: Option<String>,
+    environment: Environment,
+    allowed_len: std::ops::RangeInclusive<usize>,
+) -> Result<KeyedSecret, ConfigError> {
+    let value = match value {
+        Some(value) => value,
+        None if environment == Environment::Production => {
+            return Err(ConfigError::MissingSecret(name))
+        }
+        None => return Err(invalid(name, "no value and none could be generated".into())),
+    };
+    let decoded = B64
+        .decode(value.trim())
+        .map_err(|_| invalid(name, "is not valid base64".into()))?;
+    if !allowed_len.contains(&decoded.len()) {
+        return Err(invalid(
+            name,
+            format!(
+                "decodes to {} bytes; expected {}..={}",
+                decoded.len(),
+                allowed_len.start(),
+                allowed_len.end()
+            ),
+        ));
+    }
+    Ok(KeyedSecret {
+        id,
+        secret: SecretString::from(value.trim().to_owned()),
+    })
+}
+
+fn parse_previous_keys(raw: Option<String>) -> Result<Vec<KeyedSecret>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(|entry| {
+            let (id, value) = entry.split_once(':').ok_or_else(|| {
+                invalid(
+                    "DECLARE_TOKEN_PREVIOUS_KEYS",
+                    "entries are `kid:base64`".into(),
+                )
+            })?;
+            secret(
+                "DECLARE_TOKEN_PREVIOUS_KEYS",
+                id.trim().into(),
+                Some(value.into()),
+                Environment::Development,
+                32..=512,
+            )
+        })
+        .collect()
+}
+
+/// A fresh random key, base64-encoded.
+pub fn random_secret(bytes: usize) -> SecretString {
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    SecretString::from(B64.encode(buf))
+}
+
+/// Secrets generated for the embedded development set-up, kept so restarts can still read
+/// what earlier runs encrypted and signed.
+#[derive(Default, Serialize, Deserialize)]
+struct GeneratedSecrets {
+    token_signing_key: Option<String>,
+    encryption_key: Option<String>,
+}
+
+impl GeneratedSecrets {
+    const FILE: &'static str = "secrets.json";
+
+    fn load_or_create(data_dir: &Path) -> Result<Self, ConfigError> {
+        let path = data_dir.join(Self::FILE);
+        let failed = |reason: String| ConfigError::SecretsFile {
+            path: path.display().to_string(),
+            reason,
+        };
+        if path.exists() {
+            let text = std::fs::read_to_string(&path).map_err(|e| failed(e.to_string()))?;
+            return serde_json::from_str(&text).map_err(|e| failed(e.to_string()));
+        }
+        std::fs::create_dir_all(data_dir).map_err(|e| failed(e.to_string()))?;
+        let fresh = GeneratedSecrets {
+            token_signing_key: Some(random_secret(32).expose_secret().to_owned()),
+            encryption_key: Some(random_secret(32).expose_secret().to_owned()),
+        };
+        let text = serde_json::to_string_pretty(&fresh).map_err(|e| failed(e.to_string()))?;
+        write_private(&path, &text).map_err(|e| failed(e.to_string()))?;
+        Ok(fresh)
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn development_generates_and_keeps_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let first = Config::from_vars(vars(&[("DECLARE_DATA_DIR", d)])).unwrap();
+        let second = Config::from_vars(vars(&[("DECLARE_DATA_DIR", d)])).unwrap();
+        assert_eq!(first.encryption_key.bytes().len(), 32);
+        assert_eq!(first.encryption_key.bytes(), second.encryption_key.bytes());
+        assert_eq!(
+            first.token_signing_key.bytes(),
+            second.token_signing_key.bytes()
+        );
+        assert!(first.database_url.starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn production_names_the_missing_secret() {
+        let err = Config::from_vars(vars(&[("DECLARE_ENV", "production")])).unwrap_err();
+        assert_eq!(err, ConfigError::MissingSecret("DECLARE_TOKEN_SIGNING_KEY"));
+    }
+
+    #[test]
+    fn unknown_declare_variable_is_refused() {
+        let err =
+            Config::from_vars(vars(&[("DECLARE_LISTN", "x"), ("HOME", "/root")])).unwrap_err();
+        assert_eq!(err, ConfigError::Unknown("DECLARE_LISTN".into()));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let err = Config::from_vars(vars(&[
+            ("DECLARE_DATA_DIR", d),
+            ("DECLARE_LISTEN", "nowhere"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "DECLARE_LISTEN",
+                ..
+            }
+        ));
+        let err = Config::from_vars(vars(&[
+            ("DECLARE_DATA_DIR", d),
+            ("DECLARE_ENCRYPTION_KEY", "c2hvcnQ="),
+        ]))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "DECLARE_ENCRYPTION_KEY",
+                ..
+            }
+        ));
+    }
+}

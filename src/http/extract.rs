@@ -1,0 +1,203 @@
+//! Request-body extraction that names the offending field.
+//!
+//! actix's own `web::Json` reports a type error as one line of text; boards and HR front ends
+//! need to know which field was wrong, so bodies are read here with `serde_path_to_error`.
+//! A body over the limit is refused from its `Content-Length` before it is read, and again
+//! while streaming, so a client cannot make the service buffer more than the limit.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt as _;
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, FieldError};
+use crate::http::AppState;
+
+/// A JSON body of type `T`, checked for media type, size and shape.
+pub struct Json<T>(pub T);
+
+const FALLBACK_LIMIT: usize = 64 * 1024;
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(FALLBACK_LIMIT, |state| state.config.body_limit);
+        let media_type_ok = is_json(req);
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !media_type_ok {
+                return Err(AppError::UnsupportedMediaType(
+                    "the request body must be application/json".into(),
+                ));
+            }
+            if declared.is_some_and(|len| len > limit) {
+                return Err(AppError::PayloadTooLarge { limit });
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk
+                    .map_err(|e| AppError::bad_request("body", "unreadable_body", e.to_string()))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(AppError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(Json)
+        })
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    match req.mime_type() {
+        Ok(Some(mime)) => mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON),
+        _ => false,
+    }
+}
+
+/// Parses JSON, reporting syntax errors as 400 and shape errors (wrong type, missing or unknown
+/// field) as 422 naming the field's path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Syntax
+            | serde_json::error::Category::Eof
+            | serde_json::error::Category::Io => AppError::bad_request(
+                "body",
+                "malformed_json",
+                format!("the body is not valid JSON: {inner}"),
+            ),
+            serde_json::error::Category::Data => AppError::Validation(vec![FieldError::new(
+                field,
+                "invalid_value",
+                strip_position(&inner.to_string()),
+            )]),
+        }
+    })
+}
+
+/// serde_json appends " at line L column C"; the field path already says where.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(idx) => message[..idx].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Flattens `validator` errors into field errors with dotted paths.
+pub fn validation_errors(errors: &validator::ValidationErrors) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    flatten("", errors, &mut out);
+    out
+}
+
+fn flatten(prefix: &str, errors: &validator::ValidationErrors, out: &mut Vec<FieldError>) {
+    use validator::ValidationErrorsKind as Kind;
+    for (field, kind) in errors.errors() {
+        let path = if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}.{field}")
+        };
+        match kind {
+            Kind::Field(list) => out.extend(list.iter().map(|e| {
+                let message = e.message.as_ref().map_or_else(
+                    || format!("failed the `{}` check", e.code),
+                    |m| m.to_string(),
+                );
+                FieldError::new(path.clone(), e.code.to_string(), message)
+            })),
+            Kind::Struct(inner) => flatten(&path, inner, out),
+            Kind::List(items) => {
+                for (index, inner) in items {
+                    flatten(&format!("{path}[{index}]"), inner, out);
+                }
+            }
+        }
+    }
+}
+
+impl From<validator::ValidationErrors> for AppError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        AppError::Validation(validation_errors(&errors))
+    }
+}
+
+/// The error handlers for actix's own query and path extractors.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    AppError::bad_request("query", "invalid_query", err.to_string()).into()
+}
+
+pub fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    AppError::bad_request("path", "invalid_path", err.to_string()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Person {
+        name: String,
+        team: Team,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Team {
+        size: u32,
+    }
+
+    fn fields(err: AppError) -> Vec<(String, String)> {
+        match err {
+            AppError::Validation(list) | AppError::BadRequest { errors: list, .. } => {
+                list.into_iter().map(|e| (e.field, e.code)).collect()
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_type_names_the_nested_field() {
+        let err = parse_json::<Person>(br#"{"name":"a","team":{"size":"big"}}"#).unwrap_err();
+        assert_eq!(
+            fields(err),
+            vec![("team.size".to_owned(), "invalid_value".to_owned())]
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request_on_the_body() {
+        let err = parse_json::<Person>(br#"{"name":"#).unwrap_err();
+        assert!(matches!(err, AppError::BadRequest { .. }));
+        assert_eq!(
+            fields(err),
+            vec![("body".to_owned(), "malformed_json".to_owned())]
+        );
+    }
+
+    #[test]
+    fn unknown_field_is_refused() {
+        let err =
+            parse_json::<Person>(br#"{"name":"a","team":{"size":1},"ethnicity":"x"}"#).unwrap_err();
+        assert!(matches!(err, AppError::Validation(_)));
+    }
+}

@@ -1,0 +1,87 @@
+//! The one middleware every request passes through: request id, access log, metrics, and the
+//! guarantee that every error response is problem+json (even those actix makes itself).
+//!
+//! The access log records method, route pattern, status and latency. It never records a body
+//! or a query string: answers must never reach a log.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage as _};
+use tracing::Instrument as _;
+
+use crate::error::{generic_problem, PROBLEM_JSON};
+use crate::http::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, available to handlers as an extension.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Accepts a caller's request id if it is short and plain, so ids can be traced across
+/// systems without letting a caller inject log lines.
+fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(&REQUEST_ID)?.to_str().ok()?;
+    let plain = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    plain.then(|| value.to_owned())
+}
+
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let method = req.method().to_string();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let span =
+        tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
+
+    // Handlers' and extractors' errors arrive here as responses already; an `Err` can only
+    // come from actix's own plumbing, and actix renders it (without our headers).
+    let mut response = next
+        .call(req)
+        .instrument(span.clone())
+        .await?
+        .map_into_boxed_body();
+
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+        let body = serde_json::to_string(&generic_problem(status)).unwrap_or_default();
+        response = response.map_body(|head, _| {
+            head.headers
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+            head.headers.remove(header::CONTENT_LENGTH);
+            BoxBody::new(body)
+        });
+    }
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+
+    let elapsed = started.elapsed();
+    if let Some(state) = state {
+        state
+            .metrics
+            .observe(&method, &route, status.as_u16(), elapsed.as_secs_f64());
+    }
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    span.in_scope(|| tracing::info!(status = status.as_u16(), latency_ms, "request handled"));
+    Ok(response)
+}

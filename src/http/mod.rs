@@ -1,0 +1,99 @@
+//! The HTTP edge: the route table, shared state and the OpenAPI document.
+//!
+//! Handlers are thin: extract, authorise, call a service, map the result. Every handler is
+//! registered through `utoipa_actix_web`'s `service`, so a served route without an OpenAPI
+//! entry cannot exist; `tests/api/openapi.rs` checks the committed `openapi.yaml` against it.
+
+pub mod extract;
+pub mod health;
+pub mod meta;
+pub mod metrics;
+pub mod middleware;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, AppExt as _};
+
+use crate::config::Config;
+use crate::error::{AppError, FieldError, Problem};
+use crate::store::Database;
+
+pub use metrics::Metrics;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Database,
+    pub metrics: Metrics,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Declare",
+        description = "Voluntary, consented equality monitoring for police forces and public bodies: \
+                       staff declare protected characteristics on the national Yes / No / Prefer not to say \
+                       standard; HR systems sync the workforce; EDI boards read anonymised, \
+                       disclosure-controlled figures. Every error is RFC 9457 `application/problem+json`."
+    ),
+    components(schemas(Problem, FieldError)),
+    tags(
+        (name = "health", description = "Liveness, readiness and metrics"),
+        (name = "meta", description = "About the API"),
+    )
+)]
+struct ApiDoc;
+
+/// The route table: every endpoint the service serves, in one screen.
+fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::get_health)
+        .service(health::get_readiness)
+        .service(health::get_metrics)
+        .service(scope::scope("/v1").service(meta::get_api_root));
+}
+
+/// The OpenAPI document generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts()
+        .1
+}
+
+/// Adds the routes, state and extractor settings to an actix `App`.
+pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        let limit = state.config.body_limit;
+        cfg.app_data(state)
+            .app_data(web::PayloadConfig::new(limit))
+            .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+            .app_data(web::PathConfig::default().error_handler(extract::path_error))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(limit)
+                    .error_handler(|err, _| {
+                        AppError::bad_request("body", "invalid_json", err.to_string()).into()
+                    }),
+            );
+        routes(&mut ServiceConfig::new(cfg));
+        cfg.route("/openapi.json", web::get().to(serve_openapi));
+        cfg.default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(AppError::UnknownRoute)
+        }));
+    }
+}
+
+/// Serves the generated OpenAPI document (the same one `declare openapi` prints).
+async fn serve_openapi() -> actix_web::HttpResponse {
+    match openapi().to_json() {
+        Ok(json) => actix_web::HttpResponse::Ok()
+            .content_type("application/json")
+            .body(json),
+        Err(e) => actix_web::ResponseError::error_response(&AppError::internal(e)),
+    }
+}

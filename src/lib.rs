@@ -1,0 +1,12 @@
+//! Declare: voluntary, consented, anonymised equality monitoring.
+//!
+//! Layers, outermost first: [`http`] (thin handlers) -> application services -> `domain`
+//! (pure rules) and [`store`] (the only SQL). [`startup::Application`] builds the same server
+//! the binary runs and the integration tests start.
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

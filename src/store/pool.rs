@@ -1,0 +1,128 @@
+//! The connection pool over either backend, and the bridge from async handlers to it.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::{PgConnection, SqliteConnection};
+use tracing::Instrument as _;
+
+use super::{StoreError, StoreResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A pooled connection of either backend. PostgreSQL comes first: it is the production store.
+pub enum Conn {
+    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+}
+
+#[derive(Clone)]
+enum Pools {
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+}
+
+/// A handle on the database, cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    pools: Pools,
+}
+
+/// SQLite settings every connection needs: WAL so readers never wait on the writer, a busy
+/// timeout so concurrent writers queue instead of failing, and foreign keys (off by default).
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(
+            "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl Database {
+    /// Connects to `sqlite://PATH`, a bare path, or `postgres://...`/`postgresql://...`.
+    pub fn connect(url: &str, pool_size: u32) -> StoreResult<Self> {
+        let pools = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let manager = ConnectionManager::<PgConnection>::new(url);
+            Pools::Postgres(
+                Pool::builder()
+                    .max_size(pool_size)
+                    .connection_timeout(Duration::from_secs(10))
+                    .build(manager)?,
+            )
+        } else {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            if path.contains("://") {
+                return Err(StoreError::Url(format!("unsupported scheme in `{url}`")));
+            }
+            if let Some(parent) = std::path::Path::new(path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StoreError::Url(format!("{}: {e}", parent.display())))?;
+            }
+            let manager = ConnectionManager::<SqliteConnection>::new(path);
+            Pools::Sqlite(
+                Pool::builder()
+                    .max_size(pool_size)
+                    .connection_timeout(Duration::from_secs(10))
+                    .connection_customizer(Box::new(SqlitePragmas))
+                    .build(manager)?,
+            )
+        };
+        Ok(Database { pools })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Postgres(_) => Backend::Postgres,
+            Pools::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// A connection, waiting at most `timeout` for one.
+    pub fn get(&self, timeout: Duration) -> StoreResult<Conn> {
+        Ok(match &self.pools {
+            Pools::Postgres(pool) => Conn::Postgres(pool.get_timeout(timeout)?),
+            Pools::Sqlite(pool) => Conn::Sqlite(pool.get_timeout(timeout)?),
+        })
+    }
+
+    /// Runs blocking database work on the blocking pool, keeping the caller's tracing span.
+    pub async fn run<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> StoreResult<T> + Send + 'static,
+    {
+        self.run_within(Duration::from_secs(10), work).await
+    }
+
+    /// Like [`Database::run`], waiting at most `timeout` for a connection.
+    pub async fn run_within<T, F>(&self, timeout: Duration, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> StoreResult<T> + Send + 'static,
+    {
+        let db = self.clone();
+        let span = tracing::Span::current();
+        actix_web::web::block(move || {
+            let _entered = span.enter();
+            let mut conn = db.get(timeout)?;
+            work(&mut conn)
+        })
+        .instrument(tracing::Span::current())
+        .await
+        .map_err(|_| StoreError::Blocking)?
+    }
+}

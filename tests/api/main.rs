@@ -1,0 +1,11 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Integration tests: the real server on a random port, real HTTP, a fresh database per test
+//! on SQLite and on PostgreSQL. One binary, so it links once.
+
+mod helpers;
+
+mod compose;
+mod errors;
+mod health;
+mod openapi;
+mod schema_parity;
