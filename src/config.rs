@@ -167,6 +167,28 @@ pub struct Config {
     pub token_audience: String,
     pub token_ttl_seconds: u64,
     pub encryption_key: KeyedSecret,
+    pub login_throttle: LoginLimits,
+    pub external_idp: Option<ExternalIdp>,
+    /// argon2id cost (memory KiB, iterations, parallelism); OWASP's in production, cheap in tests.
+    pub argon2_cost: (u32, u32, u32),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimits {
+    pub per_account: u32,
+    pub per_address: u32,
+    pub window_seconds: u64,
+}
+
+/// A force's identity provider, whose tokens are accepted for members of staff.
+#[derive(Debug, Clone)]
+pub struct ExternalIdp {
+    pub issuer: String,
+    pub audience: String,
+    pub algorithms: Vec<String>,
+    pub subject_claim: String,
+    pub jwks_file: PathBuf,
+    pub organisation: String,
 }
 
 impl Config {
@@ -250,6 +272,50 @@ impl Config {
         let token_previous_keys = parse_previous_keys(take("DECLARE_TOKEN_PREVIOUS_KEYS"))?;
         let signing_id = take("DECLARE_TOKEN_SIGNING_KEY_ID").unwrap_or_else(|| "t1".into());
         let encryption_id = take("DECLARE_ENCRYPTION_KEY_ID").unwrap_or_else(|| "k1".into());
+        let login_throttle = LoginLimits {
+            per_account: parse_or(
+                "DECLARE_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+                take("DECLARE_LOGIN_MAX_FAILURES_PER_ACCOUNT"),
+                Some(5),
+            )?,
+            per_address: parse_or(
+                "DECLARE_LOGIN_MAX_FAILURES_PER_ADDRESS",
+                take("DECLARE_LOGIN_MAX_FAILURES_PER_ADDRESS"),
+                Some(20),
+            )?,
+            window_seconds: parse_or(
+                "DECLARE_LOGIN_WINDOW_SECONDS",
+                take("DECLARE_LOGIN_WINDOW_SECONDS"),
+                Some(900),
+            )?,
+        };
+        let external_idp = match take("DECLARE_IDP_ISSUER") {
+            None => None,
+            Some(issuer) => Some(ExternalIdp {
+                issuer,
+                audience: take("DECLARE_IDP_AUDIENCE").unwrap_or_else(|| "declare-api".into()),
+                algorithms: take("DECLARE_IDP_ALGORITHMS")
+                    .unwrap_or_else(|| "RS256".into())
+                    .split(',')
+                    .map(|a| a.trim().to_owned())
+                    .collect(),
+                subject_claim: take("DECLARE_IDP_SUBJECT_CLAIM").unwrap_or_else(|| "sub".into()),
+                jwks_file: take("DECLARE_IDP_JWKS_FILE")
+                    .map(PathBuf::from)
+                    .ok_or_else(|| {
+                        invalid(
+                            "DECLARE_IDP_JWKS_FILE",
+                            "is required with DECLARE_IDP_ISSUER".into(),
+                        )
+                    })?,
+                organisation: take("DECLARE_IDP_ORGANISATION").ok_or_else(|| {
+                    invalid(
+                        "DECLARE_IDP_ORGANISATION",
+                        "is required with DECLARE_IDP_ISSUER".into(),
+                    )
+                })?,
+            }),
+        };
         let signing = take("DECLARE_TOKEN_SIGNING_KEY");
         let encryption = take("DECLARE_ENCRYPTION_KEY");
 
@@ -288,6 +354,9 @@ impl Config {
             token_audience,
             token_ttl_seconds,
             encryption_key,
+            login_throttle,
+            external_idp,
+            argon2_cost: OWASP_ARGON2,
         })
     }
 
@@ -316,9 +385,20 @@ impl Config {
                 id: "k1".into(),
                 secret: random_secret(32),
             },
+            login_throttle: LoginLimits {
+                per_account: 5,
+                per_address: 20,
+                window_seconds: 900,
+            },
+            external_idp: None,
+            // Cheap hashing keeps the suite fast; production uses OWASP_ARGON2.
+            argon2_cost: (1024, 1, 1),
         }
     }
 }
+
+/// OWASP's recommended argon2id parameters: 19 MiB, 2 iterations, 1 lane.
+pub const OWASP_ARGON2: (u32, u32, u32) = (19_456, 2, 1);
 
 fn invalid(name: &'static str, reason: String) -> ConfigError {
     ConfigError::Invalid { name, reason }

@@ -52,6 +52,11 @@ pub struct Problem {
     /// Per-field problems, present on validation errors.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// RFC 6749 error code, present on token-endpoint errors so OAuth clients read them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +92,14 @@ pub enum AppError {
     TooManyRequests { retry_after: u64 },
     #[error("{0}")]
     Unavailable(String),
+    /// An RFC 6749 token-endpoint error (`invalid_grant`, `invalid_client`, ...).
+    #[error("{description}")]
+    OAuth {
+        status: u16,
+        error: &'static str,
+        description: String,
+        retry_after: Option<u64>,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -120,6 +133,9 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::TooManyRequests { .. } => "too-many-requests",
             AppError::Unavailable(_) => "unavailable",
+            AppError::OAuth { error, .. } if *error == "invalid_client" => "invalid-client",
+            AppError::OAuth { error, .. } if *error == "invalid_grant" => "invalid-grant",
+            AppError::OAuth { .. } => "oauth-error",
             AppError::Internal(_) => "internal-error",
         }
     }
@@ -135,12 +151,20 @@ impl AppError {
             ),
             other => (Some(other.to_string()), Vec::new()),
         };
+        let (error, error_description) = match self {
+            AppError::OAuth {
+                error, description, ..
+            } => (Some((*error).to_owned()), Some(description.clone())),
+            _ => (None, None),
+        };
         Problem {
             kind: problem_type(self.slug()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail,
             errors,
+            error,
+            error_description,
         }
     }
 }
@@ -166,6 +190,9 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::OAuth { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -182,7 +209,11 @@ impl ResponseError for AppError {
                     headers.insert(header::WWW_AUTHENTICATE, value);
                 }
             }
-            AppError::TooManyRequests { retry_after } => {
+            AppError::TooManyRequests { retry_after }
+            | AppError::OAuth {
+                retry_after: Some(retry_after),
+                ..
+            } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             _ => {}
@@ -212,5 +243,25 @@ pub fn generic_problem(status: StatusCode) -> Problem {
         status: status.as_u16(),
         detail: None,
         errors: Vec::new(),
+        error: None,
+        error_description: None,
+    }
+}
+
+impl From<crate::auth::AuthError> for AppError {
+    fn from(err: crate::auth::AuthError) -> Self {
+        match err.status_code() {
+            401 => AppError::Unauthorized {
+                detail: err.to_string(),
+                challenge: err.www_authenticate(),
+            },
+            403 => AppError::Forbidden(err.to_string()),
+            400 => AppError::bad_request(
+                "authorization",
+                "invalid_authorization_header",
+                err.to_string(),
+            ),
+            _ => AppError::internal(err),
+        }
     }
 }

@@ -4,9 +4,11 @@
 //! (pure rules) and [`store`] (the only SQL). [`startup::Application`] builds the same server
 //! the binary runs and the integration tests start.
 
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod services;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -1,6 +1,7 @@
 //! The `declare` command line: serve (the default), migrate, print the OpenAPI document.
 
 use clap::{Parser, Subcommand};
+use secrecy::{ExposeSecret as _, SecretString};
 
 use declare::config::Config;
 use declare::startup::Application;
@@ -23,10 +24,53 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Organisations, accounts and API clients.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Print the OpenAPI document generated from the code.
     Openapi {
         #[arg(long, value_enum, default_value = "yaml")]
         format: SpecFormat,
+    },
+}
+
+#[derive(Subcommand)]
+// The subcommand names (`create-org`, ...) are the documented CLI; clap derives them from these.
+#[allow(clippy::enum_variant_names)]
+enum AdminCommand {
+    /// Create an organisation (a force).
+    CreateOrg {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Create a local account. Without --org it is deployment-wide (admin or national_viewer):
+    /// this is how the first administrator is made on a fresh install.
+    CreateAccount {
+        #[arg(long)]
+        username: String,
+        /// Organisation code; omit for a deployment-wide account.
+        #[arg(long)]
+        org: Option<String>,
+        /// Repeat for several roles: employee, hr_admin, hr_sync, edi_viewer, auditor, admin, national_viewer.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        employee_id: Option<uuid::Uuid>,
+        /// Read the password from the first line of standard input; otherwise one is generated
+        /// and printed once.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Create an API client (e.g. an HR system); its secret is printed once.
+    CreateClient {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
     },
 }
 
@@ -36,8 +80,17 @@ enum SpecFormat {
     Json,
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi { format } => {
             let spec = declare::http::openapi();
@@ -59,6 +112,11 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Admin(command) => {
+            let config = Config::from_env()?;
+            declare::telemetry::init(config.log_format, "warn");
+            actix_web::rt::System::new().block_on(admin(config, command))
+        }
         Command::Serve => {
             let config = Config::from_env()?;
             declare::telemetry::init(config.log_format, &config.log_level);
@@ -70,5 +128,91 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             })
         }
+    }
+}
+
+async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
+    use declare::services::identity;
+    let db = Database::connect(&config.database_url, 2)?;
+    db.migrate()?;
+    let auth = std::sync::Arc::new(declare::auth::Authenticator::from_config(&config, None)?);
+    let problem = |e: declare::error::AppError| anyhow::anyhow!(describe(&e));
+    match command {
+        AdminCommand::CreateOrg { code, name } => {
+            let org = identity::create_organisation(&db, code, name)
+                .await
+                .map_err(problem)?;
+            println!("created organisation {} ({})", org.code, org.id);
+        }
+        AdminCommand::CreateAccount {
+            username,
+            org,
+            roles,
+            employee_id,
+            password_stdin,
+        } => {
+            let organisation_id = match org {
+                Some(code) => Some(
+                    identity::find_organisation_by_code(&db, code)
+                        .await
+                        .map_err(problem)?
+                        .id,
+                ),
+                None => None,
+            };
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (
+                    declare::auth::secrets::random_b64(18)
+                        .expose_secret()
+                        .to_owned(),
+                    true,
+                )
+            };
+            let new = identity::NewAccount {
+                username,
+                password: SecretString::from(password.clone()),
+                roles,
+                employee_id,
+            };
+            let account = identity::create_account(&db, &auth, organisation_id, new)
+                .await
+                .map_err(problem)?;
+            println!("created account {} ({})", account.username, account.id);
+            if generated {
+                println!("password (shown once): {password}");
+            }
+        }
+        AdminCommand::CreateClient { org, name, roles } => {
+            let organisation = identity::find_organisation_by_code(&db, org)
+                .await
+                .map_err(problem)?;
+            let client = identity::create_client(
+                &db,
+                &auth,
+                organisation.id,
+                identity::NewClient { name, roles },
+            )
+            .await
+            .map_err(problem)?;
+            println!("client_id: {}", client.client_id);
+            println!("client_secret (shown once): {}", client.client_secret);
+        }
+    }
+    Ok(())
+}
+
+/// A service error as one readable line, with each field problem.
+fn describe(error: &declare::error::AppError) -> String {
+    match error {
+        declare::error::AppError::Validation(problems) => problems
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
     }
 }

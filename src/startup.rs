@@ -7,6 +7,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::http::{self, AppState, Metrics};
 use crate::store::Database;
@@ -27,6 +28,8 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(count = applied.len(), "applied migrations");
         }
+        let external_org = resolve_idp_organisation(&db, &config)?;
+        let auth = Arc::new(Authenticator::from_config(&config, external_org)?);
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
         let workers = config.workers;
@@ -34,6 +37,7 @@ impl Application {
             config: Arc::new(config),
             db,
             metrics: Metrics::new()?,
+            auth,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -64,4 +68,20 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The organisation whose staff the identity provider signs in must exist before start.
+fn resolve_idp_organisation(db: &Database, config: &Config) -> anyhow::Result<Option<uuid::Uuid>> {
+    let Some(idp) = &config.external_idp else {
+        return Ok(None);
+    };
+    let mut conn = db.get(std::time::Duration::from_secs(10))?;
+    let org =
+        crate::store::organisations::find_by_code(&mut conn, &idp.organisation).map_err(|e| {
+            anyhow::anyhow!(
+            "DECLARE_IDP_ORGANISATION `{}`: {e}; create it first with `declare admin create-org`",
+            idp.organisation
+        )
+        })?;
+    Ok(Some(uuid::Uuid::parse_str(&org.id)?))
 }

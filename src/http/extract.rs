@@ -15,12 +15,23 @@ use serde::de::DeserializeOwned;
 use crate::error::{AppError, FieldError};
 use crate::http::AppState;
 
-/// A JSON body of type `T`, checked for media type, size and shape.
-pub struct Json<T>(pub T);
+/// A JSON body of type `T`: media type and size are checked as it is read, but it is parsed
+/// only when the handler calls [`JsonBody::parse`], after authorising. So a caller who may not
+/// use an endpoint gets 403, never a 422 that describes the endpoint's body.
+pub struct JsonBody<T> {
+    bytes: web::Bytes,
+    shape: std::marker::PhantomData<T>,
+}
+
+impl<T: DeserializeOwned> JsonBody<T> {
+    pub fn parse(self) -> Result<T, AppError> {
+        parse_json(&self.bytes)
+    }
+}
 
 const FALLBACK_LIMIT: usize = 64 * 1024;
 
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
@@ -53,7 +64,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            parse_json(&body).map(Json)
+            Ok(JsonBody {
+                bytes: body.freeze(),
+                shape: std::marker::PhantomData,
+            })
         })
     }
 }

@@ -6,9 +6,13 @@
 
 pub mod extract;
 pub mod health;
+pub mod me;
 pub mod meta;
 pub mod metrics;
 pub mod middleware;
+pub mod oauth;
+pub mod organisations;
+pub mod principal;
 
 use std::sync::Arc;
 
@@ -17,6 +21,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{scope, AppExt as _};
 
+use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::error::{AppError, FieldError, Problem};
 use crate::store::Database;
@@ -28,6 +33,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Database,
     pub metrics: Metrics,
+    pub auth: Arc<Authenticator>,
 }
 
 #[derive(OpenApi)]
@@ -40,19 +46,61 @@ pub struct AppState {
                        disclosure-controlled figures. Every error is RFC 9457 `application/problem+json`."
     ),
     components(schemas(Problem, FieldError)),
+    modifiers(&SecuritySchemes),
     tags(
+        (name = "auth", description = "OAuth 2.0 tokens and the caller's identity"),
+        (name = "organisations", description = "Organisations, their accounts and API clients (administrators)"),
         (name = "health", description = "Liveness, readiness and metrics"),
         (name = "meta", description = "About the API"),
     )
 )]
 struct ApiDoc;
 
+/// Bearer JWTs from `/oauth/token` (password or client credentials), or from the force's
+/// identity provider.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes,
+            SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::new([
+                Flow::Password(Password::new("/oauth/token", Scopes::new())),
+                Flow::ClientCredentials(ClientCredentials::new("/oauth/token", Scopes::new())),
+            ])),
+        );
+    }
+}
+
 /// The route table: every endpoint the service serves, in one screen.
 fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::get_health)
         .service(health::get_readiness)
         .service(health::get_metrics)
-        .service(scope::scope("/v1").service(meta::get_api_root));
+        .service(oauth::create_token)
+        .service(
+            scope::scope("/v1")
+                .service(meta::get_api_root)
+                .service(me::get_me)
+                .service(organisations::list_organisations)
+                .service(organisations::create_organisation)
+                .service(organisations::create_account)
+                .service(organisations::create_client),
+        );
 }
 
 /// The OpenAPI document generated from the handlers.

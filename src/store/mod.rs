@@ -5,8 +5,10 @@
 //! each backend, and branch by hand only where the SQL must differ (upserts, `COPY`).
 //! Every call runs on the blocking pool through [`Database::run`], never on an async worker.
 
+pub mod accounts;
 pub mod introspect;
 mod migrate;
+pub mod organisations;
 mod pool;
 pub mod schema;
 

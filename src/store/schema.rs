@@ -10,3 +10,33 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        organisation_id -> Nullable<Text>,
+        username -> Text,
+        password_hash -> Text,
+        roles -> Text,
+        employee_id -> Nullable<Text>,
+        disabled -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_clients (id) {
+        id -> Text,
+        organisation_id -> Text,
+        client_id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        roles -> Text,
+        disabled -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(accounts -> organisations (organisation_id));
+diesel::joinable!(api_clients -> organisations (organisation_id));
+diesel::allow_tables_to_appear_in_same_query!(organisations, accounts, api_clients);

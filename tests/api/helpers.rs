@@ -180,3 +180,81 @@ macro_rules! on_both_backends {
         )*
     };
 }
+
+/// A role-holder the tests log in as.
+pub struct Login {
+    pub username: String,
+    pub password: String,
+}
+
+impl TestApp {
+    pub async fn create_org(&self, code: &str) -> declare::services::identity::OrganisationView {
+        declare::services::identity::create_organisation(
+            &self.state.db,
+            code.into(),
+            format!("{code} police"),
+        )
+        .await
+        .expect("organisation created")
+    }
+
+    /// Creates an account directly through the identity service (as `declare admin` does).
+    pub async fn create_account(
+        &self,
+        org: Option<uuid::Uuid>,
+        username: &str,
+        roles: &[&str],
+    ) -> Login {
+        let password = format!("pw-{username}-correct-horse");
+        declare::services::identity::create_account(
+            &self.state.db,
+            &self.state.auth,
+            org,
+            declare::services::identity::NewAccount {
+                username: username.into(),
+                password: password.clone().into(),
+                roles: roles.iter().map(|r| r.to_string()).collect(),
+                employee_id: None,
+            },
+        )
+        .await
+        .expect("account created");
+        Login {
+            username: username.into(),
+            password,
+        }
+    }
+
+    pub async fn token_response(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url("/oauth/token"))
+            .form(form)
+            .send()
+            .await
+            .expect("token request sent")
+    }
+
+    pub async fn login(&self, login: &Login) -> String {
+        let response = self
+            .token_response(&[
+                ("grant_type", "password"),
+                ("username", &login.username),
+                ("password", &login.password),
+            ])
+            .await;
+        assert_eq!(response.status(), 200, "login of {} failed", login.username);
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub fn authed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+}

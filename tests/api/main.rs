@@ -4,8 +4,10 @@
 
 mod helpers;
 
+mod auth;
 mod compose;
 mod errors;
 mod health;
+mod matrix;
 mod openapi;
 mod schema_parity;

@@ -1,0 +1,122 @@
+//! Everything the service needs to authenticate a caller, built once from [`Config`].
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::{
+    Argon2Hasher, AuthError, ExternalAlgorithm, ExternalVerifier, KeyRing, LoginThrottle,
+    Principal, PrincipalKind, Role, ThrottleSettings, TokenService,
+};
+use crate::config::Config;
+
+/// Tokens of the force's identity provider, accepted for its members of staff.
+pub struct ExternalLogin {
+    pub verifier: ExternalVerifier,
+    pub organisation_id: Uuid,
+}
+
+pub struct Authenticator {
+    pub tokens: TokenService,
+    pub external: Option<ExternalLogin>,
+    pub hasher: Argon2Hasher,
+    pub throttle: LoginThrottle,
+    pub token_ttl: Duration,
+}
+
+impl Authenticator {
+    /// Builds the key ring (previous keys verify, the configured key signs), the hasher and
+    /// the throttle. `external_org` is the resolved id of `DECLARE_IDP_ORGANISATION`.
+    pub fn from_config(config: &Config, external_org: Option<Uuid>) -> anyhow::Result<Self> {
+        let mut ring = KeyRing::new();
+        for previous in &config.token_previous_keys {
+            ring.add_hs256(&previous.id, &previous.bytes())?;
+        }
+        ring.add_hs256(
+            &config.token_signing_key.id,
+            &config.token_signing_key.bytes(),
+        )?;
+        let tokens = TokenService::new(
+            config.token_issuer.clone(),
+            config.token_audience.clone(),
+            ring,
+        );
+
+        let external = match (&config.external_idp, external_org) {
+            (Some(idp), Some(organisation_id)) => {
+                let algorithms = idp
+                    .algorithms
+                    .iter()
+                    .map(|a| {
+                        serde_json::from_value::<ExternalAlgorithm>(serde_json::Value::String(
+                            a.clone(),
+                        ))
+                        .map_err(|_| {
+                            anyhow::anyhow!(
+                                "DECLARE_IDP_ALGORITHMS: `{a}` is not RS256, ES256 or EdDSA"
+                            )
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let mut verifier = ExternalVerifier::new(
+                    idp.issuer.clone(),
+                    idp.audience.clone(),
+                    &algorithms,
+                    idp.subject_claim.clone(),
+                );
+                let jwks = std::fs::read_to_string(&idp.jwks_file).map_err(|e| {
+                    anyhow::anyhow!("DECLARE_IDP_JWKS_FILE {}: {e}", idp.jwks_file.display())
+                })?;
+                let loaded = verifier.load_jwks(&jwks)?;
+                if loaded == 0 {
+                    anyhow::bail!(
+                        "DECLARE_IDP_JWKS_FILE holds no usable key for {:?}",
+                        idp.algorithms
+                    );
+                }
+                Some(ExternalLogin {
+                    verifier,
+                    organisation_id,
+                })
+            }
+            (Some(_), None) => {
+                anyhow::bail!("DECLARE_IDP_ORGANISATION does not name an existing organisation")
+            }
+            _ => None,
+        };
+
+        let (m, t, p) = config.argon2_cost;
+        let limits = config.login_throttle;
+        let throttle = LoginThrottle::new(&ThrottleSettings {
+            account_max_failures: limits.per_account,
+            account_window_secs: limits.window_seconds,
+            address_max_failures: limits.per_address,
+            address_window_secs: limits.window_seconds,
+            ..ThrottleSettings::default()
+        });
+        Ok(Authenticator {
+            tokens,
+            external,
+            hasher: Argon2Hasher::new(m, t, p)?,
+            throttle,
+            token_ttl: Duration::from_secs(config.token_ttl_seconds),
+        })
+    }
+
+    /// Verifies a bearer token: the service's own, or the identity provider's.
+    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        if let Some(external) = &self.external {
+            if super::peek_issuer(token).as_deref() == Some(external.verifier.issuer()) {
+                let identity = external.verifier.verify(token)?;
+                return Ok(Principal {
+                    subject: identity.subject_claim_value,
+                    org_id: Some(external.organisation_id),
+                    roles: vec![Role::Employee],
+                    employee_id: None,
+                    kind: PrincipalKind::External,
+                });
+            }
+        }
+        self.tokens.verify(token)
+    }
+}

@@ -1,0 +1,469 @@
+//! Organisations, local accounts, API clients, and the two OAuth grants that log them in.
+
+use std::time::Instant;
+
+use chrono::Utc;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::{Authenticator, PhcString, Principal, PrincipalKind, Role};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::store::accounts::{self, Account, ApiClient};
+use crate::store::organisations::{self, Organisation};
+use crate::store::Database;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrganisationView {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+}
+
+impl From<Organisation> for OrganisationView {
+    fn from(org: Organisation) -> Self {
+        OrganisationView {
+            id: Uuid::parse_str(&org.id).unwrap_or_default(),
+            code: org.code,
+            name: org.name,
+        }
+    }
+}
+
+/// A code is what HR systems and the CLI name an organisation by: short, stable, plain.
+fn check_code(field: &str, code: &str, problems: &mut Vec<FieldError>) {
+    let ok = (2..=40).contains(&code.len())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !ok {
+        problems.push(FieldError::new(
+            field,
+            "invalid_code",
+            "2 to 40 characters of a-z, 0-9, '-' and '_'",
+        ));
+    }
+}
+
+fn parse_roles(roles: &[String], problems: &mut Vec<FieldError>) -> Vec<Role> {
+    if roles.is_empty() {
+        problems.push(FieldError::new(
+            "roles",
+            "required",
+            "at least one role is required",
+        ));
+    }
+    let mut parsed = Vec::new();
+    for (i, role) in roles.iter().enumerate() {
+        match role.parse::<Role>() {
+            Ok(role) if !parsed.contains(&role) => parsed.push(role),
+            Ok(_) => problems.push(FieldError::new(
+                format!("roles[{i}]"),
+                "duplicate",
+                "role listed twice",
+            )),
+            Err(_) => problems.push(FieldError::new(
+                format!("roles[{i}]"),
+                "unknown_role",
+                format!("`{role}` is not a role"),
+            )),
+        }
+    }
+    parsed
+}
+
+fn join_roles(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn split_roles(stored: &str) -> Vec<Role> {
+    stored.split(',').filter_map(|r| r.parse().ok()).collect()
+}
+
+pub async fn create_organisation(
+    db: &Database,
+    code: String,
+    name: String,
+) -> AppResult<OrganisationView> {
+    let mut problems = Vec::new();
+    check_code("code", &code, &mut problems);
+    if name.trim().is_empty() || name.len() > 200 {
+        problems.push(FieldError::new(
+            "name",
+            "invalid_length",
+            "1 to 200 characters",
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Validation(problems));
+    }
+    let org = Organisation {
+        id: Uuid::new_v4().to_string(),
+        code,
+        name,
+        created_at: Utc::now().naive_utc(),
+    };
+    let stored = org.clone();
+    db.run(move |conn| organisations::insert(conn, &stored))
+        .await
+        .map_err(|e| {
+            if e.is_unique_violation() {
+                AppError::Conflict("an organisation with this code already exists".into())
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(org.into())
+}
+
+pub async fn list_organisations(db: &Database) -> AppResult<Vec<OrganisationView>> {
+    Ok(db
+        .run(organisations::list)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+pub async fn find_organisation_by_code(db: &Database, code: String) -> AppResult<OrganisationView> {
+    db.run(move |conn| organisations::find_by_code(conn, &code))
+        .await
+        .map(Into::into)
+        .map_err(|e| {
+            if e.is_not_found() {
+                AppError::NotFound("no organisation with this code".into())
+            } else {
+                e.into()
+            }
+        })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    pub username: String,
+    /// At least 12 characters. Stored only as an argon2id hash.
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+    pub roles: Vec<String>,
+    /// The employee record a staff account declares for.
+    pub employee_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: Uuid,
+    pub username: String,
+    pub organisation_id: Option<Uuid>,
+    pub roles: Vec<Role>,
+}
+
+/// Creates a local account; `organisation_id: None` makes a deployment-wide account, which may
+/// only hold `admin` or `national_viewer`.
+pub async fn create_account(
+    db: &Database,
+    auth: &std::sync::Arc<Authenticator>,
+    organisation_id: Option<Uuid>,
+    new: NewAccount,
+) -> AppResult<AccountView> {
+    let mut problems = Vec::new();
+    let username = new.username.trim().to_lowercase();
+    if !(3..=64).contains(&username.len())
+        || username
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        problems.push(FieldError::new(
+            "username",
+            "invalid_username",
+            "3 to 64 characters, no spaces",
+        ));
+    }
+    let password_len = new.password.expose_secret().chars().count();
+    if !(12..=256).contains(&password_len) {
+        problems.push(FieldError::new(
+            "password",
+            "weak_password",
+            "12 to 256 characters",
+        ));
+    }
+    let roles = parse_roles(&new.roles, &mut problems);
+    if organisation_id.is_none() && roles.iter().any(|r| !r.may_be_unscoped()) {
+        problems.push(FieldError::new(
+            "roles",
+            "needs_organisation",
+            "an account outside any organisation may only be admin or national_viewer",
+        ));
+    }
+    if organisation_id.is_some() && roles.contains(&Role::NationalViewer) {
+        problems.push(FieldError::new(
+            "roles",
+            "national_role",
+            "national_viewer is held outside organisations",
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Validation(problems));
+    }
+    let hasher_auth = auth.clone();
+    let password = new.password;
+    let hash = actix_web::web::block(move || hasher_auth.hasher.hash_password(&password))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    let account = Account {
+        id: Uuid::new_v4().to_string(),
+        organisation_id: organisation_id.map(|id| id.to_string()),
+        username: username.clone(),
+        password_hash: hash.into_string(),
+        roles: join_roles(&roles),
+        employee_id: new.employee_id.map(|id| id.to_string()),
+        disabled: false,
+        created_at: Utc::now().naive_utc(),
+    };
+    let id = account.id.clone();
+    db.run(move |conn| {
+        if let Some(org) = &account.organisation_id {
+            organisations::find(conn, org)?;
+        }
+        accounts::insert_account(conn, &account)
+    })
+    .await
+    .map_err(|e| match e {
+        e if e.is_unique_violation() => {
+            AppError::Conflict("an account with this username already exists".into())
+        }
+        e if e.is_not_found() => AppError::NotFound("no such organisation".into()),
+        e => e.into(),
+    })?;
+    Ok(AccountView {
+        id: Uuid::parse_str(&id).unwrap_or_default(),
+        username,
+        organisation_id,
+        roles,
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClient {
+    /// What the client is, e.g. "SAP SuccessFactors nightly sync".
+    pub name: String,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    /// Shown once, now. Only its argon2id hash is kept.
+    pub client_secret: String,
+    pub organisation_id: Uuid,
+    pub roles: Vec<Role>,
+}
+
+pub async fn create_client(
+    db: &Database,
+    auth: &std::sync::Arc<Authenticator>,
+    organisation_id: Uuid,
+    new: NewClient,
+) -> AppResult<ClientCredentials> {
+    let mut problems = Vec::new();
+    if new.name.trim().is_empty() || new.name.len() > 200 {
+        problems.push(FieldError::new(
+            "name",
+            "invalid_length",
+            "1 to 200 characters",
+        ));
+    }
+    let roles = parse_roles(&new.roles, &mut problems);
+    if roles
+        .iter()
+        .any(|r| matches!(r, Role::Employee | Role::NationalViewer | Role::Admin))
+    {
+        problems.push(FieldError::new(
+            "roles",
+            "not_for_clients",
+            "clients act for systems, not people: employee, admin and national_viewer are refused",
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Validation(problems));
+    }
+    let hasher_auth = auth.clone();
+    let (secret, hash) = actix_web::web::block(move || hasher_auth.hasher.generate_client_secret())
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    let client = ApiClient {
+        id: Uuid::new_v4().to_string(),
+        organisation_id: organisation_id.to_string(),
+        client_id: format!("dc_{}", Uuid::new_v4().simple()),
+        name: new.name,
+        secret_hash: hash.into_string(),
+        roles: join_roles(&roles),
+        disabled: false,
+        created_at: Utc::now().naive_utc(),
+    };
+    let client_id = client.client_id.clone();
+    db.run(move |conn| {
+        organisations::find(conn, &client.organisation_id)?;
+        accounts::insert_client(conn, &client)
+    })
+    .await
+    .map_err(|e| {
+        if e.is_not_found() {
+            AppError::NotFound("no such organisation".into())
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(ClientCredentials {
+        client_id,
+        client_secret: secret.expose_secret().to_owned(),
+        organisation_id,
+        roles,
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+fn oauth(status: u16, error: &'static str, description: &str) -> AppError {
+    AppError::OAuth {
+        status,
+        error,
+        description: description.to_owned(),
+        retry_after: None,
+    }
+}
+
+fn throttled(retry: crate::auth::RetryAfter) -> AppError {
+    AppError::OAuth {
+        status: 429,
+        error: "slow_down",
+        description: "too many failed attempts; try again later".into(),
+        retry_after: Some(retry.secs_ceil()),
+    }
+}
+
+fn parse_uuid(value: &str) -> Option<Uuid> {
+    Uuid::parse_str(value).ok()
+}
+
+/// RFC 6749 section 4.3. The same answer for an unknown account and a wrong password, and the
+/// same work (argon2 against a dummy hash) so timing does not tell them apart either.
+pub async fn password_grant(
+    db: &Database,
+    auth: &std::sync::Arc<Authenticator>,
+    username: String,
+    password: SecretString,
+    address: String,
+) -> AppResult<TokenResponse> {
+    let username = username.trim().to_lowercase();
+    auth.throttle
+        .check(&username, &address, Instant::now())
+        .map_err(throttled)?;
+    let lookup = username.clone();
+    let account = db
+        .run(move |conn| accounts::find_account_by_username(conn, &lookup))
+        .await?;
+    let verifier = auth.clone();
+    let stored = account
+        .as_ref()
+        .filter(|a| !a.disabled)
+        .map(|a| a.password_hash.clone());
+    let verified = actix_web::web::block(move || {
+        let phc = stored.and_then(|s| PhcString::parse(s).ok());
+        verifier.hasher.verify_password(&password, phc.as_ref())
+    })
+    .await
+    .map_err(AppError::internal)?;
+    let account = match (verified, account) {
+        (true, Some(account)) => account,
+        _ => {
+            auth.throttle
+                .record_failure(&username, &address, Instant::now());
+            return Err(oauth(
+                400,
+                "invalid_grant",
+                "the username or password is not correct",
+            ));
+        }
+    };
+    auth.throttle.record_success(&username);
+    let principal = Principal {
+        subject: account.id.clone(),
+        org_id: account.organisation_id.as_deref().and_then(parse_uuid),
+        roles: split_roles(&account.roles),
+        employee_id: account.employee_id.as_deref().and_then(parse_uuid),
+        kind: PrincipalKind::User,
+    };
+    issue(auth, &principal)
+}
+
+/// RFC 6749 section 4.4, for HR systems and other machine clients.
+pub async fn client_credentials_grant(
+    db: &Database,
+    auth: &std::sync::Arc<Authenticator>,
+    client_id: String,
+    client_secret: SecretString,
+    address: String,
+) -> AppResult<TokenResponse> {
+    auth.throttle
+        .check(&client_id, &address, Instant::now())
+        .map_err(throttled)?;
+    let lookup = client_id.clone();
+    let client = db
+        .run(move |conn| accounts::find_client(conn, &lookup))
+        .await?;
+    let verifier = auth.clone();
+    let stored = client
+        .as_ref()
+        .filter(|c| !c.disabled)
+        .map(|c| c.secret_hash.clone());
+    let verified = actix_web::web::block(move || {
+        let phc = stored.and_then(|s| PhcString::parse(s).ok());
+        verifier
+            .hasher
+            .verify_password(&client_secret, phc.as_ref())
+    })
+    .await
+    .map_err(AppError::internal)?;
+    let client = match (verified, client) {
+        (true, Some(client)) => client,
+        _ => {
+            auth.throttle
+                .record_failure(&client_id, &address, Instant::now());
+            return Err(oauth(401, "invalid_client", "client authentication failed"));
+        }
+    };
+    auth.throttle.record_success(&client_id);
+    let principal = Principal {
+        subject: client.client_id.clone(),
+        org_id: parse_uuid(&client.organisation_id),
+        roles: split_roles(&client.roles),
+        employee_id: None,
+        kind: PrincipalKind::Client,
+    };
+    issue(auth, &principal)
+}
+
+fn issue(auth: &Authenticator, principal: &Principal) -> AppResult<TokenResponse> {
+    let (access_token, expires_in) = auth.tokens.issue(principal, auth.token_ttl)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+    })
+}

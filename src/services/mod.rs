@@ -1,0 +1,5 @@
+//! Application services: one module per use case family. They hold the rules that span the
+//! store and the domain (transactions, authorisation of *which* record), so handlers stay thin
+//! and the CLI calls the same code as the API.
+
+pub mod identity;

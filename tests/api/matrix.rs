@@ -1,0 +1,188 @@
+//! The authorisation matrix: every endpoint x every kind of caller, expected status, checked
+//! against the running server. A new endpoint must add its row here.
+
+use reqwest::Method;
+
+use crate::helpers::{spawn_app, TestApp};
+use crate::on_both_backends;
+
+/// Callers, in column order.
+const CALLERS: [&str; 9] = [
+    "anonymous",
+    "employee",
+    "hr_admin",
+    "hr_sync",
+    "edi_viewer",
+    "auditor",
+    "org_admin",
+    "deployment_admin",
+    "national_viewer",
+];
+
+/// (method, path, body, expected status per caller). `{org}` is the callers' organisation.
+/// 422 means the caller got past authorisation and the (deliberately empty) body was refused.
+const MATRIX: &[(&str, &str, &str, [u16; 9])] = &[
+    (
+        "GET",
+        "/healthz",
+        "",
+        [200, 200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/readyz",
+        "",
+        [200, 200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/metrics",
+        "",
+        [200, 200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/v1",
+        "",
+        [200, 200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/v1/me",
+        "",
+        [401, 200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/v1/organisations",
+        "",
+        [401, 403, 403, 403, 403, 403, 403, 200, 403],
+    ),
+    (
+        "POST",
+        "/v1/organisations",
+        "{}",
+        [401, 403, 403, 403, 403, 403, 403, 422, 403],
+    ),
+    (
+        "POST",
+        "/v1/organisations/{org}/accounts",
+        "{}",
+        [401, 403, 403, 403, 403, 403, 422, 422, 403],
+    ),
+    (
+        "POST",
+        "/v1/organisations/{org}/clients",
+        "{}",
+        [401, 403, 403, 403, 403, 403, 422, 422, 403],
+    ),
+    (
+        "POST",
+        "/v1/organisations/{other}/accounts",
+        "{}",
+        [401, 403, 403, 403, 403, 403, 403, 422, 403],
+    ),
+];
+
+async fn tokens(app: &TestApp) -> (Vec<Option<String>>, uuid::Uuid, uuid::Uuid) {
+    let org = app.create_org("matrix-force").await;
+    let other = app.create_org("other-force").await;
+    let mut tokens = vec![None];
+    for (i, caller) in CALLERS.iter().enumerate().skip(1) {
+        let username = format!("matrix-{caller}");
+        let login = match *caller {
+            "org_admin" => {
+                app.create_account(Some(org.id), &username, &["admin"])
+                    .await
+            }
+            "deployment_admin" => app.create_account(None, &username, &["admin"]).await,
+            "national_viewer" => {
+                app.create_account(None, &username, &["national_viewer"])
+                    .await
+            }
+            "hr_sync" => {
+                let client = declare::services::identity::create_client(
+                    &app.state.db,
+                    &app.state.auth,
+                    org.id,
+                    declare::services::identity::NewClient {
+                        name: "HR".into(),
+                        roles: vec!["hr_sync".into()],
+                    },
+                )
+                .await
+                .unwrap();
+                let r = app
+                    .token_response(&[
+                        ("grant_type", "client_credentials"),
+                        ("client_id", &client.client_id),
+                        ("client_secret", &client.client_secret),
+                    ])
+                    .await;
+                let body: serde_json::Value = r.json().await.unwrap();
+                tokens.push(Some(body["access_token"].as_str().unwrap().to_owned()));
+                continue;
+            }
+            role => app.create_account(Some(org.id), &username, &[role]).await,
+        };
+        assert_eq!(tokens.len(), i);
+        tokens.push(Some(app.login(&login).await));
+    }
+    (tokens, org.id, other.id)
+}
+
+on_both_backends! {
+    async fn every_endpoint_answers_every_role_as_the_matrix_says(backend) {
+        let app = spawn_app(backend).await;
+        let (tokens, org, other) = tokens(&app).await;
+        let mut failures = Vec::new();
+        for (method, path, body, expected) in MATRIX {
+            let path = path.replace("{org}", &org.to_string()).replace("{other}", &other.to_string());
+            for (i, caller) in CALLERS.iter().enumerate() {
+                let mut request = app.client.request(method.parse::<Method>().unwrap(), app.url(&path));
+                if let Some(token) = &tokens[i] {
+                    request = request.bearer_auth(token);
+                }
+                if !body.is_empty() {
+                    request = request.header("content-type", "application/json").body(body.to_string());
+                }
+                let status = request.send().await.unwrap().status().as_u16();
+                if status != expected[i] {
+                    failures.push(format!("{method} {path} as {caller}: expected {}, got {status}", expected[i]));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "matrix mismatches:\n{}", failures.join("\n"));
+    }
+}
+
+#[test]
+fn every_documented_operation_has_a_matrix_row() {
+    let spec = declare::http::openapi();
+    let rows: Vec<(String, String)> = MATRIX
+        .iter()
+        .map(|(m, p, _, _)| {
+            (
+                m.to_string(),
+                p.replace("{other}", "{organisation_id}")
+                    .replace("{org}", "{organisation_id}"),
+            )
+        })
+        .collect();
+    for (path, item) in &spec.paths.paths {
+        for (method, present) in [
+            ("GET", item.get.is_some()),
+            ("POST", item.post.is_some()),
+            ("PUT", item.put.is_some()),
+            ("PATCH", item.patch.is_some()),
+            ("DELETE", item.delete.is_some()),
+        ] {
+            if present && path != "/oauth/token" {
+                assert!(
+                    rows.contains(&(method.to_owned(), path.clone())),
+                    "{method} {path} has no row in the authorisation matrix"
+                );
+            }
+        }
+    }
+}
