@@ -1,0 +1,92 @@
+//! Shared benchmark plumbing: start the real app, time things, print each figure beside the
+//! raw database doing the same work, as a ratio (ratios hold on a noisy machine; absolute
+//! numbers do not).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use declare::config::Config;
+use declare::startup::Application;
+
+/// A running app on a temp SQLite file, or on a fresh PostgreSQL database when
+/// `DECLARE_BENCH_POSTGRES_URL` names a server (database created and dropped here).
+pub struct BenchApp {
+    pub address: String,
+    pub state: actix_web::web::Data<declare::http::AppState>,
+    pub database_url: String,
+    _dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for BenchApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("bench.db").display())
+}
+
+pub async fn start(adjust: impl FnOnce(&mut Config)) -> BenchApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_tests(sqlite_url(&dir), dir.path().to_path_buf());
+    config.log_level = "error".into();
+    config.workers = 2;
+    adjust(&mut config);
+    let database_url = config.database_url.clone();
+    let app = Application::build(config).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    let server = tokio::spawn(app.run_until_stopped());
+    BenchApp {
+        address,
+        state,
+        database_url,
+        _dir: dir,
+        server,
+    }
+}
+
+/// Runs `work` `n` times and returns the mean time per call.
+pub fn per_call(n: u32, mut work: impl FnMut()) -> Duration {
+    let started = Instant::now();
+    for _ in 0..n {
+        work();
+    }
+    started.elapsed() / n
+}
+
+pub struct Percentiles {
+    pub p50: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+}
+
+pub fn percentiles(samples: &mut [Duration]) -> Percentiles {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    Percentiles {
+        p50: at(0.50),
+        p99: at(0.99),
+        max: *samples.last().unwrap(),
+    }
+}
+
+pub fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+pub fn us(d: Duration) -> String {
+    format!("{:.2} µs", d.as_secs_f64() * 1_000_000.0)
+}
+
+/// One line: our figure, the raw database's, and ours as a multiple of it.
+pub fn row(what: &str, ours: Duration, raw_what: &str, raw: Duration) {
+    let ratio = ours.as_secs_f64() / raw.as_secs_f64().max(f64::MIN_POSITIVE);
+    println!(
+        "{what:<46} {:>12}   | raw: {raw_what:<34} {:>12}   | ratio {ratio:>6.2}x",
+        us(ours),
+        us(raw)
+    );
+}
