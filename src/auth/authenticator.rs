@@ -22,6 +22,9 @@ pub struct Authenticator {
     pub hasher: Argon2Hasher,
     pub throttle: LoginThrottle,
     pub token_ttl: Duration,
+    /// Bounds concurrent argon2 work. Each hash is ~20 MiB and tens of milliseconds of one
+    /// core; unbounded, a burst of logins would take every core and stall all other requests.
+    hashing: tokio::sync::Semaphore,
 }
 
 impl Authenticator {
@@ -100,7 +103,19 @@ impl Authenticator {
             hasher: Argon2Hasher::new(m, t, p)?,
             throttle,
             token_ttl: Duration::from_secs(config.token_ttl_seconds),
+            hashing: tokio::sync::Semaphore::new(hashing_slots()),
         })
+    }
+
+    /// Runs argon2 work (`job`) on the blocking pool, at most `hashing_slots()` at a time;
+    /// callers beyond that wait their turn without holding a thread.
+    pub async fn hash_work<T: Send + 'static>(
+        self: &std::sync::Arc<Self>,
+        job: impl FnOnce(&Argon2Hasher) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let _slot = self.hashing.acquire().await?;
+        let this = self.clone();
+        Ok(actix_web::web::block(move || job(&this.hasher)).await?)
     }
 
     /// Verifies a bearer token: the service's own, or the identity provider's.
@@ -119,4 +134,9 @@ impl Authenticator {
         }
         self.tokens.verify(token)
     }
+}
+
+/// Leaves at least one core for everything else.
+fn hashing_slots() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }

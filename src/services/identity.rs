@@ -210,9 +210,9 @@ pub async fn create_account(
     if !problems.is_empty() {
         return Err(AppError::Validation(problems));
     }
-    let hasher_auth = auth.clone();
     let password = new.password;
-    let hash = actix_web::web::block(move || hasher_auth.hasher.hash_password(&password))
+    let hash = auth
+        .hash_work(move |hasher| hasher.hash_password(&password))
         .await
         .map_err(AppError::internal)?
         .map_err(AppError::internal)?;
@@ -294,8 +294,8 @@ pub async fn create_client(
     if !problems.is_empty() {
         return Err(AppError::Validation(problems));
     }
-    let hasher_auth = auth.clone();
-    let (secret, hash) = actix_web::web::block(move || hasher_auth.hasher.generate_client_secret())
+    let (secret, hash) = auth
+        .hash_work(|hasher| hasher.generate_client_secret())
         .await
         .map_err(AppError::internal)?
         .map_err(AppError::internal)?;
@@ -378,17 +378,17 @@ pub async fn password_grant(
     let account = db
         .run(move |conn| accounts::find_account_by_username(conn, &lookup))
         .await?;
-    let verifier = auth.clone();
     let stored = account
         .as_ref()
         .filter(|a| !a.disabled)
         .map(|a| a.password_hash.clone());
-    let verified = actix_web::web::block(move || {
-        let phc = stored.and_then(|s| PhcString::parse(s).ok());
-        verifier.hasher.verify_password(&password, phc.as_ref())
-    })
-    .await
-    .map_err(AppError::internal)?;
+    let verified = auth
+        .hash_work(move |hasher| {
+            let phc = stored.and_then(|s| PhcString::parse(s).ok());
+            hasher.verify_password(&password, phc.as_ref())
+        })
+        .await
+        .map_err(AppError::internal)?;
     let account = match (verified, account) {
         (true, Some(account)) => account,
         _ => {
@@ -427,19 +427,17 @@ pub async fn client_credentials_grant(
     let client = db
         .run(move |conn| accounts::find_client(conn, &lookup))
         .await?;
-    let verifier = auth.clone();
     let stored = client
         .as_ref()
         .filter(|c| !c.disabled)
         .map(|c| c.secret_hash.clone());
-    let verified = actix_web::web::block(move || {
-        let phc = stored.and_then(|s| PhcString::parse(s).ok());
-        verifier
-            .hasher
-            .verify_password(&client_secret, phc.as_ref())
-    })
-    .await
-    .map_err(AppError::internal)?;
+    let verified = auth
+        .hash_work(move |hasher| {
+            let phc = stored.and_then(|s| PhcString::parse(s).ok());
+            hasher.verify_client_secret(&client_secret, phc.as_ref())
+        })
+        .await
+        .map_err(AppError::internal)?;
     let client = match (verified, client) {
         (true, Some(client)) => client,
         _ => {
