@@ -167,6 +167,7 @@ pub struct Config {
     pub token_audience: String,
     pub token_ttl_seconds: u64,
     pub encryption_key: KeyedSecret,
+    pub encryption_previous_keys: Vec<KeyedSecret>,
     pub login_throttle: LoginLimits,
     pub external_idp: Option<ExternalIdp>,
     /// argon2id cost (memory KiB, iterations, parallelism); OWASP's in production, cheap in tests.
@@ -269,7 +270,16 @@ impl Config {
             take("DECLARE_TOKEN_TTL_SECONDS"),
             Some(900),
         )?;
-        let token_previous_keys = parse_previous_keys(take("DECLARE_TOKEN_PREVIOUS_KEYS"))?;
+        let token_previous_keys = parse_previous_keys(
+            "DECLARE_TOKEN_PREVIOUS_KEYS",
+            take("DECLARE_TOKEN_PREVIOUS_KEYS"),
+            32..=512,
+        )?;
+        let encryption_previous_keys = parse_previous_keys(
+            "DECLARE_ENCRYPTION_PREVIOUS_KEYS",
+            take("DECLARE_ENCRYPTION_PREVIOUS_KEYS"),
+            32..=32,
+        )?;
         let signing_id = take("DECLARE_TOKEN_SIGNING_KEY_ID").unwrap_or_else(|| "t1".into());
         let encryption_id = take("DECLARE_ENCRYPTION_KEY_ID").unwrap_or_else(|| "k1".into());
         let login_throttle = LoginLimits {
@@ -354,6 +364,7 @@ impl Config {
             token_audience,
             token_ttl_seconds,
             encryption_key,
+            encryption_previous_keys,
             login_throttle,
             external_idp,
             argon2_cost: OWASP_ARGON2,
@@ -385,6 +396,7 @@ impl Config {
                 id: "k1".into(),
                 secret: random_secret(32),
             },
+            encryption_previous_keys: Vec::new(),
             login_throttle: LoginLimits {
                 per_account: 5,
                 per_address: 20,
@@ -455,24 +467,25 @@ fn secret(
     })
 }
 
-fn parse_previous_keys(raw: Option<String>) -> Result<Vec<KeyedSecret>, ConfigError> {
+fn parse_previous_keys(
+    name: &'static str,
+    raw: Option<String>,
+    allowed_len: std::ops::RangeInclusive<usize>,
+) -> Result<Vec<KeyedSecret>, ConfigError> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
     raw.split(',')
         .map(|entry| {
-            let (id, value) = entry.split_once(':').ok_or_else(|| {
-                invalid(
-                    "DECLARE_TOKEN_PREVIOUS_KEYS",
-                    "entries are `kid:base64`".into(),
-                )
-            })?;
+            let (id, value) = entry
+                .split_once(':')
+                .ok_or_else(|| invalid(name, "entries are `id:base64`".into()))?;
             secret(
-                "DECLARE_TOKEN_PREVIOUS_KEYS",
+                name,
                 id.trim().into(),
                 Some(value.into()),
                 Environment::Development,
-                32..=512,
+                allowed_len.clone(),
             )
         })
         .collect()
