@@ -100,6 +100,51 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "lifetime of access tokens",
     },
     Variable {
+        name: "DECLARE_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        default: "5",
+        meaning: "failed logins per account per window before 429",
+    },
+    Variable {
+        name: "DECLARE_LOGIN_MAX_FAILURES_PER_ADDRESS",
+        default: "20",
+        meaning: "failed logins per client address per window before 429",
+    },
+    Variable {
+        name: "DECLARE_LOGIN_WINDOW_SECONDS",
+        default: "900",
+        meaning: "the login throttling window",
+    },
+    Variable {
+        name: "DECLARE_IDP_ISSUER",
+        default: "(none: external tokens refused)",
+        meaning: "`iss` of the force's identity provider, whose tokens staff front ends send",
+    },
+    Variable {
+        name: "DECLARE_IDP_AUDIENCE",
+        default: "declare-api",
+        meaning: "`aud` the identity provider puts in tokens for Declare",
+    },
+    Variable {
+        name: "DECLARE_IDP_ALGORITHMS",
+        default: "RS256",
+        meaning: "comma-separated: RS256, ES256, EdDSA (never HS*)",
+    },
+    Variable {
+        name: "DECLARE_IDP_SUBJECT_CLAIM",
+        default: "sub",
+        meaning: "claim holding the employee's external identity subject (e.g. `oid`)",
+    },
+    Variable {
+        name: "DECLARE_IDP_JWKS_FILE",
+        default: "(none)",
+        meaning: "path of the identity provider's JWKS document",
+    },
+    Variable {
+        name: "DECLARE_IDP_ORGANISATION",
+        default: "(none)",
+        meaning: "code of the organisation whose staff the identity provider signs in",
+    },
+    Variable {
         name: "DECLARE_ENCRYPTION_KEY",
         default: "generated in development",
         meaning: "base64 32-byte AEAD key that encrypts answers and tallies at rest",
@@ -108,6 +153,11 @@ pub const VARIABLES: &[Variable] = &[
         name: "DECLARE_ENCRYPTION_KEY_ID",
         default: "k1",
         meaning: "id stored beside every ciphertext, so keys rotate",
+    },
+    Variable {
+        name: "DECLARE_ENCRYPTION_PREVIOUS_KEYS",
+        default: "(none)",
+        meaning: "`id:base64,...` keys still readable during re-encryption after a rotation",
     },
 ];
 
@@ -572,6 +622,65 @@ mod tests {
             second.token_signing_key.bytes()
         );
         assert!(first.database_url.starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn every_documented_variable_is_accepted_from_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let config = Config::from_vars(vars(&[
+            ("DECLARE_DATA_DIR", d),
+            ("DECLARE_LOGIN_MAX_FAILURES_PER_ACCOUNT", "3"),
+            ("DECLARE_LOGIN_WINDOW_SECONDS", "60"),
+            ("DECLARE_IDP_ISSUER", "https://idp.test"),
+            ("DECLARE_IDP_JWKS_FILE", "/etc/declare/jwks.json"),
+            ("DECLARE_IDP_ORGANISATION", "north-wales"),
+            ("DECLARE_IDP_ALGORITHMS", "RS256, EdDSA"),
+            (
+                "DECLARE_ENCRYPTION_PREVIOUS_KEYS",
+                "k0:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(config.login_throttle.per_account, 3);
+        assert_eq!(config.login_throttle.window_seconds, 60);
+        let idp = config.external_idp.unwrap();
+        assert_eq!(idp.algorithms, vec!["RS256".to_owned(), "EdDSA".to_owned()]);
+        assert_eq!(idp.organisation, "north-wales");
+        assert_eq!(config.encryption_previous_keys[0].id, "k0");
+        // Every name the service documents is one it reads, and vice versa.
+        for variable in VARIABLES {
+            assert!(
+                src_reads(variable.name),
+                "{} is documented but never read",
+                variable.name
+            );
+        }
+    }
+
+    fn src_reads(name: &str) -> bool {
+        include_str!("config.rs")
+            .matches(&format!("take(\"{name}\")"))
+            .count()
+            >= 1
+    }
+
+    #[test]
+    fn idp_without_its_jwks_names_the_missing_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let err = Config::from_vars(vars(&[
+            ("DECLARE_DATA_DIR", d),
+            ("DECLARE_IDP_ISSUER", "https://idp.test"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "DECLARE_IDP_JWKS_FILE",
+                ..
+            }
+        ));
     }
 
     #[test]
