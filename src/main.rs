@@ -27,6 +27,9 @@ enum Command {
     /// Organisations, accounts and API clients.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print the OpenAPI document generated from the code.
     Openapi {
         #[arg(long, value_enum, default_value = "yaml")]
@@ -74,6 +77,12 @@ enum AdminCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain from the first event; exit 1 naming the first broken event.
+    Verify,
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum SpecFormat {
     Yaml,
@@ -116,6 +125,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::from_env()?;
             declare::telemetry::init(config.log_format, "warn");
             actix_web::rt::System::new().block_on(admin(config, command))
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let config = Config::from_env()?;
+            declare::telemetry::init(config.log_format, "warn");
+            let db = Database::connect(&config.database_url, 1)?;
+            db.migrate()?;
+            let report = actix_web::rt::System::new()
+                .block_on(declare::services::audit::verify(&db))
+                .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+            match report {
+                Ok(report) => {
+                    println!(
+                        "audit chain intact: {} event(s), head {}",
+                        report.events, report.head
+                    );
+                    Ok(())
+                }
+                Err(broken) => anyhow::bail!(
+                    "audit chain broken at event {}: {}",
+                    broken.seq,
+                    broken.reason
+                ),
+            }
         }
         Command::Serve => {
             let config = Config::from_env()?;

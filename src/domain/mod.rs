@@ -1,5 +1,6 @@
 //! Pure rules: no I/O, no actix, no diesel. Everything here is unit- and property-tested on its
 //! own, and a reader finds a rule by its name (the suppression rule is `disclosure`).
 
+pub mod audit;
 pub mod completion;
 pub mod disclosure;

@@ -4,6 +4,7 @@
 //! registered through `utoipa_actix_web`'s `service`, so a served route without an OpenAPI
 //! entry cannot exist; `tests/api/openapi.rs` checks the committed `openapi.yaml` against it.
 
+pub mod audit;
 pub mod extract;
 pub mod health;
 pub mod me;
@@ -49,6 +50,7 @@ pub struct AppState {
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "OAuth 2.0 tokens and the caller's identity"),
+        (name = "audit", description = "The hash-chained audit trail (auditors)"),
         (name = "organisations", description = "Organisations, their accounts and API clients (administrators)"),
         (name = "health", description = "Liveness, readiness and metrics"),
         (name = "meta", description = "About the API"),
@@ -96,6 +98,7 @@ fn routes(cfg: &mut ServiceConfig) {
             scope::scope("/v1")
                 .service(meta::get_api_root)
                 .service(me::get_me)
+                .service(audit::list_audit_events)
                 .service(organisations::list_organisations)
                 .service(organisations::create_organisation)
                 .service(organisations::create_account)

@@ -69,3 +69,9 @@ pub struct Admins;
 impl RoleSet for Admins {
     const ROLES: &'static [Role] = &[Role::Admin];
 }
+
+/// Auditors of an organisation.
+pub struct Auditors;
+impl RoleSet for Auditors {
+    const ROLES: &'static [Role] = &[Role::Auditor];
+}

@@ -409,7 +409,13 @@ pub async fn password_grant(
         employee_id: account.employee_id.as_deref().and_then(parse_uuid),
         kind: PrincipalKind::User,
     };
-    issue(auth, &principal)
+    let token = issue(auth, &principal)?;
+    super::audit::record(
+        db,
+        super::audit::Actor::of(&principal, None).event("auth.login", None),
+    )
+    .await?;
+    Ok(token)
 }
 
 /// RFC 6749 section 4.4, for HR systems and other machine clients.
@@ -454,7 +460,13 @@ pub async fn client_credentials_grant(
         employee_id: None,
         kind: PrincipalKind::Client,
     };
-    issue(auth, &principal)
+    let token = issue(auth, &principal)?;
+    super::audit::record(
+        db,
+        super::audit::Actor::of(&principal, None).event("auth.token", None),
+    )
+    .await?;
+    Ok(token)
 }
 
 fn issue(auth: &Authenticator, principal: &Principal) -> AppResult<TokenResponse> {

@@ -6,6 +6,7 @@
 //! Every call runs on the blocking pool through [`Database::run`], never on an async worker.
 
 pub mod accounts;
+pub mod audit;
 pub mod introspect;
 mod migrate;
 pub mod organisations;

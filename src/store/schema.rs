@@ -40,3 +40,17 @@ diesel::table! {
 diesel::joinable!(accounts -> organisations (organisation_id));
 diesel::joinable!(api_clients -> organisations (organisation_id));
 diesel::allow_tables_to_appear_in_same_query!(organisations, accounts, api_clients);
+
+diesel::table! {
+    audit_events (seq) {
+        seq -> BigInt,
+        occurred_at -> Text,
+        organisation_id -> Nullable<Text>,
+        actor -> Text,
+        action -> Text,
+        subject -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}

@@ -21,67 +21,20 @@ const CALLERS: [&str; 9] = [
 
 /// (method, path, body, expected status per caller). `{org}` is the callers' organisation.
 /// 422 means the caller got past authorisation and the (deliberately empty) body was refused.
+#[rustfmt::skip]
 const MATRIX: &[(&str, &str, &str, [u16; 9])] = &[
-    (
-        "GET",
-        "/healthz",
-        "",
-        [200, 200, 200, 200, 200, 200, 200, 200, 200],
-    ),
-    (
-        "GET",
-        "/readyz",
-        "",
-        [200, 200, 200, 200, 200, 200, 200, 200, 200],
-    ),
-    (
-        "GET",
-        "/metrics",
-        "",
-        [200, 200, 200, 200, 200, 200, 200, 200, 200],
-    ),
-    (
-        "GET",
-        "/v1",
-        "",
-        [200, 200, 200, 200, 200, 200, 200, 200, 200],
-    ),
-    (
-        "GET",
-        "/v1/me",
-        "",
-        [401, 200, 200, 200, 200, 200, 200, 200, 200],
-    ),
-    (
-        "GET",
-        "/v1/organisations",
-        "",
-        [401, 403, 403, 403, 403, 403, 403, 200, 403],
-    ),
-    (
-        "POST",
-        "/v1/organisations",
-        "{}",
-        [401, 403, 403, 403, 403, 403, 403, 422, 403],
-    ),
-    (
-        "POST",
-        "/v1/organisations/{org}/accounts",
-        "{}",
-        [401, 403, 403, 403, 403, 403, 422, 422, 403],
-    ),
-    (
-        "POST",
-        "/v1/organisations/{org}/clients",
-        "{}",
-        [401, 403, 403, 403, 403, 403, 422, 422, 403],
-    ),
-    (
-        "POST",
-        "/v1/organisations/{other}/accounts",
-        "{}",
-        [401, 403, 403, 403, 403, 403, 403, 422, 403],
-    ),
+    //                                                         anon emp  hr   sync edi  aud  oadm dadm nat
+    ("GET",  "/healthz",                            "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",  "/readyz",                             "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",  "/metrics",                            "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",  "/v1",                                 "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",  "/v1/me",                              "",   [401, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",  "/v1/audit",                           "",   [401, 403, 403, 403, 403, 200, 403, 403, 403]),
+    ("GET",  "/v1/organisations",                   "",   [401, 403, 403, 403, 403, 403, 403, 200, 403]),
+    ("POST", "/v1/organisations",                   "{}", [401, 403, 403, 403, 403, 403, 403, 422, 403]),
+    ("POST", "/v1/organisations/{org}/accounts",    "{}", [401, 403, 403, 403, 403, 403, 422, 422, 403]),
+    ("POST", "/v1/organisations/{org}/clients",     "{}", [401, 403, 403, 403, 403, 403, 422, 422, 403]),
+    ("POST", "/v1/organisations/{other}/accounts",  "{}", [401, 403, 403, 403, 403, 403, 403, 422, 403]),
 ];
 
 async fn tokens(app: &TestApp) -> (Vec<Option<String>>, uuid::Uuid, uuid::Uuid) {
