@@ -6,6 +6,7 @@
 //! Every call runs on the blocking pool through [`Database::run`], never on an async worker.
 
 pub mod accounts;
+pub mod catalogue;
 pub mod introspect;
 mod migrate;
 pub mod organisations;
@@ -28,6 +29,12 @@ pub enum StoreError {
     Migration(String),
     #[error("the blocking pool refused the work")]
     Blocking,
+    /// An update was aimed at a published catalogue version, which never changes.
+    #[error("a published catalogue version is immutable")]
+    Immutable,
+    /// A stored value could not be read back (e.g. a document that no longer parses).
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
 }
 
 impl StoreError {
@@ -47,6 +54,45 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl Conn {
+    /// Runs `work` in one transaction on whichever backend this is: committed when it returns
+    /// `Ok`, rolled back on `Err`, so a service never leaves a partial write behind. The work
+    /// gets the same `Conn`, so repository functions compose inside it.
+    ///
+    /// Generic over the error so a service can abort with its own error (a validation
+    /// failure found mid-transaction rolls back like a database error does).
+    pub fn transaction<T, E: From<StoreError>>(
+        &mut self,
+        work: impl FnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
+        crate::with_conn!(&mut *self, |c| AnsiTransactionManager::begin_transaction(c))
+            .map_err(StoreError::from)?;
+        match work(self) {
+            Ok(value) => {
+                crate::with_conn!(&mut *self, |c| AnsiTransactionManager::commit_transaction(
+                    c
+                ))
+                .map_err(StoreError::from)?;
+                Ok(value)
+            }
+            Err(error) => {
+                // The work's error is what the caller needs; a failed rollback leaves the
+                // connection broken, which r2d2 detects and discards.
+                if let Err(rollback) =
+                    crate::with_conn!(
+                        &mut *self,
+                        |c| AnsiTransactionManager::rollback_transaction(c)
+                    )
+                {
+                    tracing::warn!(error = %rollback, "rollback failed");
+                }
+                Err(error)
+            }
+        }
+    }
+}
 
 /// Runs `$body` with `$c` bound to the concrete connection of whichever backend `$conn` is.
 /// The body is compiled once per backend, so it must be valid diesel for both.
@@ -76,6 +122,9 @@ impl From<StoreError> for crate::error::AppError {
             e if e.is_unique_violation() => {
                 AppError::Conflict("a resource with the same key already exists".into())
             }
+            StoreError::Immutable => AppError::Conflict(
+                "a published catalogue version never changes; make a draft instead".into(),
+            ),
             StoreError::Pool(e) => {
                 AppError::Unavailable(format!("the database is unavailable: {e}"))
             }
