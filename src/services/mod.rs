@@ -2,4 +2,5 @@
 //! store and the domain (transactions, authorisation of *which* record), so handlers stay thin
 //! and the CLI calls the same code as the API.
 
+pub mod catalogue;
 pub mod identity;
