@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod catalogue;
 mod compose;
 mod errors;
 mod health;
