@@ -498,6 +498,9 @@ pub fn resolve_language(value: &mut serde_json::Value, lang: &str) {
     }
 }
 
+/// Answer sets after a mapping, each with its caller's key, and one report for them all.
+pub type MappedAll<K> = (Vec<(K, AnswerSet)>, MappingReport);
+
 /// Carries many answer sets onto `target` with one legacy (or version-to-version) mapping,
 /// returning the mapped sets in the same order and one report covering them all. The mapping
 /// is validated against the target first; on any problem nothing is mapped.
@@ -508,7 +511,7 @@ pub fn apply_mapping_to_all<K>(
     mapping: &Mapping,
     target: &Catalogue,
     answer_sets: impl IntoIterator<Item = (K, AnswerSet)>,
-) -> Result<(Vec<(K, AnswerSet)>, MappingReport), Vec<FieldError>> {
+) -> Result<MappedAll<K>, Vec<FieldError>> {
     catalogue::validate_mapping(mapping, target).map_err(|problems| {
         problems
             .into_iter()

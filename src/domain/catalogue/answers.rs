@@ -66,7 +66,8 @@ impl Retired<'_> {
             Retired::Allow => false,
             Retired::Refuse(previous) => previous
                 .and_then(|p| p.get(characteristic))
-                .is_none_or(|a| a.gateway != option),
+                // `map_or(true, ..)` rather than `is_none_or`: the crate's MSRV is 1.80.
+                .map_or(true, |a| a.gateway != option),
         }
     }
 
@@ -76,7 +77,7 @@ impl Retired<'_> {
             Retired::Refuse(previous) => previous
                 .and_then(|p| p.get(characteristic))
                 .and_then(|a| a.details.get(list))
-                .is_none_or(|d| !d.selected.iter().any(|s| s == option)),
+                .map_or(true, |d| !d.selected.iter().any(|s| s == option)),
         }
     }
 }

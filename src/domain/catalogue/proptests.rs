@@ -290,7 +290,7 @@ fn valid_answers(catalogue: &Catalogue, dice: &mut Dice<'_>, answer_all: bool) -
                 .map(|_| choices.remove(dice.pick(choices.len())))
                 .collect();
             let other_text = match &list.other {
-                Some(other) if other.option.as_ref().is_none_or(|o| selected.contains(o)) => {
+                Some(other) if other.option.as_ref().map_or(true, |o| selected.contains(o)) => {
                     (selected.is_empty() || dice.pick(2) == 0)
                         .then(|| other_text(dice, other.max_len))
                 }
