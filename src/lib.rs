@@ -1,8 +1,8 @@
 //! Declare: voluntary, consented, anonymised equality monitoring.
 //!
-//! Layers, outermost first: [`http`] (thin handlers) -> application services -> `domain`
-//! (pure rules) and [`store`] (the only SQL). [`startup::Application`] builds the same server
-//! the binary runs and the integration tests start.
+//! Layers, outermost first: [`http`] (thin handlers) -> [`services`] -> [`domain`] (pure
+//! rules) and [`store`] (the only SQL). [`startup::Application`] builds the same server the
+//! binary runs and the integration tests start.
 
 pub mod auth;
 pub mod config;

@@ -30,6 +30,9 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// An organisation's question catalogue, managed as a file.
+    #[command(subcommand)]
+    Catalogue(CatalogueCommand),
     /// Print the OpenAPI document generated from the code.
     Openapi {
         #[arg(long, value_enum, default_value = "yaml")]
@@ -81,6 +84,29 @@ enum AdminCommand {
 enum AuditCommand {
     /// Recompute the hash chain from the first event; exit 1 naming the first broken event.
     Verify,
+}
+
+#[derive(Subcommand)]
+enum CatalogueCommand {
+    /// Print a published catalogue version as JSON (the current one unless --version).
+    Export {
+        #[arg(long)]
+        org: String,
+        /// Version number (1 is the national catalogue).
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// Validate a catalogue file and install it as the organisation's draft (or, with
+    /// --publish, as its new current version). On any problem nothing is written: every
+    /// problem is printed and the exit status is 1.
+    Import {
+        #[arg(long)]
+        org: String,
+        /// The catalogue JSON file.
+        file: std::path::PathBuf,
+        #[arg(long)]
+        publish: bool,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -148,6 +174,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     broken.reason
                 ),
             }
+        }
+        Command::Catalogue(command) => {
+            let config = Config::from_env()?;
+            declare::telemetry::init(config.log_format, "warn");
+            actix_web::rt::System::new().block_on(catalogue(config, command))
         }
         Command::Serve => {
             let config = Config::from_env()?;
@@ -235,6 +266,59 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn catalogue(config: Config, command: CatalogueCommand) -> anyhow::Result<()> {
+    use declare::services::{catalogue, identity};
+    let db = Database::connect(&config.database_url, 2)?;
+    db.migrate()?;
+    let problem = |e: declare::error::AppError| anyhow::anyhow!(describe_lines(&e));
+    match command {
+        CatalogueCommand::Export { org, version } => {
+            let org = identity::find_organisation_by_code(&db, org)
+                .await
+                .map_err(problem)?;
+            let document = catalogue::export(&db, org.id, version)
+                .await
+                .map_err(problem)?;
+            println!("{}", serde_json::to_string_pretty(&document)?);
+        }
+        CatalogueCommand::Import { org, file, publish } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let org = identity::find_organisation_by_code(&db, org)
+                .await
+                .map_err(problem)?;
+            let version = catalogue::import(&db, org.id, &text, publish)
+                .await
+                .map_err(problem)?;
+            let state = if publish {
+                "published"
+            } else {
+                "installed as the draft"
+            };
+            println!(
+                "catalogue {} {state} as version {} ({})",
+                version.label, version.version_number, version.id
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A service error with each field problem on its own line (`field: message`), for files
+/// with many problems.
+fn describe_lines(error: &declare::error::AppError) -> String {
+    match error {
+        declare::error::AppError::Validation(problems) => {
+            let lines: Vec<String> = problems
+                .iter()
+                .map(|p| format!("  {}: {}", p.field, p.message))
+                .collect();
+            format!("{} problem(s):\n{}", problems.len(), lines.join("\n"))
+        }
+        other => other.to_string(),
+    }
 }
 
 /// A service error as one readable line, with each field problem.

@@ -28,6 +28,7 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(count = applied.len(), "applied migrations");
         }
+        install_missing_catalogues(&db)?;
         let external_org = resolve_idp_organisation(&db, &config)?;
         let auth = Arc::new(Authenticator::from_config(&config, external_org)?);
         let listener = TcpListener::bind(config.listen)?;
@@ -68,6 +69,18 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Organisations created before catalogues existed (or restored from an older backup) get the
+/// national catalogue as their first version, so every organisation serves one.
+fn install_missing_catalogues(db: &Database) -> anyhow::Result<()> {
+    let mut conn = db.get(std::time::Duration::from_secs(10))?;
+    let installed = crate::services::catalogue::install_national_where_missing(&mut conn)
+        .map_err(|e| anyhow::anyhow!("installing the national catalogue: {e}"))?;
+    if installed > 0 {
+        tracing::info!(count = installed, "installed the national catalogue");
+    }
+    Ok(())
 }
 
 /// The organisation whose staff the identity provider signs in must exist before start.

@@ -1,6 +1,8 @@
 //! Pure rules: no I/O, no actix, no diesel. Everything here is unit- and property-tested on its
-//! own, and a reader finds a rule by its name (the suppression rule is `disclosure`).
+//! own, and a reader finds a rule by its name (the suppression rule is `disclosure`, the
+//! question catalogue and answer validation are `catalogue`).
 
 pub mod audit;
+pub mod catalogue;
 pub mod completion;
 pub mod disclosure;

@@ -18,12 +18,18 @@ use crate::http::AppState;
 /// A JSON body of type `T`: media type and size are checked as it is read, but it is parsed
 /// only when the handler calls [`JsonBody::parse`], after authorising. So a caller who may not
 /// use an endpoint gets 403, never a 422 that describes the endpoint's body.
-pub struct JsonBody<T> {
+///
+/// `MIN_LIMIT` raises the configured body limit for an endpoint whose documents are
+/// legitimately larger (a whole question catalogue), without raising it everywhere.
+pub struct JsonBody<T, const MIN_LIMIT: usize = 0> {
     bytes: web::Bytes,
     shape: std::marker::PhantomData<T>,
 }
 
-impl<T: DeserializeOwned> JsonBody<T> {
+/// A body holding a whole catalogue document: the national one alone is about 64 KiB.
+pub type LargeJsonBody<T> = JsonBody<T, { 2 * 1024 * 1024 }>;
+
+impl<T: DeserializeOwned, const MIN_LIMIT: usize> JsonBody<T, MIN_LIMIT> {
     pub fn parse(self) -> Result<T, AppError> {
         parse_json(&self.bytes)
     }
@@ -31,14 +37,15 @@ impl<T: DeserializeOwned> JsonBody<T> {
 
 const FALLBACK_LIMIT: usize = 64 * 1024;
 
-impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+impl<T: DeserializeOwned + 'static, const MIN_LIMIT: usize> FromRequest for JsonBody<T, MIN_LIMIT> {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req
             .app_data::<web::Data<AppState>>()
-            .map_or(FALLBACK_LIMIT, |state| state.config.body_limit);
+            .map_or(FALLBACK_LIMIT, |state| state.config.body_limit)
+            .max(MIN_LIMIT);
         let media_type_ok = is_json(req);
         let declared = req
             .headers()

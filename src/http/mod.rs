@@ -5,6 +5,7 @@
 //! entry cannot exist; `tests/api/openapi.rs` checks the committed `openapi.yaml` against it.
 
 pub mod audit;
+pub mod catalogue;
 pub mod extract;
 pub mod health;
 pub mod me;
@@ -51,6 +52,10 @@ pub struct AppState {
     tags(
         (name = "auth", description = "OAuth 2.0 tokens and the caller's identity"),
         (name = "audit", description = "The hash-chained audit trail (auditors)"),
+        (name = "catalogue", description = "The question catalogue front ends render declaration forms from: \
+            characteristics in order, each a gateway question (Yes / No / Prefer not to say, or a list that \
+            includes Prefer not to say) with optional detail lists shown on a condition; English and Welsh; \
+            published versions are immutable, editors work on one draft"),
         (name = "organisations", description = "Organisations, their accounts and API clients (administrators)"),
         (name = "health", description = "Liveness, readiness and metrics"),
         (name = "meta", description = "About the API"),
@@ -102,7 +107,17 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(organisations::list_organisations)
                 .service(organisations::create_organisation)
                 .service(organisations::create_account)
-                .service(organisations::create_client),
+                .service(organisations::create_client)
+                .service(catalogue::get_national_catalogue)
+                .service(catalogue::get_catalogue)
+                .service(catalogue::list_catalogue_versions)
+                .service(catalogue::get_catalogue_version)
+                .service(catalogue::create_catalogue_draft)
+                .service(catalogue::get_catalogue_draft)
+                .service(catalogue::replace_catalogue_draft)
+                .service(catalogue::validate_catalogue_draft)
+                .service(catalogue::publish_catalogue_draft)
+                .service(catalogue::delete_catalogue_draft),
         );
 }
 

@@ -64,6 +64,18 @@ impl<R: RoleSet> FromRequest for Authorized<R> {
     }
 }
 
+/// Any authenticated caller, whatever their role (the endpoint still states it).
+pub struct AnyRole;
+impl RoleSet for AnyRole {
+    const ROLES: &'static [Role] = &Role::ALL;
+}
+
+/// Those who edit and publish an organisation's question catalogue.
+pub struct CatalogueEditors;
+impl RoleSet for CatalogueEditors {
+    const ROLES: &'static [Role] = &[Role::HrAdmin, Role::Admin];
+}
+
 /// Administrators (of an organisation or of the deployment).
 pub struct Admins;
 impl RoleSet for Admins {

@@ -60,7 +60,7 @@ pub fn append(conn: &mut Conn, event: NewEvent) -> StoreResult<()> {
 
 /// Records an event on its own (for actions that change nothing else, like a login).
 pub async fn record(db: &Database, event: NewEvent) -> AppResult<()> {
-    db.run(move |conn| conn.write_transaction(|conn| append(conn, event)))
+    db.run(move |conn| conn.transaction(|conn| append(conn, event)))
         .await?;
     Ok(())
 }

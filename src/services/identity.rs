@@ -109,15 +109,25 @@ pub async fn create_organisation(
         created_at: Utc::now().naive_utc(),
     };
     let stored = org.clone();
-    db.run(move |conn| organisations::insert(conn, &stored))
-        .await
-        .map_err(|e| {
-            if e.is_unique_violation() {
-                AppError::Conflict("an organisation with this code already exists".into())
-            } else {
-                e.into()
-            }
-        })?;
+    // Every organisation starts from the national catalogue: installed in the same
+    // transaction, so no organisation is ever without a published catalogue.
+    let catalogue = crate::services::catalogue::initial_version(
+        Uuid::parse_str(&org.id).map_err(AppError::internal)?,
+    )?;
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            organisations::insert(conn, &stored)?;
+            crate::store::catalogue::insert(conn, &catalogue)
+        })
+    })
+    .await
+    .map_err(|e| {
+        if e.is_unique_violation() {
+            AppError::Conflict("an organisation with this code already exists".into())
+        } else {
+            e.into()
+        }
+    })?;
     Ok(org.into())
 }
 

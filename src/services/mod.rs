@@ -3,4 +3,5 @@
 //! and the CLI calls the same code as the API.
 
 pub mod audit;
+pub mod catalogue;
 pub mod identity;

@@ -65,7 +65,7 @@ impl AppendLock for diesel::SqliteConnection {
     }
 }
 
-/// Appends one event. Call it inside `Conn::write_transaction` with the change it audits, so
+/// Appends one event. Call it inside `Conn::transaction` with the change it audits, so
 /// the lock is held to commit and the event and the change land (or roll back) together.
 pub fn append(conn: &mut Conn, event: NewEvent) -> StoreResult<AuditEvent> {
     crate::with_conn!(conn, |c| {

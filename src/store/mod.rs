@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod catalogue;
 pub mod introspect;
 mod migrate;
 pub mod organisations;
@@ -29,6 +30,12 @@ pub enum StoreError {
     Migration(String),
     #[error("the blocking pool refused the work")]
     Blocking,
+    /// An update was aimed at a published catalogue version, which never changes.
+    #[error("a published catalogue version is immutable")]
+    Immutable,
+    /// A stored value could not be read back (e.g. a document that no longer parses).
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
 }
 
 impl StoreError {
@@ -48,6 +55,55 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl Conn {
+    /// Runs `work` in one transaction on whichever backend this is: committed when it returns
+    /// `Ok`, rolled back on `Err`, so a service never leaves a partial write behind. The work
+    /// gets the same `Conn`, so repository functions compose inside it (their own
+    /// transactions become savepoints).
+    ///
+    /// On SQLite it is `BEGIN IMMEDIATE`, holding the write lock from the first statement: a
+    /// deferred transaction that reads and then writes fails with `SQLITE_BUSY` when another
+    /// writer committed in between, which `busy_timeout` cannot wait out.
+    ///
+    /// Generic over the error so a service can abort with its own error (a validation
+    /// failure found mid-transaction rolls back like a database error does).
+    pub fn transaction<T, E: From<StoreError>>(
+        &mut self,
+        work: impl FnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
+        match &mut *self {
+            Conn::Postgres(c) => AnsiTransactionManager::begin_transaction(&mut **c),
+            Conn::Sqlite(c) => {
+                AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")
+            }
+        }
+        .map_err(StoreError::from)?;
+        match work(self) {
+            Ok(value) => {
+                crate::with_conn!(&mut *self, |c| AnsiTransactionManager::commit_transaction(
+                    c
+                ))
+                .map_err(StoreError::from)?;
+                Ok(value)
+            }
+            Err(error) => {
+                // The work's error is what the caller needs; a failed rollback leaves the
+                // connection broken, which r2d2 detects and discards.
+                if let Err(rollback) =
+                    crate::with_conn!(
+                        &mut *self,
+                        |c| AnsiTransactionManager::rollback_transaction(c)
+                    )
+                {
+                    tracing::warn!(error = %rollback, "rollback failed");
+                }
+                Err(error)
+            }
+        }
+    }
+}
 
 /// Runs `$body` with `$c` bound to the concrete connection of whichever backend `$conn` is.
 /// The body is compiled once per backend, so it must be valid diesel for both.
@@ -77,6 +133,9 @@ impl From<StoreError> for crate::error::AppError {
             e if e.is_unique_violation() => {
                 AppError::Conflict("a resource with the same key already exists".into())
             }
+            StoreError::Immutable => AppError::Conflict(
+                "a published catalogue version never changes; make a draft instead".into(),
+            ),
             StoreError::Pool(e) => {
                 AppError::Unavailable(format!("the database is unavailable: {e}"))
             }

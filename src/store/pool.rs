@@ -22,40 +22,6 @@ pub enum Conn {
     Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
 }
 
-impl Conn {
-    /// Runs `work` in one write transaction that holds the write lock from its first statement:
-    /// SQLite's `BEGIN IMMEDIATE` (a deferred transaction that reads and then writes fails with
-    /// `SQLITE_BUSY` if another writer got in between) or a PostgreSQL `BEGIN`. Repository
-    /// functions called inside compose: their own transactions become savepoints. Everything
-    /// commits together or nothing does.
-    pub fn write_transaction<T>(
-        &mut self,
-        work: impl FnOnce(&mut Conn) -> StoreResult<T>,
-    ) -> StoreResult<T> {
-        use diesel::connection::{AnsiTransactionManager, TransactionManager};
-        match self {
-            Conn::Postgres(c) => AnsiTransactionManager::begin_transaction(&mut **c)?,
-            Conn::Sqlite(c) => {
-                AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?
-            }
-        }
-        match work(self) {
-            Ok(value) => {
-                crate::with_conn!(self, |c| AnsiTransactionManager::commit_transaction(c))?;
-                Ok(value)
-            }
-            Err(err) => {
-                if let Err(rollback) =
-                    crate::with_conn!(self, |c| AnsiTransactionManager::rollback_transaction(c))
-                {
-                    tracing::error!(error = %rollback, "rollback failed");
-                }
-                Err(err)
-            }
-        }
-    }
-}
-
 #[derive(Clone)]
 enum Pools {
     Postgres(Pool<ConnectionManager<PgConnection>>),

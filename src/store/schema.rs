@@ -54,3 +54,20 @@ diesel::table! {
         hash -> Text,
     }
 }
+
+diesel::table! {
+    catalogue_versions (id) {
+        id -> Text,
+        organisation_id -> Text,
+        version_number -> BigInt,
+        label -> Text,
+        status -> Text,
+        document -> Text,
+        etag -> Text,
+        created_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(catalogue_versions -> organisations (organisation_id));
+diesel::allow_tables_to_appear_in_same_query!(organisations, catalogue_versions);

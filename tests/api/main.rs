@@ -6,6 +6,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod catalogue;
 mod compose;
 mod errors;
 mod health;

@@ -23,19 +23,33 @@ const CALLERS: [&str; 9] = [
 /// 422 means the caller got past authorisation and the (deliberately empty) body was refused.
 #[rustfmt::skip]
 const MATRIX: &[(&str, &str, &str, [u16; 9])] = &[
-    //                                                         anon emp  hr   sync edi  aud  oadm dadm nat
-    ("GET",  "/healthz",                            "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
-    ("GET",  "/readyz",                             "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
-    ("GET",  "/metrics",                            "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
-    ("GET",  "/v1",                                 "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
-    ("GET",  "/v1/me",                              "",   [401, 200, 200, 200, 200, 200, 200, 200, 200]),
-    ("GET",  "/v1/audit",                           "",   [401, 403, 403, 403, 403, 200, 403, 403, 403]),
-    ("GET",  "/v1/organisations",                   "",   [401, 403, 403, 403, 403, 403, 403, 200, 403]),
-    ("POST", "/v1/organisations",                   "{}", [401, 403, 403, 403, 403, 403, 403, 422, 403]),
-    ("POST", "/v1/organisations/{org}/accounts",    "{}", [401, 403, 403, 403, 403, 403, 422, 422, 403]),
-    ("POST", "/v1/organisations/{org}/clients",     "{}", [401, 403, 403, 403, 403, 403, 422, 422, 403]),
-    ("POST", "/v1/organisations/{other}/accounts",  "{}", [401, 403, 403, 403, 403, 403, 403, 422, 403]),
+    //                                                              anon emp  hr   sync edi  aud  oadm dadm nat
+    ("GET",    "/healthz",                                    "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",    "/readyz",                                     "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",    "/metrics",                                    "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",    "/v1",                                         "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",    "/v1/me",                                      "",   [401, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",    "/v1/audit",                                   "",   [401, 403, 403, 403, 403, 200, 403, 403, 403]),
+    ("GET",    "/v1/organisations",                           "",   [401, 403, 403, 403, 403, 403, 403, 200, 403]),
+    ("POST",   "/v1/organisations",                           "{}", [401, 403, 403, 403, 403, 403, 403, 422, 403]),
+    ("POST",   "/v1/organisations/{org}/accounts",            "{}", [401, 403, 403, 403, 403, 403, 422, 422, 403]),
+    ("POST",   "/v1/organisations/{org}/clients",             "{}", [401, 403, 403, 403, 403, 403, 422, 422, 403]),
+    ("POST",   "/v1/organisations/{other}/accounts",          "{}", [401, 403, 403, 403, 403, 403, 403, 422, 403]),
+    ("GET",    "/v1/catalogue/national",                      "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",    "/v1/catalogue",                               "",   [401, 200, 200, 200, 200, 200, 200, 403, 403]),
+    ("GET",    "/v1/catalogue/versions",                      "",   [401, 200, 200, 200, 200, 200, 200, 403, 403]),
+    ("GET",    "/v1/catalogue/versions/{version}",            "",   [401, 404, 404, 404, 404, 404, 404, 403, 403]),
+    // Draft rows run before the draft exists (404), then one creates it (201, then 409).
+    ("GET",    "/v1/catalogue/drafts/current",                "",   [401, 403, 404, 403, 403, 403, 404, 403, 403]),
+    ("PUT",    "/v1/catalogue/drafts/current",                "{}", [401, 403, 422, 403, 403, 403, 422, 403, 403]),
+    ("POST",   "/v1/catalogue/drafts/current/validate",       "{}", [401, 403, 422, 403, 403, 403, 422, 403, 403]),
+    ("POST",   "/v1/catalogue/drafts/current/publish",        "",   [401, 403, 404, 403, 403, 403, 404, 403, 403]),
+    ("DELETE", "/v1/catalogue/drafts/current",                "",   [401, 403, 404, 403, 403, 403, 404, 403, 403]),
+    ("POST",   "/v1/catalogue/drafts",                        "",   [401, 403, 201, 403, 403, 403, 409, 403, 403]),
 ];
+
+/// A version id that exists nowhere: callers past authorisation get 404.
+const NO_SUCH_VERSION: &str = "00000000-0000-0000-0000-000000000000";
 
 async fn tokens(app: &TestApp) -> (Vec<Option<String>>, uuid::Uuid, uuid::Uuid) {
     let org = app.create_org("matrix-force").await;
@@ -90,7 +104,7 @@ on_both_backends! {
         let (tokens, org, other) = tokens(&app).await;
         let mut failures = Vec::new();
         for (method, path, body, expected) in MATRIX {
-            let path = path.replace("{org}", &org.to_string()).replace("{other}", &other.to_string());
+            let path = path.replace("{org}", &org.to_string()).replace("{other}", &other.to_string()).replace("{version}", NO_SUCH_VERSION);
             for (i, caller) in CALLERS.iter().enumerate() {
                 let mut request = app.client.request(method.parse::<Method>().unwrap(), app.url(&path));
                 if let Some(token) = &tokens[i] {
@@ -118,7 +132,8 @@ fn every_documented_operation_has_a_matrix_row() {
             (
                 m.to_string(),
                 p.replace("{other}", "{organisation_id}")
-                    .replace("{org}", "{organisation_id}"),
+                    .replace("{org}", "{organisation_id}")
+                    .replace("{version}", "{version_id}"),
             )
         })
         .collect();

@@ -1,0 +1,2 @@
+DROP INDEX catalogue_versions_one_draft;
+DROP TABLE catalogue_versions;
