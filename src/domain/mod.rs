@@ -4,3 +4,4 @@
 pub mod audit;
 pub mod completion;
 pub mod disclosure;
+pub mod workforce;

@@ -5,6 +5,7 @@
 //! entry cannot exist; `tests/api/openapi.rs` checks the committed `openapi.yaml` against it.
 
 pub mod audit;
+pub mod employees;
 pub mod extract;
 pub mod health;
 pub mod me;
@@ -14,6 +15,8 @@ pub mod middleware;
 pub mod oauth;
 pub mod organisations;
 pub mod principal;
+pub mod structure;
+pub mod sync;
 
 use std::sync::Arc;
 
@@ -46,12 +49,14 @@ pub struct AppState {
                        standard; HR systems sync the workforce; EDI boards read anonymised, \
                        disclosure-controlled figures. Every error is RFC 9457 `application/problem+json`."
     ),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, crate::error::RejectedRow)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "OAuth 2.0 tokens and the caller's identity"),
         (name = "audit", description = "The hash-chained audit trail (auditors)"),
         (name = "organisations", description = "Organisations, their accounts and API clients (administrators)"),
+        (name = "structure", description = "Org units, staff types and ranks (HR staff and HR systems)"),
+        (name = "workforce", description = "Employee records and bulk workforce sync; never any answer"),
         (name = "health", description = "Liveness, readiness and metrics"),
         (name = "meta", description = "About the API"),
     )
@@ -102,7 +107,23 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(organisations::list_organisations)
                 .service(organisations::create_organisation)
                 .service(organisations::create_account)
-                .service(organisations::create_client),
+                .service(organisations::create_client)
+                .service(structure::list_org_units)
+                .service(structure::create_org_unit)
+                .service(structure::get_org_unit)
+                .service(structure::update_org_unit)
+                .service(structure::delete_org_unit)
+                .service(structure::list_staff_types)
+                .service(structure::create_staff_type)
+                .service(structure::get_staff_type)
+                .service(structure::update_staff_type)
+                .service(structure::list_ranks)
+                .service(structure::create_rank)
+                .service(structure::get_rank)
+                .service(structure::update_rank)
+                .service(employees::list_employees)
+                .service(employees::get_employee)
+                .service(sync::sync_employees),
         );
 }
 

@@ -4,3 +4,7 @@
 
 pub mod audit;
 pub mod identity;
+pub mod rows;
+pub mod structure;
+pub mod sync;
+pub mod workforce;

@@ -12,6 +12,8 @@ mod migrate;
 pub mod organisations;
 mod pool;
 pub mod schema;
+pub mod structure;
+pub mod workforce;
 
 pub use migrate::{status as migration_status, MigrationStatus};
 pub use pool::{Backend, Conn, Database};
@@ -48,6 +50,37 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Runs `work` in one transaction, committing only when it returns `Ok((value, true))`: a
+/// rejected or dry-run batch returns `false` and everything it wrote is rolled back. SQLite
+/// takes the write lock up front (`BEGIN IMMEDIATE`), so a long batch cannot fail half way
+/// because another writer got in first.
+pub fn in_transaction<T, E>(
+    conn: &mut Conn,
+    work: impl FnOnce(&mut Conn) -> Result<(T, bool), E>,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
+    match conn {
+        Conn::Postgres(c) => AnsiTransactionManager::begin_transaction(&mut **c),
+        Conn::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")
+        }
+    }
+    .map_err(StoreError::from)?;
+    let outcome = work(conn);
+    let commit = matches!(outcome, Ok((_, true)));
+    let finish = if commit {
+        crate::with_conn!(conn, |c| AnsiTransactionManager::commit_transaction(c))
+    } else {
+        crate::with_conn!(conn, |c| AnsiTransactionManager::rollback_transaction(c))
+    };
+    let (value, _) = outcome?;
+    finish.map_err(StoreError::from)?;
+    Ok(value)
+}
 
 /// Runs `$body` with `$c` bound to the concrete connection of whichever backend `$conn` is.
 /// The body is compiled once per backend, so it must be valid diesel for both.
