@@ -19,22 +19,39 @@ const CALLERS: [&str; 9] = [
     "national_viewer",
 ];
 
-/// (method, path, body, expected status per caller). `{org}` is the callers' organisation.
+/// (method, path, body, expected status per caller). `{org}` is the callers' organisation;
+/// `{uuid}` is an id that names nothing (the path's `{id}` in the OpenAPI document).
 /// 422 means the caller got past authorisation and the (deliberately empty) body was refused.
 #[rustfmt::skip]
 const MATRIX: &[(&str, &str, &str, [u16; 9])] = &[
-    //                                                         anon emp  hr   sync edi  aud  oadm dadm nat
-    ("GET",  "/healthz",                            "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
-    ("GET",  "/readyz",                             "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
-    ("GET",  "/metrics",                            "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
-    ("GET",  "/v1",                                 "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
-    ("GET",  "/v1/me",                              "",   [401, 200, 200, 200, 200, 200, 200, 200, 200]),
-    ("GET",  "/v1/audit",                           "",   [401, 403, 403, 403, 403, 200, 403, 403, 403]),
-    ("GET",  "/v1/organisations",                   "",   [401, 403, 403, 403, 403, 403, 403, 200, 403]),
-    ("POST", "/v1/organisations",                   "{}", [401, 403, 403, 403, 403, 403, 403, 422, 403]),
-    ("POST", "/v1/organisations/{org}/accounts",    "{}", [401, 403, 403, 403, 403, 403, 422, 422, 403]),
-    ("POST", "/v1/organisations/{org}/clients",     "{}", [401, 403, 403, 403, 403, 403, 422, 422, 403]),
-    ("POST", "/v1/organisations/{other}/accounts",  "{}", [401, 403, 403, 403, 403, 403, 403, 422, 403]),
+    //                                                          anon emp  hr   sync edi  aud  oadm dadm nat
+    ("GET",   "/healthz",                             "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",   "/readyz",                              "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",   "/metrics",                             "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",   "/v1",                                  "",   [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",   "/v1/me",                               "",   [401, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",   "/v1/audit",                            "",   [401, 403, 403, 403, 403, 200, 403, 403, 403]),
+    ("GET",   "/v1/organisations",                    "",   [401, 403, 403, 403, 403, 403, 403, 200, 403]),
+    ("POST",  "/v1/organisations",                    "{}", [401, 403, 403, 403, 403, 403, 403, 422, 403]),
+    ("POST",  "/v1/organisations/{org}/accounts",     "{}", [401, 403, 403, 403, 403, 403, 422, 422, 403]),
+    ("POST",  "/v1/organisations/{org}/clients",      "{}", [401, 403, 403, 403, 403, 403, 422, 422, 403]),
+    ("POST",  "/v1/organisations/{other}/accounts",   "{}", [401, 403, 403, 403, 403, 403, 403, 422, 403]),
+    ("GET",   "/v1/org-units",                        "",   [401, 403, 200, 200, 403, 403, 403, 403, 403]),
+    ("POST",  "/v1/org-units",                        "{}", [401, 403, 422, 422, 403, 403, 403, 403, 403]),
+    ("GET",   "/v1/org-units/{uuid}",                 "",   [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("PATCH", "/v1/org-units/{uuid}",                 "{}", [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("GET",   "/v1/staff-types",                      "",   [401, 403, 200, 200, 403, 403, 403, 403, 403]),
+    ("POST",  "/v1/staff-types",                      "{}", [401, 403, 422, 422, 403, 403, 403, 403, 403]),
+    ("GET",   "/v1/staff-types/{uuid}",               "",   [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("PATCH", "/v1/staff-types/{uuid}",               "{}", [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("GET",   "/v1/ranks",                            "",   [401, 403, 200, 200, 403, 403, 403, 403, 403]),
+    ("POST",  "/v1/ranks",                            "{}", [401, 403, 422, 422, 403, 403, 403, 403, 403]),
+    ("GET",   "/v1/ranks/{uuid}",                     "",   [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("PATCH", "/v1/ranks/{uuid}",                     "{}", [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("DELETE","/v1/org-units/{uuid}",                 "",   [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("GET",   "/v1/employees",                        "",   [401, 403, 200, 200, 403, 403, 403, 403, 403]),
+    ("GET",   "/v1/employees/{uuid}",                 "",   [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("POST",  "/v1/sync/employees",                   "",   [401, 403, 415, 415, 403, 403, 403, 403, 403]),
 ];
 
 async fn tokens(app: &TestApp) -> (Vec<Option<String>>, uuid::Uuid, uuid::Uuid) {
@@ -90,7 +107,10 @@ on_both_backends! {
         let (tokens, org, other) = tokens(&app).await;
         let mut failures = Vec::new();
         for (method, path, body, expected) in MATRIX {
-            let path = path.replace("{org}", &org.to_string()).replace("{other}", &other.to_string());
+            let path = path
+                .replace("{org}", &org.to_string())
+                .replace("{other}", &other.to_string())
+                .replace("{uuid}", &uuid::Uuid::new_v4().to_string());
             for (i, caller) in CALLERS.iter().enumerate() {
                 let mut request = app.client.request(method.parse::<Method>().unwrap(), app.url(&path));
                 if let Some(token) = &tokens[i] {
@@ -118,7 +138,8 @@ fn every_documented_operation_has_a_matrix_row() {
             (
                 m.to_string(),
                 p.replace("{other}", "{organisation_id}")
-                    .replace("{org}", "{organisation_id}"),
+                    .replace("{org}", "{organisation_id}")
+                    .replace("{uuid}", "{id}"),
             )
         })
         .collect();
