@@ -70,6 +70,16 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "largest JSON request body in bytes",
     },
     Variable {
+        name: "DECLARE_SYNC_BODY_LIMIT",
+        default: "536870912",
+        meaning: "largest bulk sync upload (CSV or NDJSON, streamed) in bytes",
+    },
+    Variable {
+        name: "DECLARE_SYNC_MAX_LEAVER_FRACTION",
+        default: "0.1",
+        meaning: "most of the workforce in post one `full` sync may mark as leavers without `allow_mass_leavers=true`",
+    },
+    Variable {
         name: "DECLARE_TOKEN_SIGNING_KEY",
         default: "generated in development",
         meaning: "base64 secret (32+ bytes) that signs access tokens",
@@ -211,6 +221,11 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub body_limit: usize,
+    /// Largest bulk sync upload; separate from `body_limit` because a national file is big.
+    pub sync_body_limit: usize,
+    /// Ceiling on leavers one `full` sync may create, as a fraction of those in post, so a
+    /// truncated file cannot mark half the force as leavers.
+    pub sync_max_leaver_fraction: f64,
     pub token_signing_key: KeyedSecret,
     pub token_previous_keys: Vec<KeyedSecret>,
     pub token_issuer: String,
@@ -313,6 +328,22 @@ impl Config {
             take("DECLARE_BODY_LIMIT"),
             Some(1024 * 1024),
         )?;
+        let sync_body_limit = parse_or(
+            "DECLARE_SYNC_BODY_LIMIT",
+            take("DECLARE_SYNC_BODY_LIMIT"),
+            Some(512 * 1024 * 1024),
+        )?;
+        let sync_max_leaver_fraction: f64 = parse_or(
+            "DECLARE_SYNC_MAX_LEAVER_FRACTION",
+            take("DECLARE_SYNC_MAX_LEAVER_FRACTION"),
+            Some(0.1),
+        )?;
+        if !(0.0..=1.0).contains(&sync_max_leaver_fraction) {
+            return Err(invalid(
+                "DECLARE_SYNC_MAX_LEAVER_FRACTION",
+                format!("`{sync_max_leaver_fraction}` is not between 0 and 1"),
+            ));
+        }
         let token_issuer = take("DECLARE_TOKEN_ISSUER").unwrap_or_else(|| "declare".into());
         let token_audience = take("DECLARE_TOKEN_AUDIENCE").unwrap_or_else(|| "declare-api".into());
         let token_ttl_seconds = parse_or(
@@ -408,6 +439,8 @@ impl Config {
             log_format,
             log_level,
             body_limit,
+            sync_body_limit,
+            sync_max_leaver_fraction,
             token_signing_key,
             token_previous_keys,
             token_issuer,
@@ -434,6 +467,8 @@ impl Config {
             log_format: LogFormat::Pretty,
             log_level: "warn".into(),
             body_limit: 64 * 1024,
+            sync_body_limit: 64 * 1024 * 1024,
+            sync_max_leaver_fraction: 0.1,
             token_signing_key: KeyedSecret {
                 id: "t1".into(),
                 secret: random_secret(32),

@@ -15,7 +15,7 @@ pub type AppResult<T> = Result<T, AppError>;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One problem with one field of the request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
 pub struct FieldError {
     /// Path of the field, e.g. `answers.disability.gateway` or `body` for the whole body.
     pub field: String,
@@ -39,6 +39,14 @@ impl FieldError {
     }
 }
 
+/// A row of a bulk upload that was refused, with the line it starts on (1 is the first line,
+/// the header in a CSV file) and every problem found in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+pub struct RejectedRow {
+    pub line: u64,
+    pub errors: Vec<FieldError>,
+}
+
 /// The RFC 9457 body every error response carries.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -52,6 +60,9 @@ pub struct Problem {
     /// Per-field problems, present on validation errors.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Every refused row of a bulk upload, present when a batch was rejected.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected_rows: Vec<RejectedRow>,
     /// RFC 6749 error code, present on token-endpoint errors so OAuth clients read them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -68,6 +79,9 @@ pub enum AppError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// A bulk batch refused as a whole because some of its rows are invalid (422).
+    #[error("{} row(s) were rejected; nothing was written", .0.len())]
+    RejectedRows(Vec<RejectedRow>),
     #[error("{0}")]
     NotFound(String),
     #[error("no endpoint matches this method and path")]
@@ -120,6 +134,7 @@ impl AppError {
     fn slug(&self) -> &'static str {
         match self {
             AppError::Validation(_) => "validation-error",
+            AppError::RejectedRows(_) => "rejected-rows",
             AppError::BadRequest { .. } => "bad-request",
             AppError::NotFound(_) => "not-found",
             AppError::UnknownRoute => "unknown-route",
@@ -144,6 +159,7 @@ impl AppError {
         let status = self.status_code();
         let (detail, errors) = match self {
             AppError::Validation(errors) => (Some(self.to_string()), errors.clone()),
+            AppError::RejectedRows(_) => (Some(self.to_string()), Vec::new()),
             AppError::BadRequest { detail, errors } => (Some(detail.clone()), errors.clone()),
             AppError::Internal(_) => (
                 Some("an unexpected error occurred; it has been logged".into()),
@@ -163,6 +179,10 @@ impl AppError {
             status: status.as_u16(),
             detail,
             errors,
+            rejected_rows: match self {
+                AppError::RejectedRows(rows) => rows.clone(),
+                _ => Vec::new(),
+            },
             error,
             error_description,
         }
@@ -177,7 +197,7 @@ pub fn problem_type(slug: &str) -> String {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Validation(_) | AppError::RejectedRows(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::NotFound(_) | AppError::UnknownRoute => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -243,6 +263,7 @@ pub fn generic_problem(status: StatusCode) -> Problem {
         status: status.as_u16(),
         detail: None,
         errors: Vec::new(),
+        rejected_rows: Vec::new(),
         error: None,
         error_description: None,
     }

@@ -33,6 +33,9 @@ enum Command {
     /// An organisation's question catalogue, managed as a file.
     #[command(subcommand)]
     Catalogue(CatalogueCommand),
+    /// Import data from files.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Print the OpenAPI document generated from the code.
     Openapi {
         #[arg(long, value_enum, default_value = "yaml")]
@@ -109,6 +112,33 @@ enum CatalogueCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Sync the workforce from a CSV file, with the same validation as the bulk API. The file
+    /// applies whole or not at all; every rejected row is printed with its line number.
+    Employees {
+        /// Organisation code.
+        #[arg(long)]
+        org: String,
+        /// The CSV file (header: employee_number,external_subject,org_unit,staff_type,rank,fte,start_date,leave_date).
+        file: std::path::PathBuf,
+        #[arg(long, value_enum, default_value = "full")]
+        mode: ImportMode,
+        /// Report what would change and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Let a full import exceed the leaver ceiling (DECLARE_SYNC_MAX_LEAVER_FRACTION).
+        #[arg(long)]
+        allow_mass_leavers: bool,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ImportMode {
+    Full,
+    Delta,
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum SpecFormat {
     Yaml,
@@ -179,6 +209,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::from_env()?;
             declare::telemetry::init(config.log_format, "warn");
             actix_web::rt::System::new().block_on(catalogue(config, command))
+        }
+        Command::Import(ImportCommand::Employees {
+            org,
+            file,
+            mode,
+            dry_run,
+            allow_mass_leavers,
+        }) => {
+            let config = Config::from_env()?;
+            declare::telemetry::init(config.log_format, "warn");
+            let mode = match mode {
+                ImportMode::Full => declare::services::sync::Mode::Full,
+                ImportMode::Delta => declare::services::sync::Mode::Delta,
+            };
+            import_employees(&config, &org, &file, mode, dry_run, allow_mass_leavers)
         }
         Command::Serve => {
             let config = Config::from_env()?;
@@ -318,6 +363,80 @@ fn describe_lines(error: &declare::error::AppError) -> String {
             format!("{} problem(s):\n{}", problems.len(), lines.join("\n"))
         }
         other => other.to_string(),
+    }
+}
+
+/// `declare import employees`: the bulk sync service on a local file, with a progress bar.
+fn import_employees(
+    config: &Config,
+    org_code: &str,
+    file: &std::path::Path,
+    mode: declare::services::sync::Mode,
+    dry_run: bool,
+    allow_mass_leavers: bool,
+) -> anyhow::Result<()> {
+    use declare::services::sync::{self, SyncOptions, SyncOutcome};
+    let db = Database::connect(&config.database_url, 1)?;
+    db.migrate()?;
+    let mut conn = db.get(std::time::Duration::from_secs(30))?;
+    let org = declare::store::organisations::find_by_code(&mut conn, org_code)
+        .map_err(|_| anyhow::anyhow!("no organisation has the code `{org_code}`"))?;
+    let org_id = uuid::Uuid::parse_str(&org.id)?;
+    let reader =
+        std::fs::File::open(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let size = reader.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let ticker = bar.clone();
+    let options = SyncOptions {
+        mode,
+        dry_run,
+        allow_mass_leavers,
+        idempotency_key: None,
+        max_leaver_fraction: config.sync_max_leaver_fraction,
+    };
+    let outcome = sync::sync_blocking(
+        &mut conn,
+        org_id,
+        declare::services::rows::Format::Csv,
+        std::io::BufReader::with_capacity(256 * 1024, reader),
+        &options,
+        Box::new(move |n| ticker.inc(n as u64)),
+    );
+    bar.finish_and_clear();
+    match outcome {
+        Ok(SyncOutcome::Applied(report)) => {
+            let verb = if report.dry_run { "would be" } else { "were" };
+            println!(
+                "{} rows: {} created, {} updated, {} unchanged, {} leavers {verb} recorded{}",
+                report.rows,
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.leavers,
+                if report.dry_run {
+                    " (dry run: nothing written)"
+                } else {
+                    ""
+                },
+            );
+            Ok(())
+        }
+        Ok(SyncOutcome::Replayed(_)) => Ok(()),
+        Err(declare::error::AppError::RejectedRows(rows)) => {
+            for row in &rows {
+                for e in &row.errors {
+                    println!("line {}: {}: {} ({})", row.line, e.field, e.message, e.code);
+                }
+            }
+            anyhow::bail!("{} row(s) rejected; nothing was written", rows.len())
+        }
+        Err(other) => anyhow::bail!("{}; nothing was written", describe(&other)),
     }
 }
 

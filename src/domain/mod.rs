@@ -6,3 +6,4 @@ pub mod audit;
 pub mod catalogue;
 pub mod completion;
 pub mod disclosure;
+pub mod workforce;

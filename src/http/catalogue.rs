@@ -43,6 +43,7 @@ pub struct LangQuery {
     /// `en` or `cy`: return every text as a plain string in that language instead of the
     /// bilingual `{en, cy}` objects. Without it, `Accept-Language` preferring `cy` selects
     /// Welsh; otherwise the full bilingual document is returned.
+    #[param(inline)]
     pub lang: Option<Lang>,
 }
 

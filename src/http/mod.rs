@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod catalogue;
+pub mod employees;
 pub mod extract;
 pub mod health;
 pub mod me;
@@ -15,6 +16,8 @@ pub mod middleware;
 pub mod oauth;
 pub mod organisations;
 pub mod principal;
+pub mod structure;
+pub mod sync;
 
 use std::sync::Arc;
 
@@ -47,7 +50,7 @@ pub struct AppState {
                        standard; HR systems sync the workforce; EDI boards read anonymised, \
                        disclosure-controlled figures. Every error is RFC 9457 `application/problem+json`."
     ),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, crate::error::RejectedRow)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "OAuth 2.0 tokens and the caller's identity"),
@@ -57,6 +60,8 @@ pub struct AppState {
             includes Prefer not to say) with optional detail lists shown on a condition; English and Welsh; \
             published versions are immutable, editors work on one draft"),
         (name = "organisations", description = "Organisations, their accounts and API clients (administrators)"),
+        (name = "structure", description = "Org units, staff types and ranks (HR staff and HR systems)"),
+        (name = "workforce", description = "Employee records and bulk workforce sync; never any answer"),
         (name = "health", description = "Liveness, readiness and metrics"),
         (name = "meta", description = "About the API"),
     )
@@ -117,7 +122,23 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(catalogue::replace_catalogue_draft)
                 .service(catalogue::validate_catalogue_draft)
                 .service(catalogue::publish_catalogue_draft)
-                .service(catalogue::delete_catalogue_draft),
+                .service(catalogue::delete_catalogue_draft)
+                .service(structure::list_org_units)
+                .service(structure::create_org_unit)
+                .service(structure::get_org_unit)
+                .service(structure::update_org_unit)
+                .service(structure::delete_org_unit)
+                .service(structure::list_staff_types)
+                .service(structure::create_staff_type)
+                .service(structure::get_staff_type)
+                .service(structure::update_staff_type)
+                .service(structure::list_ranks)
+                .service(structure::create_rank)
+                .service(structure::get_rank)
+                .service(structure::update_rank)
+                .service(employees::list_employees)
+                .service(employees::get_employee)
+                .service(sync::sync_employees),
         );
 }
 

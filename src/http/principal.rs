@@ -87,3 +87,23 @@ pub struct Auditors;
 impl RoleSet for Auditors {
     const ROLES: &'static [Role] = &[Role::Auditor];
 }
+
+/// Who may change the workforce and its structure: HR staff and HR systems.
+pub struct WorkforceWriters;
+impl RoleSet for WorkforceWriters {
+    const ROLES: &'static [Role] = &[Role::HrAdmin, Role::HrSync];
+}
+
+/// Who may read workforce records (never answers): the same people who keep them.
+pub struct WorkforceReaders;
+impl RoleSet for WorkforceReaders {
+    const ROLES: &'static [Role] = &[Role::HrAdmin, Role::HrSync];
+}
+
+/// The organisation a workforce caller acts for. HR roles are always bound to one; this
+/// refuses rather than guesses if a token somehow is not.
+pub fn own_organisation(principal: &Principal) -> Result<uuid::Uuid, AppError> {
+    principal
+        .org_id
+        .ok_or_else(|| AuthError::WrongOrganisation.into())
+}

@@ -13,6 +13,8 @@ mod migrate;
 pub mod organisations;
 mod pool;
 pub mod schema;
+pub mod structure;
+pub mod workforce;
 
 pub use migrate::{status as migration_status, MigrationStatus};
 pub use pool::{Backend, Conn, Database};
@@ -72,6 +74,15 @@ impl Conn {
         &mut self,
         work: impl FnOnce(&mut Conn) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.transaction_deciding(|conn| work(conn).map(|value| (value, true)))
+    }
+
+    /// Like [`Conn::transaction`], but commits only when `work` returns `Ok((value, true))`:
+    /// a dry run returns `false` and everything it wrote is rolled back.
+    pub fn transaction_deciding<T, E: From<StoreError>>(
+        &mut self,
+        work: impl FnOnce(&mut Conn) -> Result<(T, bool), E>,
+    ) -> Result<T, E> {
         use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
         match &mut *self {
             Conn::Postgres(c) => AnsiTransactionManager::begin_transaction(&mut **c),
@@ -80,23 +91,24 @@ impl Conn {
             }
         }
         .map_err(StoreError::from)?;
-        match work(self) {
-            Ok(value) => {
-                crate::with_conn!(&mut *self, |c| AnsiTransactionManager::commit_transaction(
-                    c
-                ))
-                .map_err(StoreError::from)?;
-                Ok(value)
-            }
-            Err(error) => {
+        let outcome = work(self);
+        let finish = if matches!(outcome, Ok((_, true))) {
+            crate::with_conn!(&mut *self, |c| AnsiTransactionManager::commit_transaction(
+                c
+            ))
+        } else {
+            crate::with_conn!(
+                &mut *self,
+                |c| AnsiTransactionManager::rollback_transaction(c)
+            )
+        };
+        match (outcome, finish) {
+            (Ok((value, _)), Ok(())) => Ok(value),
+            (Ok(_), Err(finish)) => Err(StoreError::from(finish).into()),
+            (Err(error), finish) => {
                 // The work's error is what the caller needs; a failed rollback leaves the
                 // connection broken, which r2d2 detects and discards.
-                if let Err(rollback) =
-                    crate::with_conn!(
-                        &mut *self,
-                        |c| AnsiTransactionManager::rollback_transaction(c)
-                    )
-                {
+                if let Err(rollback) = finish {
                     tracing::warn!(error = %rollback, "rollback failed");
                 }
                 Err(error)

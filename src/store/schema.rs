@@ -37,9 +37,79 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    org_units (id) {
+        id -> Text,
+        organisation_id -> Text,
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+        parent_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    staff_types (id) {
+        id -> Text,
+        organisation_id -> Text,
+        code -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ranks (id) {
+        id -> Text,
+        organisation_id -> Text,
+        code -> Text,
+        name -> Text,
+        sort_order -> BigInt,
+        staff_type_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    employees (id) {
+        id -> Text,
+        organisation_id -> Text,
+        employee_number -> Text,
+        external_subject -> Nullable<Text>,
+        org_unit_id -> Text,
+        staff_type_id -> Text,
+        rank_id -> Nullable<Text>,
+        fte -> Double,
+        start_date -> Text,
+        leave_date -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_requests (organisation_id, idempotency_key) {
+        organisation_id -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        response -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> organisations (organisation_id));
 diesel::joinable!(api_clients -> organisations (organisation_id));
-diesel::allow_tables_to_appear_in_same_query!(organisations, accounts, api_clients);
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    accounts,
+    api_clients,
+    org_units,
+    staff_types,
+    ranks,
+    employees,
+    sync_requests
+);
 
 diesel::table! {
     audit_events (seq) {

@@ -13,3 +13,4 @@ mod health;
 mod matrix;
 mod openapi;
 mod schema_parity;
+mod sync;

@@ -19,7 +19,8 @@ const CALLERS: [&str; 9] = [
     "national_viewer",
 ];
 
-/// (method, path, body, expected status per caller). `{org}` is the callers' organisation.
+/// (method, path, body, expected status per caller). `{org}` is the callers' organisation;
+/// `{uuid}` is an id that names nothing (the path's `{id}` in the OpenAPI document).
 /// 422 means the caller got past authorisation and the (deliberately empty) body was refused.
 #[rustfmt::skip]
 const MATRIX: &[(&str, &str, &str, [u16; 9])] = &[
@@ -46,6 +47,22 @@ const MATRIX: &[(&str, &str, &str, [u16; 9])] = &[
     ("POST",   "/v1/catalogue/drafts/current/publish",        "",   [401, 403, 404, 403, 403, 403, 404, 403, 403]),
     ("DELETE", "/v1/catalogue/drafts/current",                "",   [401, 403, 404, 403, 403, 403, 404, 403, 403]),
     ("POST",   "/v1/catalogue/drafts",                        "",   [401, 403, 201, 403, 403, 403, 409, 403, 403]),
+    ("GET",    "/v1/org-units",                               "",   [401, 403, 200, 200, 403, 403, 403, 403, 403]),
+    ("POST",   "/v1/org-units",                               "{}", [401, 403, 422, 422, 403, 403, 403, 403, 403]),
+    ("GET",    "/v1/org-units/{uuid}",                        "",   [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("PATCH",  "/v1/org-units/{uuid}",                        "{}", [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("GET",    "/v1/staff-types",                             "",   [401, 403, 200, 200, 403, 403, 403, 403, 403]),
+    ("POST",   "/v1/staff-types",                             "{}", [401, 403, 422, 422, 403, 403, 403, 403, 403]),
+    ("GET",    "/v1/staff-types/{uuid}",                      "",   [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("PATCH",  "/v1/staff-types/{uuid}",                      "{}", [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("GET",    "/v1/ranks",                                   "",   [401, 403, 200, 200, 403, 403, 403, 403, 403]),
+    ("POST",   "/v1/ranks",                                   "{}", [401, 403, 422, 422, 403, 403, 403, 403, 403]),
+    ("GET",    "/v1/ranks/{uuid}",                            "",   [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("PATCH",  "/v1/ranks/{uuid}",                            "{}", [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("DELETE", "/v1/org-units/{uuid}",                        "",   [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("GET",    "/v1/employees",                               "",   [401, 403, 200, 200, 403, 403, 403, 403, 403]),
+    ("GET",    "/v1/employees/{uuid}",                        "",   [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("POST",   "/v1/sync/employees",                          "",   [401, 403, 415, 415, 403, 403, 403, 403, 403]),
 ];
 
 /// A version id that exists nowhere: callers past authorisation get 404.
@@ -104,7 +121,11 @@ on_both_backends! {
         let (tokens, org, other) = tokens(&app).await;
         let mut failures = Vec::new();
         for (method, path, body, expected) in MATRIX {
-            let path = path.replace("{org}", &org.to_string()).replace("{other}", &other.to_string()).replace("{version}", NO_SUCH_VERSION);
+            let path = path
+                .replace("{org}", &org.to_string())
+                .replace("{other}", &other.to_string())
+                .replace("{version}", NO_SUCH_VERSION)
+                .replace("{uuid}", &uuid::Uuid::new_v4().to_string());
             for (i, caller) in CALLERS.iter().enumerate() {
                 let mut request = app.client.request(method.parse::<Method>().unwrap(), app.url(&path));
                 if let Some(token) = &tokens[i] {
@@ -133,7 +154,8 @@ fn every_documented_operation_has_a_matrix_row() {
                 m.to_string(),
                 p.replace("{other}", "{organisation_id}")
                     .replace("{org}", "{organisation_id}")
-                    .replace("{version}", "{version_id}"),
+                    .replace("{version}", "{version_id}")
+                    .replace("{uuid}", "{id}"),
             )
         })
         .collect();
