@@ -270,7 +270,7 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         let mut vars: BTreeMap<String, String> = vars
             .into_iter()
-            .filter(|(name, _)| name.starts_with("DECLARE_"))
+            .filter(|(name, _)| name.starts_with("DECLARE_") && !is_harness_variable(name))
             .collect();
         if let Some(unknown) = vars
             .keys()
@@ -497,6 +497,12 @@ impl Config {
 /// OWASP's recommended argon2id parameters: 19 MiB, 2 iterations, 1 lane.
 pub const OWASP_ARGON2: (u32, u32, u32) = (19_456, 2, 1);
 
+/// The test suite and benchmarks read their own `DECLARE_TEST_*` / `DECLARE_BENCH_*` settings;
+/// a CLI they start inherits them, and they are not the service's to refuse.
+fn is_harness_variable(name: &str) -> bool {
+    name.starts_with("DECLARE_TEST_") || name.starts_with("DECLARE_BENCH_")
+}
+
 fn invalid(name: &'static str, reason: String) -> ConfigError {
     ConfigError::Invalid { name, reason }
 }
@@ -716,6 +722,18 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn harness_variables_are_left_to_the_harness() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let config = Config::from_vars(vars(&[
+            ("DECLARE_DATA_DIR", d),
+            ("DECLARE_TEST_POSTGRES_URL", "postgres://x"),
+            ("DECLARE_BENCH_POSTGRES_URL", "postgres://y"),
+        ]));
+        assert!(config.is_ok());
     }
 
     #[test]
