@@ -142,8 +142,14 @@ async fn timed_sync(
         };
         let file =
             std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&path).unwrap());
+        let key = declare::config::KeyedSecret {
+            id: "k1".into(),
+            secret: declare::config::random_secret(32),
+        };
+        let sealer = declare::crypto::Sealer::new(&key, &[]).unwrap();
         sync::sync_blocking(
             &mut conn,
+            &sealer,
             org,
             declare::services::rows::Format::Csv,
             file,

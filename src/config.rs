@@ -155,6 +155,16 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "code of the organisation whose staff the identity provider signs in",
     },
     Variable {
+        name: "DECLARE_DISCLOSURE_MIN_CELL",
+        default: "5",
+        meaning: "k: published counts from 1 to k-1 are suppressed, groups under k are not broken down",
+    },
+    Variable {
+        name: "DECLARE_DISCLOSURE_ROUND_TO",
+        default: "(none)",
+        meaning: "round published counts to the nearest multiple of this (e.g. 5), after suppression",
+    },
+    Variable {
         name: "DECLARE_ENCRYPTION_KEY",
         default: "generated in development",
         meaning: "base64 32-byte AEAD key that encrypts answers and tallies at rest",
@@ -234,6 +244,7 @@ pub struct Config {
     pub encryption_key: KeyedSecret,
     pub encryption_previous_keys: Vec<KeyedSecret>,
     pub login_throttle: LoginLimits,
+    pub disclosure: crate::domain::disclosure::DisclosureConfig,
     pub external_idp: Option<ExternalIdp>,
     /// argon2id cost (memory KiB, iterations, parallelism); OWASP's in production, cheap in tests.
     pub argon2_cost: (u32, u32, u32),
@@ -380,6 +391,26 @@ impl Config {
                 Some(900),
             )?,
         };
+        let min_cell: u64 = parse_or(
+            "DECLARE_DISCLOSURE_MIN_CELL",
+            take("DECLARE_DISCLOSURE_MIN_CELL"),
+            Some(5),
+        )?;
+        if min_cell < 2 {
+            return Err(invalid(
+                "DECLARE_DISCLOSURE_MIN_CELL",
+                "must be at least 2".into(),
+            ));
+        }
+        let round_to: Option<u64> = match take("DECLARE_DISCLOSURE_ROUND_TO") {
+            None => None,
+            Some(raw) => Some(parse_or("DECLARE_DISCLOSURE_ROUND_TO", Some(raw), None)?),
+        };
+        let disclosure = crate::domain::disclosure::DisclosureConfig {
+            min_cell,
+            round_to: round_to.filter(|r| *r > 1),
+            ..Default::default()
+        };
         let external_idp = match take("DECLARE_IDP_ISSUER") {
             None => None,
             Some(issuer) => Some(ExternalIdp {
@@ -449,6 +480,7 @@ impl Config {
             encryption_key,
             encryption_previous_keys,
             login_throttle,
+            disclosure,
             external_idp,
             argon2_cost: OWASP_ARGON2,
         })
@@ -487,6 +519,7 @@ impl Config {
                 per_address: 20,
                 window_seconds: 900,
             },
+            disclosure: Default::default(),
             external_idp: None,
             // Cheap hashing keeps the suite fast; production uses OWASP_ARGON2.
             argon2_cost: (1024, 1, 1),

@@ -400,8 +400,11 @@ fn import_employees(
         idempotency_key: None,
         max_leaver_fraction: config.sync_max_leaver_fraction,
     };
+    let sealer =
+        declare::crypto::Sealer::new(&config.encryption_key, &config.encryption_previous_keys)?;
     let outcome = sync::sync_blocking(
         &mut conn,
+        &sealer,
         org_id,
         declare::services::rows::Format::Csv,
         std::io::BufReader::with_capacity(256 * 1024, reader),

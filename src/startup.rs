@@ -31,6 +31,10 @@ impl Application {
         install_missing_catalogues(&db)?;
         let external_org = resolve_idp_organisation(&db, &config)?;
         let auth = Arc::new(Authenticator::from_config(&config, external_org)?);
+        let sealer = Arc::new(crate::crypto::Sealer::new(
+            &config.encryption_key,
+            &config.encryption_previous_keys,
+        )?);
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
         let workers = config.workers;
@@ -39,6 +43,7 @@ impl Application {
             db,
             metrics: Metrics::new()?,
             auth,
+            sealer,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

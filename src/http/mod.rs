@@ -16,6 +16,7 @@ pub mod middleware;
 pub mod oauth;
 pub mod organisations;
 pub mod principal;
+pub mod stats;
 pub mod structure;
 pub mod sync;
 
@@ -39,6 +40,8 @@ pub struct AppState {
     pub db: Database,
     pub metrics: Metrics,
     pub auth: Arc<Authenticator>,
+    /// Seals answers and tallies at rest.
+    pub sealer: Arc<crate::crypto::Sealer>,
 }
 
 #[derive(OpenApi)]
@@ -54,6 +57,7 @@ pub struct AppState {
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "OAuth 2.0 tokens and the caller's identity"),
+        (name = "stats", description = "Anonymised completion and declaration figures (EDI viewers), disclosure-controlled"),
         (name = "audit", description = "The hash-chained audit trail (auditors)"),
         (name = "catalogue", description = "The question catalogue front ends render declaration forms from: \
             characteristics in order, each a gateway question (Yes / No / Prefer not to say, or a list that \
@@ -109,6 +113,8 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(meta::get_api_root)
                 .service(me::get_me)
                 .service(audit::list_audit_events)
+                .service(stats::get_completion)
+                .service(stats::get_distribution)
                 .service(organisations::list_organisations)
                 .service(organisations::create_organisation)
                 .service(organisations::create_account)

@@ -107,3 +107,9 @@ pub fn own_organisation(principal: &Principal) -> Result<uuid::Uuid, AppError> {
         .org_id
         .ok_or_else(|| AuthError::WrongOrganisation.into())
 }
+
+/// EDI board members and analysts: anonymised figures only.
+pub struct EdiViewers;
+impl RoleSet for EdiViewers {
+    const ROLES: &'static [Role] = &[Role::EdiViewer];
+}

@@ -136,7 +136,14 @@ pub async fn sync_employees(
             }
         }
     };
-    let work = sync::sync_employees(&state.db, org, format, Box::new(reader), options);
+    let work = sync::sync_employees(
+        &state.db,
+        org,
+        format,
+        Box::new(reader),
+        options,
+        state.sealer.clone(),
+    );
     let ((), outcome) = futures_util::future::join(pump, work).await;
     match outcome? {
         SyncOutcome::Applied(report) => Ok(HttpResponse::Ok().json(report)),

@@ -6,6 +6,8 @@ pub mod audit;
 pub mod catalogue;
 pub mod identity;
 pub mod rows;
+pub mod stats;
 pub mod structure;
 pub mod sync;
+pub mod tallies;
 pub mod workforce;

@@ -112,6 +112,7 @@ fn read_error(e: std::io::Error) -> AppError {
 /// handler does so through [`sync_employees`]; the CLI calls it from a plain thread).
 pub fn sync_blocking(
     conn: &mut Conn,
+    sealer: &crate::crypto::Sealer,
     org: Uuid,
     format: Format,
     reader: impl Read,
@@ -275,6 +276,10 @@ pub fn sync_blocking(
         let leave_date = (options.mode == Mode::Full).then_some(today.as_str());
         store::apply_merge(conn, &org, now, leave_date)?;
         store::drop_stage(conn)?;
+        // Joiners, leavers and moves change which cell people count in: recount the
+        // organisation's tallies in this same transaction, so figures never disagree with
+        // the workforce they describe.
+        super::tallies::rebuild(conn, sealer, &org, super::tallies::counted_groups(sealer))?;
         if let Some(key) = &options.idempotency_key {
             let response = serde_json::to_string(&report).map_err(AppError::internal)?;
             store::insert_sync_request(
@@ -311,10 +316,12 @@ pub async fn sync_employees(
     format: Format,
     reader: Box<dyn Read + Send>,
     options: SyncOptions,
+    sealer: std::sync::Arc<crate::crypto::Sealer>,
 ) -> AppResult<SyncOutcome> {
     db.run(move |conn| {
         Ok(sync_blocking(
             conn,
+            &sealer,
             org,
             format,
             reader,

@@ -14,6 +14,7 @@ pub mod organisations;
 mod pool;
 pub mod schema;
 pub mod structure;
+pub mod tallies;
 pub mod workforce;
 
 pub use migrate::{status as migration_status, MigrationStatus};

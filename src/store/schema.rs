@@ -141,3 +141,14 @@ diesel::table! {
 
 diesel::joinable!(catalogue_versions -> organisations (organisation_id));
 diesel::allow_tables_to_appear_in_same_query!(organisations, catalogue_versions);
+
+diesel::table! {
+    tallies (organisation_id, cell) {
+        organisation_id -> Text,
+        cell -> Text,
+        key_id -> Text,
+        sealed -> Binary,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}

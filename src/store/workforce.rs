@@ -345,3 +345,21 @@ pub fn insert_sync_request(conn: &mut Conn, request: &SyncRequest) -> StoreResul
         .execute(c))?;
     Ok(())
 }
+
+/// (employee id, org unit id, staff type id, rank id).
+pub type PersonCell = (String, String, String, Option<String>);
+
+/// Where each person in post on `today` (ISO date) sits: (employee id, org unit, staff type,
+/// rank). One pass over the organisation's workforce, used to rebuild its tallies.
+pub fn in_post_cells(conn: &mut Conn, org: &str, today: &str) -> StoreResult<Vec<PersonCell>> {
+    use super::schema::employees::dsl as e;
+    Ok(crate::with_conn!(conn, |c| e::employees
+        .filter(e::organisation_id.eq(org.to_owned()))
+        .filter(
+            e::leave_date
+                .is_null()
+                .or(e::leave_date.gt(today.to_owned()))
+        )
+        .select((e::id, e::org_unit_id, e::staff_type_id, e::rank_id))
+        .load(c))?)
+}
