@@ -34,11 +34,16 @@ impl Application {
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
         let workers = config.workers;
+        let sealer = Arc::new(
+            crate::crypto::Sealer::new(&config.encryption_key, &config.encryption_previous_keys)
+                .map_err(|e| anyhow::anyhow!("encryption keys: {e}"))?,
+        );
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             db,
             metrics: Metrics::new()?,
             auth,
+            sealer,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

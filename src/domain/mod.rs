@@ -5,5 +5,6 @@
 pub mod audit;
 pub mod catalogue;
 pub mod completion;
+pub mod consent;
 pub mod disclosure;
 pub mod workforce;

@@ -4,8 +4,11 @@
 
 pub mod audit;
 pub mod catalogue;
+pub mod consent;
+pub mod declarations;
 pub mod identity;
 pub mod rows;
 pub mod structure;
+pub mod subject;
 pub mod sync;
 pub mod workforce;
