@@ -10,7 +10,9 @@ use utoipa::IntoParams;
 use crate::error::{AppError, AppResult};
 use crate::http::extract::JsonBody;
 use crate::http::middleware::RequestId;
-use crate::http::principal::{own_organisation, Authorized, CatalogueEditors, Employees, ReviewReaders};
+use crate::http::principal::{
+    own_organisation, Authorized, CatalogueEditors, Employees, ReviewReaders,
+};
 use crate::http::AppState;
 use crate::services::audit::Actor;
 use crate::services::consent::{self, ConsentsView, NewNotice, NoticeView, UpdateConsents};
@@ -294,10 +296,21 @@ pub async fn list_due_reviews(
             "limit must be between 1 and 1000",
         ));
     }
-    let due_before = query.due_before.unwrap_or_else(chrono::Utc::now).naive_utc();
+    let due_before = query
+        .due_before
+        .unwrap_or_else(chrono::Utc::now)
+        .naive_utc();
     let actor = Actor::of(&caller.principal, request_id(&req));
     Ok(web::Json(
-        service::due_reviews(&state.db, org, actor, due_before, query.after.clone(), limit).await?,
+        service::due_reviews(
+            &state.db,
+            org,
+            actor,
+            due_before,
+            query.after.clone(),
+            limit,
+        )
+        .await?,
     ))
 }
 

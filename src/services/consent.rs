@@ -19,7 +19,8 @@ use crate::store::{declarations, Conn, Database};
 
 /// The lawful basis most employers rely on (STANDARDS.md); an organisation states its own by
 /// publishing a new notice version.
-pub const DEFAULT_LAWFUL_BASIS: &str = "UK GDPR Article 9(2)(b) and (g) with the Data Protection Act 2018, \
+pub const DEFAULT_LAWFUL_BASIS: &str =
+    "UK GDPR Article 9(2)(b) and (g) with the Data Protection Act 2018, \
 Schedule 1, Part 2, paragraph 8 (equality of opportunity or treatment)";
 
 const DEFAULT_TEXT_EN: &str = "Telling us about yourself is voluntary. Every question can be left blank \

@@ -161,7 +161,8 @@ fn view(
     let answered = if row.catalogue_version_id == current_id {
         None
     } else {
-        let old = catalogues::find_published(conn, &employee.organisation_id, &row.catalogue_version_id)?;
+        let old =
+            catalogues::find_published(conn, &employee.organisation_id, &row.catalogue_version_id)?;
         Some(
             parse_catalogue(&old.document)
                 .map_err(|e| AppError::internal(format!("catalogue {} unreadable: {e}", old.id)))?,
@@ -334,7 +335,11 @@ pub async fn write(
 }
 
 /// `DELETE /v1/me/declaration`: erases the answers and their history for real; consent stays.
-pub async fn erase(db: &Database, principal: Principal, request_id: Option<String>) -> AppResult<()> {
+pub async fn erase(
+    db: &Database,
+    principal: Principal,
+    request_id: Option<String>,
+) -> AppResult<()> {
     in_transaction(db, principal, request_id, |conn, employee, actor| {
         repo::erase(conn, &employee.id)?;
         event(conn, actor, "declaration.erase", employee)
@@ -364,7 +369,11 @@ pub async fn review(
     .await
 }
 
-fn history_entries(conn: &mut Conn, sealer: &Sealer, employee: &Employee) -> AppResult<Vec<HistoryEntry>> {
+fn history_entries(
+    conn: &mut Conn,
+    sealer: &Sealer,
+    employee: &Employee,
+) -> AppResult<Vec<HistoryEntry>> {
     repo::history(conn, &employee.id)?
         .into_iter()
         .map(|h| {
@@ -467,7 +476,8 @@ pub async fn due_reviews(
     let cutoff = due_before - chrono::Duration::days(REVIEW_INTERVAL_DAYS);
     db.run(move |conn| {
         Ok(conn.transaction(|conn| -> AppResult<ReviewPage> {
-            let rows = repo::due_for_review(conn, &org, cutoff, after.as_deref().unwrap_or(""), limit)?;
+            let rows =
+                repo::due_for_review(conn, &org, cutoff, after.as_deref().unwrap_or(""), limit)?;
             audit::append(conn, actor.event("reviews.list", None))?;
             let next_after = (rows.len() as i64 == limit)
                 .then(|| rows.last().map(|r| r.1.clone()))
@@ -532,7 +542,14 @@ fn rotate_all(
                 let context = declaration_context(&employee);
                 let answers = open(sealer, &key_id, &blob, &context)?;
                 let fresh = seal(sealer, &answers, &context)?;
-                n += repo::reseal_declaration(conn, &employee, version, &key_id, &fresh.key_id, &fresh.blob)? as u64;
+                n += repo::reseal_declaration(
+                    conn,
+                    &employee,
+                    version,
+                    &key_id,
+                    &fresh.key_id,
+                    &fresh.blob,
+                )? as u64;
             }
             Ok(n)
         })?;

@@ -118,11 +118,7 @@ pub fn due_for_review(
         .filter(employees::organisation_id.eq(org))
         .filter(employees::leave_date.is_null())
         .filter(employees::employee_number.gt(after))
-        .filter(
-            d::employee_id
-                .is_null()
-                .or(d::last_reviewed_at.lt(cutoff))
-        )
+        .filter(d::employee_id.is_null().or(d::last_reviewed_at.lt(cutoff)))
         .order(employees::employee_number.asc())
         .limit(limit)
         .select((
@@ -133,12 +129,17 @@ pub fn due_for_review(
         .load(c))?)
 }
 
+/// A declaration to re-seal: (employee id, version, key id, sealed).
+pub type StaleDeclaration = (String, i64, String, Vec<u8>);
+/// A history row to re-seal: (id, employee id, seq, key id, sealed).
+pub type StaleHistory = (String, String, i64, String, Vec<u8>);
+
 /// Sealed rows not under `current_key`: (employee id, version, key id, sealed).
 pub fn stale_declarations(
     conn: &mut Conn,
     current_key: &str,
     limit: i64,
-) -> StoreResult<Vec<(String, i64, String, Vec<u8>)>> {
+) -> StoreResult<Vec<StaleDeclaration>> {
     Ok(crate::with_conn!(conn, |c| d::table
         .filter(d::key_id.ne(current_key))
         .order(d::employee_id.asc())
@@ -172,7 +173,7 @@ pub fn stale_history(
     conn: &mut Conn,
     current_key: &str,
     limit: i64,
-) -> StoreResult<Vec<(String, String, i64, String, Vec<u8>)>> {
+) -> StoreResult<Vec<StaleHistory>> {
     Ok(crate::with_conn!(conn, |c| dh::table
         .filter(dh::key_id.ne(current_key))
         .order(dh::id.asc())
@@ -189,7 +190,9 @@ pub fn reseal_history(
     sealed: &[u8],
 ) -> StoreResult<usize> {
     Ok(crate::with_conn!(conn, |c| diesel::update(
-        dh::table.filter(dh::id.eq(id)).filter(dh::key_id.eq(old_key))
+        dh::table
+            .filter(dh::id.eq(id))
+            .filter(dh::key_id.eq(old_key))
     )
     .set((dh::key_id.eq(new_key), dh::sealed.eq(sealed)))
     .execute(c))?)
