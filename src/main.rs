@@ -72,6 +72,14 @@ enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Re-seal every stored answer and history row under the current encryption key
+    /// (DECLARE_ENCRYPTION_KEY), opening old rows with DECLARE_ENCRYPTION_PREVIOUS_KEYS. Runs in
+    /// small transactions while the service keeps serving; safe to rerun.
+    RotateKey {
+        /// Rows re-sealed per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
     /// Create an API client (e.g. an HR system); its secret is printed once.
     CreateClient {
         #[arg(long)]
@@ -293,6 +301,28 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
             if generated {
                 println!("password (shown once): {password}");
             }
+        }
+        AdminCommand::RotateKey { batch } => {
+            let sealer = std::sync::Arc::new(
+                declare::crypto::Sealer::new(
+                    &config.encryption_key,
+                    &config.encryption_previous_keys,
+                )
+                .map_err(|e| anyhow::anyhow!("encryption keys: {e}"))?,
+            );
+            let key = sealer.current_key_id().to_owned();
+            let done = declare::services::declarations::rotate_keys(&db, sealer, batch, |p| {
+                println!(
+                    "re-sealed {} declaration(s), {} history row(s) so far",
+                    p.declarations, p.history
+                );
+            })
+            .await
+            .map_err(problem)?;
+            println!(
+                "done: {} declaration(s) and {} history row(s) now under key `{key}`",
+                done.declarations, done.history
+            );
         }
         AdminCommand::CreateClient { org, name, roles } => {
             let organisation = identity::find_organisation_by_code(&db, org)

@@ -31,13 +31,13 @@ impl Application {
         install_missing_catalogues(&db)?;
         let external_org = resolve_idp_organisation(&db, &config)?;
         let auth = Arc::new(Authenticator::from_config(&config, external_org)?);
-        let sealer = Arc::new(crate::crypto::Sealer::new(
-            &config.encryption_key,
-            &config.encryption_previous_keys,
-        )?);
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
         let workers = config.workers;
+        let sealer = Arc::new(
+            crate::crypto::Sealer::new(&config.encryption_key, &config.encryption_previous_keys)
+                .map_err(|e| anyhow::anyhow!("encryption keys: {e}"))?,
+        );
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             db,

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod catalogue;
 pub mod completion;
+pub mod consent;
 pub mod disclosure;
 pub mod tally;
 pub mod workforce;

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod catalogue;
+pub mod declarations;
 pub mod employees;
 pub mod extract;
 pub mod health;
@@ -40,7 +41,8 @@ pub struct AppState {
     pub db: Database,
     pub metrics: Metrics,
     pub auth: Arc<Authenticator>,
-    /// Seals answers and tallies at rest.
+    /// Seals and opens answers and tallies at rest (current key plus previous keys during a
+    /// rotation).
     pub sealer: Arc<crate::crypto::Sealer>,
 }
 
@@ -65,6 +67,8 @@ pub struct AppState {
             published versions are immutable, editors work on one draft"),
         (name = "organisations", description = "Organisations, their accounts and API clients (administrators)"),
         (name = "structure", description = "Org units, staff types and ranks (HR staff and HR systems)"),
+        (name = "declarations", description = "Self-declaration: the caller's own consents, answers, history \
+            and export. No endpoint takes another person's id; answers are sealed at rest and every access is audited"),
         (name = "workforce", description = "Employee records and bulk workforce sync; never any answer"),
         (name = "health", description = "Liveness, readiness and metrics"),
         (name = "meta", description = "About the API"),
@@ -112,6 +116,17 @@ fn routes(cfg: &mut ServiceConfig) {
             scope::scope("/v1")
                 .service(meta::get_api_root)
                 .service(me::get_me)
+                .service(declarations::get_consents)
+                .service(declarations::update_consents)
+                .service(declarations::get_declaration)
+                .service(declarations::replace_declaration)
+                .service(declarations::patch_declaration)
+                .service(declarations::delete_declaration)
+                .service(declarations::get_declaration_history)
+                .service(declarations::review_declaration)
+                .service(declarations::get_export)
+                .service(declarations::list_due_reviews)
+                .service(declarations::publish_privacy_notice)
                 .service(audit::list_audit_events)
                 .service(stats::get_completion)
                 .service(stats::get_distribution)

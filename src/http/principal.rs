@@ -100,6 +100,19 @@ impl RoleSet for WorkforceReaders {
     const ROLES: &'static [Role] = &[Role::HrAdmin, Role::HrSync];
 }
 
+/// Staff declaring for themselves. Only the `employee` role: HR, EDI, HR systems, auditors
+/// and administrators never reach anyone's answers, and no self-service endpoint takes an id.
+pub struct Employees;
+impl RoleSet for Employees {
+    const ROLES: &'static [Role] = &[Role::Employee];
+}
+
+/// Who sees which employees are due an annual review (never what they answered).
+pub struct ReviewReaders;
+impl RoleSet for ReviewReaders {
+    const ROLES: &'static [Role] = &[Role::HrAdmin];
+}
+
 /// The organisation a workforce caller acts for. HR roles are always bound to one; this
 /// refuses rather than guesses if a token somehow is not.
 pub fn own_organisation(principal: &Principal) -> Result<uuid::Uuid, AppError> {

@@ -4,10 +4,13 @@
 
 pub mod audit;
 pub mod catalogue;
+pub mod consent;
+pub mod declarations;
 pub mod identity;
 pub mod rows;
 pub mod stats;
 pub mod structure;
+pub mod subject;
 pub mod sync;
 pub mod tallies;
 pub mod workforce;

@@ -8,6 +8,8 @@
 pub mod accounts;
 pub mod audit;
 pub mod catalogue;
+pub mod consents;
+pub mod declarations;
 pub mod introspect;
 mod migrate;
 pub mod organisations;

@@ -152,3 +152,51 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    privacy_notices (id) {
+        id -> Text,
+        organisation_id -> Text,
+        version -> BigInt,
+        text_en -> Text,
+        text_cy -> Text,
+        lawful_basis -> Text,
+        published_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consents (employee_id, purpose, notice_version) {
+        employee_id -> Text,
+        purpose -> Text,
+        notice_version -> BigInt,
+        granted_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    declarations (employee_id) {
+        employee_id -> Text,
+        organisation_id -> Text,
+        catalogue_version_id -> Text,
+        key_id -> Text,
+        sealed -> Binary,
+        version -> BigInt,
+        last_reviewed_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    declaration_history (id) {
+        id -> Text,
+        employee_id -> Text,
+        seq -> BigInt,
+        key_id -> Text,
+        sealed -> Binary,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(employees, declarations);

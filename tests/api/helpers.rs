@@ -258,3 +258,130 @@ impl TestApp {
             .bearer_auth(token)
     }
 }
+
+impl TestApp {
+    /// Adds an employee (with its own unit and staff type) straight through the store, as a
+    /// sync would, and returns its id.
+    pub async fn create_employee(
+        &self,
+        org: uuid::Uuid,
+        number: &str,
+        external_subject: Option<&str>,
+    ) -> uuid::Uuid {
+        use declare::store::schema::employees;
+        use declare::store::structure::{insert_staff_types, insert_unit, OrgUnit, StaffType};
+        let now = chrono::Utc::now().naive_utc();
+        let (org, number) = (org.to_string(), number.to_owned());
+        let subject = external_subject.map(str::to_owned);
+        let id = uuid::Uuid::new_v4();
+        self.state
+            .db
+            .run(move |conn| {
+                let unit = OrgUnit {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    organisation_id: org.clone(),
+                    code: format!("unit-{number}"),
+                    name: "Unit".into(),
+                    kind: "team".into(),
+                    parent_id: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                insert_unit(conn, &unit)?;
+                let staff_type = StaffType {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    organisation_id: org.clone(),
+                    code: format!("type-{number}"),
+                    name: "Police staff".into(),
+                    created_at: now,
+                };
+                insert_staff_types(conn, std::slice::from_ref(&staff_type))?;
+                let employee = declare::store::workforce::Employee {
+                    id: id.to_string(),
+                    organisation_id: org,
+                    employee_number: number,
+                    external_subject: subject,
+                    org_unit_id: unit.id,
+                    staff_type_id: staff_type.id,
+                    rank_id: None,
+                    fte: 1.0,
+                    start_date: "2020-01-01".into(),
+                    leave_date: None,
+                    updated_at: now,
+                };
+                declare::with_conn!(conn, |c| diesel::insert_into(employees::table)
+                    .values(&employee)
+                    .execute(c))?;
+                Ok(())
+            })
+            .await
+            .expect("employee created");
+        id
+    }
+
+    /// An `employee` account linked to a new employee record; returns the login and the id.
+    pub async fn create_employee_account(
+        &self,
+        org: uuid::Uuid,
+        username: &str,
+    ) -> (Login, uuid::Uuid) {
+        let employee = self
+            .create_employee(org, &format!("E-{username}"), None)
+            .await;
+        let password = format!("pw-{username}-correct-horse");
+        declare::services::identity::create_account(
+            &self.state.db,
+            &self.state.auth,
+            Some(org),
+            declare::services::identity::NewAccount {
+                username: username.into(),
+                password: password.clone().into(),
+                roles: vec!["employee".into()],
+                employee_id: Some(employee),
+            },
+        )
+        .await
+        .expect("employee account created");
+        (
+            Login {
+                username: username.into(),
+                password,
+            },
+            employee,
+        )
+    }
+
+    /// A direct connection to the test database, as a database administrator would have.
+    pub fn raw_connection(&self) -> declare::store::Conn {
+        declare::store::Database::connect(&self.db.url, 1)
+            .expect("raw database")
+            .get(std::time::Duration::from_secs(5))
+            .expect("raw connection")
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct RawCount {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct RawBytes {
+    #[diesel(sql_type = diesel::sql_types::Binary)]
+    sealed: Vec<u8>,
+}
+
+/// `SELECT COUNT(*) AS n ...` on a raw connection.
+pub fn raw_count(conn: &mut declare::store::Conn, sql: &str) -> i64 {
+    let row: RawCount =
+        declare::with_conn!(conn, |c| diesel::sql_query(sql).get_result(c)).expect("count query");
+    row.n
+}
+
+/// `SELECT sealed FROM ...` on a raw connection.
+pub fn raw_sealed(conn: &mut declare::store::Conn, sql: &str) -> Vec<Vec<u8>> {
+    let rows: Vec<RawBytes> =
+        declare::with_conn!(conn, |c| diesel::sql_query(sql).load(c)).expect("sealed query");
+    rows.into_iter().map(|r| r.sealed).collect()
+}

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod catalogue;
 mod compose;
+mod declarations;
 mod errors;
 mod health;
 mod matrix;

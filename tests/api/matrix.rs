@@ -65,6 +65,19 @@ const MATRIX: &[(&str, &str, &str, [u16; 9])] = &[
     ("GET",    "/v1/employees",                               "",   [401, 403, 200, 200, 403, 403, 403, 403, 403]),
     ("GET",    "/v1/employees/{uuid}",                        "",   [401, 403, 404, 404, 403, 403, 403, 403, 403]),
     ("POST",   "/v1/sync/employees",                          "",   [401, 403, 415, 415, 403, 403, 403, 403, 403]),
+    // Self-service: only the employee (linked to an employee record) reaches their own data.
+    ("GET",    "/v1/me/consents",                             "",   [401, 200, 403, 403, 403, 403, 403, 403, 403]),
+    ("PUT",    "/v1/me/consents",                             "{}", [401, 422, 403, 403, 403, 403, 403, 403, 403]),
+    ("GET",    "/v1/me/declaration",                          "",   [401, 200, 403, 403, 403, 403, 403, 403, 403]),
+    ("PUT",    "/v1/me/declaration",                          "{}", [401, 422, 403, 403, 403, 403, 403, 403, 403]),
+    ("PATCH",  "/v1/me/declaration",                          "{}", [401, 422, 403, 403, 403, 403, 403, 403, 403]),
+    ("GET",    "/v1/me/declaration/history",                  "",   [401, 200, 403, 403, 403, 403, 403, 403, 403]),
+    // No consent yet, so confirming a review is refused.
+    ("POST",   "/v1/me/declaration/review",                   "",   [401, 403, 403, 403, 403, 403, 403, 403, 403]),
+    ("GET",    "/v1/me/export",                               "",   [401, 200, 403, 403, 403, 403, 403, 403, 403]),
+    ("DELETE", "/v1/me/declaration",                          "",   [401, 204, 403, 403, 403, 403, 403, 403, 403]),
+    ("GET",    "/v1/reviews",                                 "",   [401, 403, 200, 403, 403, 403, 403, 403, 403]),
+    ("POST",   "/v1/privacy-notices",                         "{}", [401, 403, 422, 403, 403, 403, 422, 403, 403]),
 ];
 
 /// A version id that exists nowhere: callers past authorisation get 404.
@@ -109,6 +122,8 @@ async fn tokens(app: &TestApp) -> (Vec<Option<String>>, uuid::Uuid, uuid::Uuid) 
                 tokens.push(Some(body["access_token"].as_str().unwrap().to_owned()));
                 continue;
             }
+            // The employee is linked to an employee record, as staff who declare are.
+            "employee" => app.create_employee_account(org.id, &username).await.0,
             role => app.create_account(Some(org.id), &username, &[role]).await,
         };
         assert_eq!(tokens.len(), i);

@@ -48,3 +48,35 @@ fn every_migration_reverts_cleanly_and_reapplies() {
         );
     }
 }
+
+/// Diesel keys migrations by the version before the first `_`: two folders with one version
+/// means one is silently never applied (it happened once: two branches both took the same date).
+#[test]
+fn migration_versions_are_unique_and_the_same_for_both_backends() {
+    let names = |backend: &str| {
+        let dir = format!("{}/migrations/{backend}", env!("CARGO_MANIFEST_DIR"));
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let sqlite = names("sqlite");
+    assert_eq!(
+        sqlite,
+        names("postgres"),
+        "both backends need the same migration folders"
+    );
+    let mut versions: Vec<&str> = sqlite
+        .iter()
+        .map(|n| n.split('_').next().unwrap())
+        .collect();
+    let count = versions.len();
+    versions.dedup();
+    assert_eq!(
+        versions.len(),
+        count,
+        "two migrations share a version: {sqlite:?}"
+    );
+}

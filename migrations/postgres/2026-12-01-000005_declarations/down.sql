@@ -1,0 +1,4 @@
+DROP TABLE declaration_history;
+DROP TABLE declarations;
+DROP TABLE consents;
+DROP TABLE privacy_notices;
