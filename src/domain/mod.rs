@@ -6,4 +6,5 @@ pub mod audit;
 pub mod catalogue;
 pub mod completion;
 pub mod disclosure;
+pub mod scim;
 pub mod workforce;
