@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalogue;
 pub mod identity;
 pub mod rows;
+pub mod scim;
 pub mod structure;
 pub mod sync;
 pub mod workforce;
