@@ -48,7 +48,8 @@ impl ScimError {
         Self::new(409, Some("uniqueness"), detail)
     }
     pub fn body(&self) -> Value {
-        let mut body = json!({"schemas": [ERROR], "status": self.status.to_string(), "detail": self.detail});
+        let mut body =
+            json!({"schemas": [ERROR], "status": self.status.to_string(), "detail": self.detail});
         if let Some(t) = self.scim_type {
             body["scimType"] = json!(t);
         }
@@ -214,7 +215,10 @@ fn boolean(value: &Value, name: &str) -> Result<bool, ScimError> {
     }
 }
 
-fn object<'a>(map: &'a Map<String, Value>, urn: &str) -> Result<Option<&'a Map<String, Value>>, ScimError> {
+fn object<'a>(
+    map: &'a Map<String, Value>,
+    urn: &str,
+) -> Result<Option<&'a Map<String, Value>>, ScimError> {
     match get(map, urn) {
         None => Ok(None),
         Some(Value::Object(inner)) => Ok(Some(inner)),
@@ -233,8 +237,12 @@ pub fn read_user(body: &Value) -> Result<UserInput, ScimError> {
     let map = body
         .as_object()
         .ok_or_else(|| ScimError::bad("invalidSyntax", "a User must be a JSON object"))?;
-    let user_name = text(map, "userName")?
-        .ok_or_else(|| ScimError::bad("invalidValue", "`userName` (the employee number) is required"))?;
+    let user_name = text(map, "userName")?.ok_or_else(|| {
+        ScimError::bad(
+            "invalidValue",
+            "`userName` (the employee number) is required",
+        )
+    })?;
     let active = get(map, "active")
         .map(|v| boolean(v, "active"))
         .transpose()?
@@ -288,7 +296,9 @@ pub fn read_user(body: &Value) -> Result<UserInput, ScimError> {
 /// The attributes a PATCH path may name, with the object holding them (`None` = top level).
 fn patch_target(path: &str) -> Result<(Option<&'static str>, &'static str), ScimError> {
     let lower = path.trim().to_ascii_lowercase();
-    let (container, name) = if let Some(rest) = lower.strip_prefix(&format!("{}:", ENTERPRISE.to_ascii_lowercase())) {
+    let (container, name) = if let Some(rest) =
+        lower.strip_prefix(&format!("{}:", ENTERPRISE.to_ascii_lowercase()))
+    {
         (Some(ENTERPRISE), rest.to_owned())
     } else if let Some(rest) = lower.strip_prefix(&format!("{}:", WORKFORCE.to_ascii_lowercase())) {
         (Some(WORKFORCE), rest.to_owned())
@@ -372,7 +382,10 @@ pub fn apply_patch(doc: &mut Value, patch: &Value) -> Result<(), ScimError> {
             ("add" | "replace", Some(path)) => {
                 let (container, name) = patch_target(path)?;
                 let value = value.ok_or_else(|| {
-                    ScimError::bad("invalidValue", format!("`{kind}` of `{path}` needs a `value`"))
+                    ScimError::bad(
+                        "invalidValue",
+                        format!("`{kind}` of `{path}` needs a `value`"),
+                    )
                 })?;
                 set(doc, container, name, Some(value));
             }
@@ -384,7 +397,12 @@ pub fn apply_patch(doc: &mut Value, patch: &Value) -> Result<(), ScimError> {
                     ));
                 };
                 for (key, inner) in values {
-                    match (inner, [ENTERPRISE, WORKFORCE].iter().find(|u| u.eq_ignore_ascii_case(&key))) {
+                    match (
+                        inner,
+                        [ENTERPRISE, WORKFORCE]
+                            .iter()
+                            .find(|u| u.eq_ignore_ascii_case(&key)),
+                    ) {
                         (Value::Object(fields), Some(urn)) => {
                             for (name, v) in fields {
                                 let (container, name) = patch_target(&format!("{urn}:{name}"))?;
@@ -528,8 +546,14 @@ mod tests {
 
     #[test]
     fn filters_on_the_two_keys_only() {
-        assert_eq!(parse_filter(r#"userName eq "E1""#).unwrap(), Filter::UserName("E1".into()));
-        assert_eq!(parse_filter(r#"EXTERNALID Eq "a \"b\"""#).unwrap(), Filter::ExternalId("a \"b\"".into()));
+        assert_eq!(
+            parse_filter(r#"userName eq "E1""#).unwrap(),
+            Filter::UserName("E1".into())
+        );
+        assert_eq!(
+            parse_filter(r#"EXTERNALID Eq "a \"b\"""#).unwrap(),
+            Filter::ExternalId("a \"b\"".into())
+        );
         assert_eq!(
             parse_filter(&format!("{USER}:userName eq \"x\"")).unwrap(),
             Filter::UserName("x".into())
@@ -542,7 +566,11 @@ mod tests {
             "userName",
             "",
         ] {
-            assert_eq!(parse_filter(bad).unwrap_err().scim_type, Some("invalidFilter"), "{bad}");
+            assert_eq!(
+                parse_filter(bad).unwrap_err().scim_type,
+                Some("invalidFilter"),
+                "{bad}"
+            );
         }
     }
 
@@ -575,7 +603,10 @@ mod tests {
         let err = apply_patch(&mut render_user(&record(), "l"), &patch).unwrap_err();
         assert!(err.detail.contains("sexualOrientation"), "{}", err.detail);
         // Innocent names that contain a short characteristic word are not refused.
-        assert!(read_user(&json!({"userName": "E1", ENTERPRISE: {"division": "sussex_division", "manager": {}}})).is_ok());
+        assert!(read_user(
+            &json!({"userName": "E1", ENTERPRISE: {"division": "sussex_division", "manager": {}}})
+        )
+        .is_ok());
     }
 
     #[test]
@@ -597,9 +628,15 @@ mod tests {
         assert_eq!(input.rank.as_deref(), Some("sgt"));
         assert_eq!(input.fte, Some(0.5));
         let bad = json!({"Operations": [{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "x"}]});
-        assert_eq!(apply_patch(&mut doc, &bad).unwrap_err().scim_type, Some("invalidPath"));
+        assert_eq!(
+            apply_patch(&mut doc, &bad).unwrap_err().scim_type,
+            Some("invalidPath")
+        );
         let bad = json!({"Operations": [{"op": "move", "path": "active"}]});
-        assert_eq!(apply_patch(&mut doc, &bad).unwrap_err().scim_type, Some("invalidSyntax"));
+        assert_eq!(
+            apply_patch(&mut doc, &bad).unwrap_err().scim_type,
+            Some("invalidSyntax")
+        );
     }
 
     #[test]
@@ -610,7 +647,10 @@ mod tests {
         assert_ne!(a.version(), b.version());
         assert!(a.version().starts_with("W/\""));
         assert!(if_match_allows(&a.version(), &a.version()));
-        assert!(if_match_allows(a.version().trim_start_matches("W/"), &a.version()));
+        assert!(if_match_allows(
+            a.version().trim_start_matches("W/"),
+            &a.version()
+        ));
         assert!(if_match_allows("*", &a.version()));
         assert!(!if_match_allows(&b.version(), &a.version()));
     }
@@ -619,9 +659,13 @@ mod tests {
     fn invalid_values_are_named() {
         let err = read_user(&json!({"userName": "E1", WORKFORCE: {"fte": 3}})).unwrap_err();
         assert!(err.detail.contains("fte"));
-        let err = read_user(&json!({"userName": "E1", WORKFORCE: {"startDate": "02/01/2020"}})).unwrap_err();
+        let err = read_user(&json!({"userName": "E1", WORKFORCE: {"startDate": "02/01/2020"}}))
+            .unwrap_err();
         assert!(err.detail.contains("startDate"));
-        assert!(read_user(&json!({"externalId": "x"})).unwrap_err().detail.contains("userName"));
+        assert!(read_user(&json!({"externalId": "x"}))
+            .unwrap_err()
+            .detail
+            .contains("userName"));
         assert!(read_user(&json!({"userName": "E1", "active": 3})).is_err());
     }
 }

@@ -5,7 +5,7 @@
 //! from SCIM (RFC 7644 §3.6 wants 404 afterwards), so workforce history and the figures built
 //! on it survive an identity provider de-provisioning someone.
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound as _, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -27,12 +27,22 @@ impl From<StoreError> for ScimError {
             ScimError::new(503, None, "the database is unavailable")
         } else {
             tracing::error!(error = %err, "SCIM request failed");
-            ScimError::new(500, None, "an unexpected error occurred; it has been logged")
+            ScimError::new(
+                500,
+                None,
+                "an unexpected error occurred; it has been logged",
+            )
         }
     }
 }
 
 pub type ScimResult<T> = Result<T, ScimError>;
+
+/// Now, to the microsecond PostgreSQL keeps: the version computed before a write must equal the
+/// one computed from the stored row afterwards.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
 
 /// A rendered User and its version, for the ETag header.
 pub struct UserDoc {
@@ -130,15 +140,8 @@ impl Structure {
 
     /// Builds the employee row a User body describes. `current` is the row being replaced
     /// (`None` on create): a required attribute the body leaves out is an error, never a guess.
-    fn row(
-        &self,
-        org: &str,
-        input: UserInput,
-        current: Option<&Employee>,
-    ) -> ScimResult<Employee> {
-        let required = |attr: &str| {
-            ScimError::bad("invalidValue", format!("`{attr}` is required"))
-        };
+    fn row(&self, org: &str, input: UserInput, current: Option<&Employee>) -> ScimResult<Employee> {
+        let required = |attr: &str| ScimError::bad("invalidValue", format!("`{attr}` is required"));
         let unit_code = input.department.ok_or_else(|| required("department"))?;
         let unit_id = self
             .units
@@ -183,7 +186,7 @@ impl Structure {
             fte: input.fte.unwrap_or(1.0),
             start_date,
             leave_date,
-            updated_at: Utc::now().naive_utc(),
+            updated_at: now().naive_utc(),
         })
     }
 }
@@ -221,10 +224,7 @@ pub async fn list(
                 Some(Filter::ExternalId(s)) => ScimKey::Subject(s),
             };
             let (total, rows) = store::scim_page(c, &org, key, start_index - 1, count)?;
-            let resources: Vec<Value> = rows
-                .iter()
-                .map(|e| structure.doc(e, &base).body)
-                .collect();
+            let resources: Vec<Value> = rows.iter().map(|e| structure.doc(e, &base).body).collect();
             Ok(json!({
                 "schemas": [scim::LIST],
                 "totalResults": total,
@@ -392,7 +392,7 @@ pub async fn delete(
             let structure = Structure::load(c, &org)?;
             let mut row = store::find_scim_visible(c, &org, &id)?;
             check_version(&structure, &row, if_match.as_deref())?;
-            let now = Utc::now();
+            let now = now();
             if row.leave_date.is_none() {
                 let today = now.date_naive().format("%Y-%m-%d").to_string();
                 row.leave_date = Some(today.max(row.start_date.clone()));

@@ -373,9 +373,7 @@ pub fn scim_page(
             match key {
                 ScimKey::All => {}
                 ScimKey::Number(n) => q = q.filter(employees::employee_number.eq(n.to_owned())),
-                ScimKey::Subject(s) => {
-                    q = q.filter(employees::external_subject.eq(s.to_owned()))
-                }
+                ScimKey::Subject(s) => q = q.filter(employees::external_subject.eq(s.to_owned())),
             }
             q
         }};

@@ -13,4 +13,5 @@ mod health;
 mod matrix;
 mod openapi;
 mod schema_parity;
+mod scim;
 mod sync;

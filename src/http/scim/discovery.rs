@@ -104,20 +104,23 @@ pub async fn service_provider_config(
     req: HttpRequest,
 ) -> Result<HttpResponse, ScimError> {
     let base = base_url(&req);
-    Ok(scim_response(StatusCode::OK, &json!({
-        "schemas": [SPC],
-        "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": true, "maxResults": MAX_RESULTS},
-        "changePassword": {"supported": false},
-        "sort": {"supported": false},
-        "etag": {"supported": true},
-        "authenticationSchemes": [{
-            "type": "oauthbearertoken", "name": "OAuth Bearer Token", "primary": true,
-            "description": "A bearer token from /oauth/token (client_credentials for HR systems)",
-        }],
-        "meta": {"resourceType": "ServiceProviderConfig", "location": format!("{base}/ServiceProviderConfig")},
-    })))
+    Ok(scim_response(
+        StatusCode::OK,
+        &json!({
+            "schemas": [SPC],
+            "patch": {"supported": true},
+            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+            "filter": {"supported": true, "maxResults": MAX_RESULTS},
+            "changePassword": {"supported": false},
+            "sort": {"supported": false},
+            "etag": {"supported": true},
+            "authenticationSchemes": [{
+                "type": "oauthbearertoken", "name": "OAuth Bearer Token", "primary": true,
+                "description": "A bearer token from /oauth/token (client_credentials for HR systems)",
+            }],
+            "meta": {"resourceType": "ServiceProviderConfig", "location": format!("{base}/ServiceProviderConfig")},
+        }),
+    ))
 }
 
 /// The schemas: core User, the enterprise extension and Declare's workforce extension.
@@ -131,7 +134,10 @@ pub async fn list_schemas(
     req: HttpRequest,
 ) -> Result<HttpResponse, ScimError> {
     let structure = scim::structure(&state.db, caller.org).await?;
-    Ok(scim_response(StatusCode::OK, &list(schemas(&base_url(&req), &structure))))
+    Ok(scim_response(
+        StatusCode::OK,
+        &list(schemas(&base_url(&req), &structure)),
+    ))
 }
 
 #[utoipa::path(tag = "scim", operation_id = "scim_get_schema", security(("bearer" = [])),
@@ -161,7 +167,10 @@ pub async fn list_resource_types(
     _caller: ScimCaller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ScimError> {
-    Ok(scim_response(StatusCode::OK, &list(vec![user_resource_type(&base_url(&req))])))
+    Ok(scim_response(
+        StatusCode::OK,
+        &list(vec![user_resource_type(&base_url(&req))]),
+    ))
 }
 
 #[utoipa::path(tag = "scim", operation_id = "scim_get_resource_type", security(("bearer" = [])),
@@ -175,7 +184,10 @@ pub async fn get_resource_type(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     if path.as_str() == "User" {
-        Ok(scim_response(StatusCode::OK, &user_resource_type(&base_url(&req))))
+        Ok(scim_response(
+            StatusCode::OK,
+            &user_resource_type(&base_url(&req)),
+        ))
     } else {
         Err(ScimError::new(404, None, "no such resource type"))
     }

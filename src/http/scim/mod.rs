@@ -51,5 +51,9 @@ pub fn scim_response(status: StatusCode, body: &Value) -> HttpResponse {
 
 /// Anything under `/scim/v2` that is not an endpoint: a SCIM 404, not a problem document.
 pub async fn unknown_scim_route() -> Result<HttpResponse, ScimError> {
-    Err(ScimError::new(404, None, "no SCIM endpoint matches this method and path"))
+    Err(ScimError::new(
+        404,
+        None,
+        "no SCIM endpoint matches this method and path",
+    ))
 }

@@ -34,9 +34,10 @@ fn body(body: Result<JsonBody<Value>, AppError>) -> Result<Value, ScimError> {
 fn number(params: &[(String, String)], name: &str, default: i64) -> Result<i64, ScimError> {
     match params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
         None => Ok(default),
-        Some((_, v)) => v.trim().parse().map_err(|_| {
-            ScimError::bad("invalidValue", format!("`{name}` must be an integer"))
-        }),
+        Some((_, v)) => v
+            .trim()
+            .parse()
+            .map_err(|_| ScimError::bad("invalidValue", format!("`{name}` must be an integer"))),
     }
 }
 
@@ -132,7 +133,15 @@ pub async fn replace_user(
     json: Result<JsonBody<Value>, AppError>,
 ) -> Result<HttpResponse, ScimError> {
     let change = Change::Replace(body(json)?);
-    let doc = scim::update(&state.db, caller.org, path.into_inner(), change, if_match(&req), base_url(&req)).await?;
+    let doc = scim::update(
+        &state.db,
+        caller.org,
+        path.into_inner(),
+        change,
+        if_match(&req),
+        base_url(&req),
+    )
+    .await?;
     Ok(with_version(StatusCode::OK, &doc))
 }
 
@@ -152,7 +161,15 @@ pub async fn patch_user(
     json: Result<JsonBody<Value>, AppError>,
 ) -> Result<HttpResponse, ScimError> {
     let change = Change::Patch(body(json)?);
-    let doc = scim::update(&state.db, caller.org, path.into_inner(), change, if_match(&req), base_url(&req)).await?;
+    let doc = scim::update(
+        &state.db,
+        caller.org,
+        path.into_inner(),
+        change,
+        if_match(&req),
+        base_url(&req),
+    )
+    .await?;
     Ok(with_version(StatusCode::OK, &doc))
 }
 
