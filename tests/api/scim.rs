@@ -283,3 +283,20 @@ on_both_backends! {
         assert_eq!(r.json::<Value>().await.unwrap()["totalResults"], 3);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_method_on_a_scim_endpoint_is_405() {
+    let app = spawn_app(crate::helpers::Backend::Sqlite).await;
+    let token = setup(&app).await;
+    let r = send(
+        &app,
+        &token,
+        Method::DELETE,
+        "/scim/v2/ServiceProviderConfig",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(r.headers()["allow"], "GET");
+    assert_scim_error(r, 405, None).await;
+}

@@ -49,11 +49,33 @@ pub fn scim_response(status: StatusCode, body: &Value) -> HttpResponse {
         .body(body.to_string())
 }
 
-/// Anything under `/scim/v2` that is not an endpoint: a SCIM 404, not a problem document.
-pub async fn unknown_scim_route() -> Result<HttpResponse, ScimError> {
-    Err(ScimError::new(
-        404,
-        None,
-        "no SCIM endpoint matches this method and path",
-    ))
+/// The methods each SCIM path serves, for telling a wrong method (405) from a wrong path (404).
+fn allowed_methods(path: &str) -> Option<&'static str> {
+    let rest = path.strip_prefix("/scim/v2/")?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    match segments.as_slice() {
+        ["ServiceProviderConfig" | "Schemas" | "ResourceTypes"]
+        | ["Schemas" | "ResourceTypes", _] => Some("GET"),
+        ["Users"] => Some("GET, POST"),
+        ["Users", _] => Some("GET, PUT, PATCH, DELETE"),
+        _ => None,
+    }
+}
+
+/// Anything under `/scim/v2` that is not an endpoint: a SCIM 405 or 404, not a problem document.
+pub async fn unknown_scim_route(req: HttpRequest) -> HttpResponse {
+    use actix_web::http::header::{HeaderValue, ALLOW};
+    use actix_web::ResponseError as _;
+    match allowed_methods(req.path()) {
+        Some(allow) => {
+            let error = ScimError::new(405, None, format!("this endpoint allows {allow}"));
+            let mut response = error.error_response();
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(allow));
+            response
+        }
+        None => ScimError::new(404, None, "no SCIM endpoint matches this method and path")
+            .error_response(),
+    }
 }
