@@ -7,5 +7,6 @@ pub mod catalogue;
 pub mod completion;
 pub mod consent;
 pub mod disclosure;
+pub mod scim;
 pub mod tally;
 pub mod workforce;

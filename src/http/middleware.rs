@@ -1,5 +1,6 @@
 //! The one middleware every request passes through: request id, access log, metrics, and the
-//! guarantee that every error response is problem+json (even those actix makes itself).
+//! guarantee that every error response is problem+json (even those actix makes itself), or a
+//! SCIM error body on `/scim/v2`.
 //!
 //! The access log records method, route pattern, status and latency. It never records a body
 //! or a query string: answers must never reach a log.
@@ -14,6 +15,7 @@ use actix_web::{web, HttpMessage as _};
 use tracing::Instrument as _;
 
 use crate::error::{generic_problem, PROBLEM_JSON};
+use crate::http::scim::SCIM_JSON;
 use crate::http::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -61,7 +63,11 @@ pub async fn observe(
     let is_problem = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+        .is_some_and(|v| {
+            // SCIM error bodies (RFC 7644 §3.12) are the error format on `/scim/v2`.
+            v.as_bytes().starts_with(PROBLEM_JSON.as_bytes())
+                || v.as_bytes().starts_with(SCIM_JSON.as_bytes())
+        });
     if (status.is_client_error() || status.is_server_error()) && !is_problem {
         let body = serde_json::to_string(&generic_problem(status)).unwrap_or_default();
         response = response.map_body(|head, _| {

@@ -17,6 +17,7 @@ pub mod middleware;
 pub mod oauth;
 pub mod organisations;
 pub mod principal;
+pub mod scim;
 pub mod stats;
 pub mod structure;
 pub mod sync;
@@ -70,6 +71,8 @@ pub struct AppState {
         (name = "declarations", description = "Self-declaration: the caller's own consents, answers, history \
             and export. No endpoint takes another person's id; answers are sealed at rest and every access is audited"),
         (name = "workforce", description = "Employee records and bulk workforce sync; never any answer"),
+        (name = "scim", description = "SCIM 2.0 (RFC 7643/7644) for identity providers and HR connectors: \
+            Users are the organisation's employees; bodies and errors are application/scim+json"),
         (name = "health", description = "Liveness, readiness and metrics"),
         (name = "meta", description = "About the API"),
     )
@@ -160,6 +163,21 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(employees::list_employees)
                 .service(employees::get_employee)
                 .service(sync::sync_employees),
+        )
+        .service(
+            scope::scope("/scim/v2")
+                .service(scim::discovery::service_provider_config)
+                .service(scim::discovery::list_schemas)
+                .service(scim::discovery::get_schema)
+                .service(scim::discovery::list_resource_types)
+                .service(scim::discovery::get_resource_type)
+                .service(scim::users::list_users)
+                .service(scim::users::get_user)
+                .service(scim::users::create_user)
+                .service(scim::users::replace_user)
+                .service(scim::users::patch_user)
+                .service(scim::users::delete_user)
+                .default_service(web::to(scim::unknown_scim_route)),
         );
 }
 

@@ -8,6 +8,7 @@ pub mod consent;
 pub mod declarations;
 pub mod identity;
 pub mod rows;
+pub mod scim;
 pub mod stats;
 pub mod structure;
 pub mod subject;

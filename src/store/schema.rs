@@ -85,6 +85,7 @@ diesel::table! {
         start_date -> Text,
         leave_date -> Nullable<Text>,
         updated_at -> Timestamp,
+        scim_deleted_at -> Nullable<Timestamp>,
     }
 }
 

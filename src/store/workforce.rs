@@ -346,6 +346,122 @@ pub fn insert_sync_request(conn: &mut Conn, request: &SyncRequest) -> StoreResul
     Ok(())
 }
 
+/// Which employees a SCIM query names: all, or the one with this number or external subject.
+#[derive(Debug, Clone, Copy)]
+pub enum ScimKey<'a> {
+    All,
+    Number(&'a str),
+    Subject(&'a str),
+}
+
+/// Employees a SCIM client may see (those it has not deleted), in employee-number order:
+/// the total that match and the page from `offset`.
+pub fn scim_page(
+    conn: &mut Conn,
+    org: &str,
+    key: ScimKey<'_>,
+    offset: i64,
+    limit: i64,
+) -> StoreResult<(i64, Vec<Employee>)> {
+    // A boxed query is consumed by `count`, so the filter is written once per query.
+    macro_rules! matching {
+        () => {{
+            let mut q = employees::table
+                .filter(employees::organisation_id.eq(org.to_owned()))
+                .filter(employees::scim_deleted_at.is_null())
+                .into_boxed();
+            match key {
+                ScimKey::All => {}
+                ScimKey::Number(n) => q = q.filter(employees::employee_number.eq(n.to_owned())),
+                ScimKey::Subject(s) => q = q.filter(employees::external_subject.eq(s.to_owned())),
+            }
+            q
+        }};
+    }
+    let total: i64 = crate::with_conn!(&mut *conn, |c| matching!().count().get_result(c))?;
+    let rows = crate::with_conn!(conn, |c| matching!()
+        .order(employees::employee_number)
+        .offset(offset)
+        .limit(limit)
+        .select(Employee::as_select())
+        .load(c))?;
+    Ok((total, rows))
+}
+
+/// An employee by number with whether SCIM deleted them (a rejoiner is revived, not duplicated).
+pub fn find_by_number(
+    conn: &mut Conn,
+    org: &str,
+    number: &str,
+) -> StoreResult<Option<(Employee, Option<NaiveDateTime>)>> {
+    Ok(crate::with_conn!(conn, |c| employees::table
+        .filter(employees::organisation_id.eq(org))
+        .filter(employees::employee_number.eq(number))
+        .select((Employee::as_select(), employees::scim_deleted_at))
+        .first(c)
+        .optional())?)
+}
+
+/// An employee SCIM may see (not deleted through SCIM).
+pub fn find_scim_visible(conn: &mut Conn, org: &str, id: &str) -> StoreResult<Employee> {
+    Ok(crate::with_conn!(conn, |c| employees::table
+        .filter(employees::organisation_id.eq(org))
+        .filter(employees::id.eq(id))
+        .filter(employees::scim_deleted_at.is_null())
+        .select(Employee::as_select())
+        .first(c))?)
+}
+
+/// Another employee of the organisation already holding this external subject.
+pub fn subject_holder(
+    conn: &mut Conn,
+    org: &str,
+    subject: &str,
+    except_id: &str,
+) -> StoreResult<bool> {
+    let n: i64 = crate::with_conn!(conn, |c| employees::table
+        .filter(employees::organisation_id.eq(org))
+        .filter(employees::external_subject.eq(subject))
+        .filter(employees::id.ne(except_id))
+        .count()
+        .get_result(c))?;
+    Ok(n > 0)
+}
+
+pub fn insert_employee(conn: &mut Conn, row: &Employee) -> StoreResult<()> {
+    crate::with_conn!(conn, |c| diesel::insert_into(employees::table)
+        .values(row)
+        .execute(c))?;
+    Ok(())
+}
+
+/// Writes every field of `row` (absent options become NULL) and sets the SCIM deletion mark.
+pub fn write_employee(
+    conn: &mut Conn,
+    row: &Employee,
+    scim_deleted_at: Option<NaiveDateTime>,
+) -> StoreResult<()> {
+    crate::with_conn!(conn, |c| diesel::update(
+        employees::table
+            .filter(employees::organisation_id.eq(&row.organisation_id))
+            .filter(employees::id.eq(&row.id))
+    )
+    .set((
+        employees::employee_number.eq(&row.employee_number),
+        employees::external_subject.eq(&row.external_subject),
+        employees::org_unit_id.eq(&row.org_unit_id),
+        employees::staff_type_id.eq(&row.staff_type_id),
+        employees::rank_id.eq(&row.rank_id),
+        employees::fte.eq(row.fte),
+        employees::start_date.eq(&row.start_date),
+        employees::leave_date.eq(&row.leave_date),
+        employees::updated_at.eq(row.updated_at),
+        employees::scim_deleted_at.eq(scim_deleted_at),
+    ))
+    .execute(c))?;
+    Ok(())
+}
+
 /// (employee id, org unit id, staff type id, rank id).
 pub type PersonCell = (String, String, String, Option<String>);
 

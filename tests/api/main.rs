@@ -14,5 +14,6 @@ mod health;
 mod matrix;
 mod openapi;
 mod schema_parity;
+mod scim;
 mod stats;
 mod sync;

@@ -21,7 +21,8 @@ const CALLERS: [&str; 9] = [
 
 /// (method, path, body, expected status per caller). `{org}` is the callers' organisation;
 /// `{uuid}` is an id that names nothing (the path's `{id}` in the OpenAPI document).
-/// 422 means the caller got past authorisation and the (deliberately empty) body was refused.
+/// 422 means the caller got past authorisation and the (deliberately empty) body was refused
+/// (400 on SCIM, which has no 422).
 #[rustfmt::skip]
 const MATRIX: &[(&str, &str, &str, [u16; 9])] = &[
     //                                                              anon emp  hr   sync edi  aud  oadm dadm nat
@@ -78,6 +79,17 @@ const MATRIX: &[(&str, &str, &str, [u16; 9])] = &[
     ("DELETE", "/v1/me/declaration",                          "",   [401, 204, 403, 403, 403, 403, 403, 403, 403]),
     ("GET",    "/v1/reviews",                                 "",   [401, 403, 200, 403, 403, 403, 403, 403, 403]),
     ("POST",   "/v1/privacy-notices",                         "{}", [401, 403, 422, 403, 403, 403, 422, 403, 403]),
+    ("GET",    "/scim/v2/ServiceProviderConfig",              "",   [401, 403, 200, 200, 403, 403, 403, 403, 403]),
+    ("GET",    "/scim/v2/Schemas",                            "",   [401, 403, 200, 200, 403, 403, 403, 403, 403]),
+    ("GET",    "/scim/v2/Schemas/{uuid}",                     "",   [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("GET",    "/scim/v2/ResourceTypes",                      "",   [401, 403, 200, 200, 403, 403, 403, 403, 403]),
+    ("GET",    "/scim/v2/ResourceTypes/{uuid}",               "",   [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("GET",    "/scim/v2/Users",                              "",   [401, 403, 200, 200, 403, 403, 403, 403, 403]),
+    ("POST",   "/scim/v2/Users",                              "{}", [401, 403, 400, 400, 403, 403, 403, 403, 403]),
+    ("GET",    "/scim/v2/Users/{uuid}",                       "",   [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("PUT",    "/scim/v2/Users/{uuid}",                       "{}", [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("PATCH",  "/scim/v2/Users/{uuid}",                       "{}", [401, 403, 404, 404, 403, 403, 403, 403, 403]),
+    ("DELETE", "/scim/v2/Users/{uuid}",                       "",   [401, 403, 404, 404, 403, 403, 403, 403, 403]),
 ];
 
 /// A version id that exists nowhere: callers past authorisation get 404.
