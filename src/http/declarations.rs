@@ -104,7 +104,14 @@ pub async fn update_consents(
     body: JsonBody<UpdateConsents>,
 ) -> AppResult<HttpResponse> {
     let change = body.parse()?;
-    let view = consent::update(&state.db, caller.principal, request_id(&req), change).await?;
+    let view = consent::update(
+        &state.db,
+        state.sealer.clone(),
+        caller.principal,
+        request_id(&req),
+        change,
+    )
+    .await?;
     Ok(private_json(&view))
 }
 
@@ -194,7 +201,13 @@ pub async fn delete_declaration(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    service::erase(&state.db, caller.principal, request_id(&req)).await?;
+    service::erase(
+        &state.db,
+        state.sealer.clone(),
+        caller.principal,
+        request_id(&req),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -15,7 +15,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::services::audit::{self, Actor};
 use crate::services::subject;
 use crate::store::consents::{self as repo, Consent, PrivacyNotice};
-use crate::store::{declarations, Conn, Database};
+use crate::store::{Conn, Database};
 
 /// The lawful basis most employers rely on (STANDARDS.md); an organisation states its own by
 /// publishing a new notice version.
@@ -222,6 +222,7 @@ pub async fn get(
 /// `PUT /v1/me/consents`: every named purpose granted or withdrawn in one transaction.
 pub async fn update(
     db: &Database,
+    sealer: std::sync::Arc<crate::crypto::Sealer>,
     principal: Principal,
     request_id: Option<String>,
     change: UpdateConsents,
@@ -273,7 +274,7 @@ pub async fn update(
                     audit::append(conn, actor.event(&action, Some(about.clone())))?;
                     if *purpose == Purpose::EqualityMonitoring {
                         // Withdrawal is an instruction to erase: for real, in this transaction.
-                        declarations::erase(conn, &employee.id)?;
+                        super::declarations::erase_counted(conn, &sealer, &employee)?;
                         audit::append(conn, actor.event("declaration.erase", Some(about.clone())))?;
                     }
                 }

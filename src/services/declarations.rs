@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::services::audit::{self, Actor, AuditEventView};
 use crate::services::consent::{self, ConsentView, NoticeView};
 use crate::services::subject;
+use crate::services::tallies;
 use crate::services::workforce::EmployeeView;
 use crate::store::catalogue as catalogues;
 use crate::store::declarations::{self as repo, Declaration, HistoryRow};
@@ -273,6 +274,7 @@ pub async fn write(
             )?,
             None => AnswerSet::new(),
         };
+        let before = counted_groups(conn, &sealer, &employee.id, &mut CatalogueCache::new())?;
         let answers = match change {
             Change::Replace(answers) => answers,
             Change::Patch(patch) => {
@@ -328,6 +330,13 @@ pub async fn write(
                 changed_at: now,
             },
         )?;
+        // The tallies follow in the same transaction: figures never disagree with answers.
+        if let Some(cell) = tallies::counted_cell(employee) {
+            let after = crate::domain::tally::groups_of(&catalogue, &answers);
+            tallies::update_cell(conn, &sealer, &employee.organisation_id, &cell, |c| {
+                c.replace(&before, &after)
+            })?;
+        }
         event(conn, actor, "declaration.write", employee)?;
         view(conn, &sealer, employee, Some(&row))
     })
@@ -337,11 +346,12 @@ pub async fn write(
 /// `DELETE /v1/me/declaration`: erases the answers and their history for real; consent stays.
 pub async fn erase(
     db: &Database,
+    sealer: Arc<Sealer>,
     principal: Principal,
     request_id: Option<String>,
 ) -> AppResult<()> {
-    in_transaction(db, principal, request_id, |conn, employee, actor| {
-        repo::erase(conn, &employee.id)?;
+    in_transaction(db, principal, request_id, move |conn, employee, actor| {
+        erase_counted(conn, &sealer, employee)?;
         event(conn, actor, "declaration.erase", employee)
     })
     .await
@@ -605,4 +615,51 @@ pub async fn stored_answers(
         })())
     })
     .await?
+}
+
+/// Catalogue versions opened while counting, by id: a recount meets each version many times.
+pub type CatalogueCache = std::collections::HashMap<String, Catalogue>;
+
+/// What a stored declaration counts as in the tallies: its answers collapsed to publication
+/// groups under the catalogue version they were answered against (the one they were counted
+/// under when written), so taking them out again subtracts exactly what was added.
+pub fn counted_groups(
+    conn: &mut Conn,
+    sealer: &Sealer,
+    employee_id: &str,
+    cache: &mut CatalogueCache,
+) -> AppResult<crate::domain::tally::Groups> {
+    let Some(row) = repo::find(conn, employee_id)? else {
+        return Ok(Default::default());
+    };
+    let answers = open(
+        sealer,
+        &row.key_id,
+        &row.sealed,
+        &declaration_context(employee_id),
+    )?;
+    if !cache.contains_key(&row.catalogue_version_id) {
+        let version =
+            catalogues::find_published(conn, &row.organisation_id, &row.catalogue_version_id)?;
+        let document = parse_catalogue(&version.document)
+            .map_err(|e| AppError::internal(format!("catalogue {} unreadable: {e}", version.id)))?;
+        cache.insert(row.catalogue_version_id.clone(), document);
+    }
+    let catalogue = cache
+        .get(&row.catalogue_version_id)
+        .ok_or_else(|| AppError::internal("catalogue cache"))?;
+    Ok(crate::domain::tally::groups_of(catalogue, &answers))
+}
+
+/// Erases an employee's answers and history for real and takes them out of the tallies, in the
+/// caller's transaction (a DELETE, or a withdrawal of consent).
+pub fn erase_counted(conn: &mut Conn, sealer: &Sealer, employee: &Employee) -> AppResult<()> {
+    let before = counted_groups(conn, sealer, &employee.id, &mut CatalogueCache::new())?;
+    repo::erase(conn, &employee.id)?;
+    if let Some(cell) = tallies::counted_cell(employee) {
+        tallies::update_cell(conn, sealer, &employee.organisation_id, &cell, |c| {
+            c.replace(&before, &Default::default())
+        })?;
+    }
+    Ok(())
 }

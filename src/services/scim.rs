@@ -260,7 +260,13 @@ fn check_subject(c: &mut Conn, org: &str, row: &Employee) -> ScimResult<()> {
 
 /// POST: a new employee, or a person SCIM deleted before coming back (their row is revived,
 /// so one person keeps one record).
-pub async fn create(db: &Database, org: Uuid, body: Value, base: String) -> ScimResult<UserDoc> {
+pub async fn create(
+    db: &Database,
+    sealer: std::sync::Arc<crate::crypto::Sealer>,
+    org: Uuid,
+    body: Value,
+    base: String,
+) -> ScimResult<UserDoc> {
     let input = read_user(&body)?;
     run(db, move |c| {
         let org = org.to_string();
@@ -287,6 +293,9 @@ pub async fn create(db: &Database, org: Uuid, body: Value, base: String) -> Scim
             } else {
                 store::insert_employee(c, &row)?;
             }
+            // A joiner (or a revived leaver) now counts in the tallies.
+            let before = existing.as_ref().map(|(previous, _)| previous);
+            super::tallies::follow_person(c, &sealer, before, &row)?;
             Ok(structure.doc(&row, &base))
         })
     })
@@ -320,6 +329,7 @@ pub enum Change {
 /// PUT or PATCH, guarded by `If-Match` when the client sends one.
 pub async fn update(
     db: &Database,
+    sealer: std::sync::Arc<crate::crypto::Sealer>,
     org: Uuid,
     id: String,
     change: Change,
@@ -361,6 +371,8 @@ pub async fn update(
                 row.updated_at = current.updated_at;
             } else {
                 store::write_employee(c, &row, None)?;
+                // A move or a leave date moves what the person counts as.
+                super::tallies::follow_person(c, &sealer, Some(&current), &row)?;
             }
             Ok(structure.doc(&row, &base))
         })
@@ -382,6 +394,7 @@ fn unchanged(a: &Employee, b: &Employee) -> bool {
 /// DELETE: the person becomes a leaver today (unless already one) and disappears from SCIM.
 pub async fn delete(
     db: &Database,
+    sealer: std::sync::Arc<crate::crypto::Sealer>,
     org: Uuid,
     id: String,
     if_match: Option<String>,
@@ -392,6 +405,7 @@ pub async fn delete(
             let structure = Structure::load(c, &org)?;
             let mut row = store::find_scim_visible(c, &org, &id)?;
             check_version(&structure, &row, if_match.as_deref())?;
+            let before = row.clone();
             let now = now();
             if row.leave_date.is_none() {
                 let today = now.date_naive().format("%Y-%m-%d").to_string();
@@ -399,6 +413,7 @@ pub async fn delete(
             }
             row.updated_at = now.naive_utc();
             store::write_employee(c, &row, Some(now.naive_utc()))?;
+            super::tallies::follow_person(c, &sealer, Some(&before), &row)?;
             Ok(())
         })
     })

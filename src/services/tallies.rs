@@ -152,9 +152,56 @@ pub fn rebuild(
     Ok(cells.len())
 }
 
-/// What each person counts as in the tallies: their declared answers collapsed to
-/// publication groups. No answers are stored yet (declarations land separately), so everyone
-/// counts as blank; this is the one place that will open declarations for a recount.
-pub fn counted_groups(_sealer: &Sealer) -> impl FnMut(&mut Conn, &str) -> AppResult<Groups> + '_ {
-    |_conn, _employee| Ok(Groups::new())
+/// What each person counts as in a recount: their stored declaration, opened and collapsed to
+/// publication groups under the catalogue version it was answered against.
+pub fn counted_groups(sealer: &Sealer) -> impl FnMut(&mut Conn, &str) -> AppResult<Groups> + '_ {
+    let mut cache = super::declarations::CatalogueCache::new();
+    move |conn, employee| super::declarations::counted_groups(conn, sealer, employee, &mut cache)
+}
+
+/// The cell an employee counts in, if they are in post today (no leave date, or one still to
+/// come): the same rule the recount uses.
+pub fn counted_cell(employee: &workforce::Employee) -> Option<CellKey> {
+    let today = Utc::now().date_naive().to_string();
+    let in_post = employee
+        .leave_date
+        .as_deref()
+        .map_or(true, |date| date > today.as_str());
+    in_post.then(|| CellKey {
+        org_unit: employee.org_unit_id.clone(),
+        staff_type: employee.staff_type_id.clone(),
+        rank: employee.rank_id.clone(),
+    })
+}
+
+/// One person joined, left or moved (`before` absent for a joiner, `after` for a leaver):
+/// their counted answers move with them, in the caller's transaction.
+pub fn follow_person(
+    conn: &mut Conn,
+    sealer: &Sealer,
+    before: Option<&workforce::Employee>,
+    after: &workforce::Employee,
+) -> AppResult<()> {
+    let from = before.and_then(counted_cell);
+    let to = counted_cell(after);
+    if from == to {
+        return Ok(());
+    }
+    let groups = super::declarations::counted_groups(
+        conn,
+        sealer,
+        &after.id,
+        &mut super::declarations::CatalogueCache::new(),
+    )?;
+    if let Some(from) = &from {
+        update_cell(conn, sealer, &after.organisation_id, from, |c| {
+            c.leave(&groups)
+        })?;
+    }
+    if let Some(to) = &to {
+        update_cell(conn, sealer, &after.organisation_id, to, |c| {
+            c.join(&groups)
+        })?;
+    }
+    Ok(())
 }

@@ -274,6 +274,7 @@ impl TestApp {
         let (org, number) = (org.to_string(), number.to_owned());
         let subject = external_subject.map(str::to_owned);
         let id = uuid::Uuid::new_v4();
+        let sealer = self.state.sealer.clone();
         self.state
             .db
             .run(move |conn| {
@@ -312,6 +313,9 @@ impl TestApp {
                 declare::with_conn!(conn, |c| diesel::insert_into(employees::table)
                     .values(&employee)
                     .execute(c))?;
+                // Every real path (sync, SCIM) counts a joiner in the tallies; so does this one.
+                declare::services::tallies::follow_person(conn, &sealer, None, &employee)
+                    .expect("the tallies count the new employee");
                 Ok(())
             })
             .await
@@ -384,4 +388,21 @@ pub fn raw_sealed(conn: &mut declare::store::Conn, sql: &str) -> Vec<Vec<u8>> {
     let rows: Vec<RawBytes> =
         declare::with_conn!(conn, |c| diesel::sql_query(sql).load(c)).expect("sealed query");
     rows.into_iter().map(|r| r.sealed).collect()
+}
+
+impl TestApp {
+    /// The tallies table as a dump shows it: cell key and sealed bytes.
+    pub fn raw_tally_rows(&self) -> Vec<(String, Vec<u8>)> {
+        use declare::store::schema::tallies::dsl as t;
+        use diesel::prelude::*;
+        let mut conn = self
+            .state
+            .db
+            .get(std::time::Duration::from_secs(5))
+            .expect("connection");
+        declare::with_conn!(&mut conn, |c| t::tallies
+            .select((t::cell, t::sealed))
+            .load(c))
+        .expect("tally rows")
+    }
 }

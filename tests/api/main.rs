@@ -17,3 +17,4 @@ mod schema_parity;
 mod scim;
 mod stats;
 mod sync;
+mod tallies;

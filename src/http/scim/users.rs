@@ -108,7 +108,14 @@ pub async fn create_user(
     req: HttpRequest,
     json: Result<JsonBody<Value>, AppError>,
 ) -> Result<HttpResponse, ScimError> {
-    let doc = scim::create(&state.db, caller.org, body(json)?, base_url(&req)).await?;
+    let doc = scim::create(
+        &state.db,
+        state.sealer.clone(),
+        caller.org,
+        body(json)?,
+        base_url(&req),
+    )
+    .await?;
     let mut response = with_version(StatusCode::CREATED, &doc);
     if let Some(location) = doc.body["meta"]["location"].as_str() {
         if let Ok(value) = header::HeaderValue::from_str(location) {
@@ -135,6 +142,7 @@ pub async fn replace_user(
     let change = Change::Replace(body(json)?);
     let doc = scim::update(
         &state.db,
+        state.sealer.clone(),
         caller.org,
         path.into_inner(),
         change,
@@ -163,6 +171,7 @@ pub async fn patch_user(
     let change = Change::Patch(body(json)?);
     let doc = scim::update(
         &state.db,
+        state.sealer.clone(),
         caller.org,
         path.into_inner(),
         change,
@@ -185,6 +194,13 @@ pub async fn delete_user(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    scim::delete(&state.db, caller.org, path.into_inner(), if_match(&req)).await?;
+    scim::delete(
+        &state.db,
+        state.sealer.clone(),
+        caller.org,
+        path.into_inner(),
+        if_match(&req),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
