@@ -37,7 +37,7 @@ async fn put(app: &TestApp, token: &str, answers: Value) {
 }
 
 /// The organisation's tallies as they stand, with zero counts dropped.
-async fn snapshot(app: &TestApp, org: uuid::Uuid) -> Vec<(CellKey, CellCounts)> {
+pub async fn snapshot(app: &TestApp, org: uuid::Uuid) -> Vec<(CellKey, CellCounts)> {
     let sealer = app.state.sealer.clone();
     let mut cells = app
         .state
@@ -56,7 +56,7 @@ async fn snapshot(app: &TestApp, org: uuid::Uuid) -> Vec<(CellKey, CellCounts)> 
 }
 
 /// Recounts from the workforce and the stored declarations (what a sync does), then reads back.
-async fn recount(app: &TestApp, org: uuid::Uuid) -> Vec<(CellKey, CellCounts)> {
+pub async fn recount(app: &TestApp, org: uuid::Uuid) -> Vec<(CellKey, CellCounts)> {
     let sealer = app.state.sealer.clone();
     app.state
         .db
