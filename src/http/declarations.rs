@@ -150,18 +150,8 @@ pub async fn replace_declaration(
     req: HttpRequest,
     body: JsonBody<ReplaceDeclaration>,
 ) -> AppResult<HttpResponse> {
-    let body = body.parse()?;
-    let expected = if_match(&req)?;
-    let view = service::write(
-        &state.db,
-        state.sealer.clone(),
-        caller.principal,
-        request_id(&req),
-        expected,
-        Change::Replace(body.answers),
-    )
-    .await?;
-    Ok(with_etag(&view))
+    let change = Change::Replace(body.parse()?.answers);
+    write_change(caller, state, req, change).await
 }
 
 /// Changes one or more characteristics: each to a new answer, or `null` to delete that one
@@ -178,7 +168,17 @@ pub async fn patch_declaration(
     req: HttpRequest,
     body: JsonBody<PatchDeclaration>,
 ) -> AppResult<HttpResponse> {
-    let body = body.parse()?;
+    let change = Change::Patch(body.parse()?.answers);
+    write_change(caller, state, req, change).await
+}
+
+/// PUT and PATCH alike: the body is parsed (after authorising), then `If-Match` is checked.
+async fn write_change(
+    caller: Authorized<Employees>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    change: Change,
+) -> AppResult<HttpResponse> {
     let expected = if_match(&req)?;
     let view = service::write(
         &state.db,
@@ -186,7 +186,7 @@ pub async fn patch_declaration(
         caller.principal,
         request_id(&req),
         expected,
-        Change::Patch(body.answers),
+        change,
     )
     .await?;
     Ok(with_etag(&view))
