@@ -140,17 +140,7 @@ pub async fn replace_user(
     json: Result<JsonBody<Value>, AppError>,
 ) -> Result<HttpResponse, ScimError> {
     let change = Change::Replace(body(json)?);
-    let doc = scim::update(
-        &state.db,
-        state.sealer.clone(),
-        caller.org,
-        path.into_inner(),
-        change,
-        if_match(&req),
-        base_url(&req),
-    )
-    .await?;
-    Ok(with_version(StatusCode::OK, &doc))
+    update_user(caller, state, req, path, change).await
 }
 
 /// Applies a PatchOp (add, replace, remove) to `userName`, `externalId`, `active` and the
@@ -169,6 +159,17 @@ pub async fn patch_user(
     json: Result<JsonBody<Value>, AppError>,
 ) -> Result<HttpResponse, ScimError> {
     let change = Change::Patch(body(json)?);
+    update_user(caller, state, req, path, change).await
+}
+
+/// PUT and PATCH alike: one update through the service, answered with the new version.
+async fn update_user(
+    caller: ScimCaller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    change: Change,
+) -> Result<HttpResponse, ScimError> {
     let doc = scim::update(
         &state.db,
         state.sealer.clone(),
