@@ -165,6 +165,21 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "round published counts to the nearest multiple of this (e.g. 5), after suppression",
     },
     Variable {
+        name: "DECLARE_SNAPSHOT_PUBLICATION_DATES",
+        default: "03-31,09-30",
+        meaning: "`MM-DD,...` publication dates on which every organisation's figures are frozen in a snapshot (`none` for no publication snapshots)",
+    },
+    Variable {
+        name: "DECLARE_SNAPSHOT_MONTHLY_DAY",
+        default: "1",
+        meaning: "day of the month of the monthly snapshot (past a month's end means its last day; `none` for no monthly snapshots)",
+    },
+    Variable {
+        name: "DECLARE_SNAPSHOT_CHECK_SECONDS",
+        default: "3600",
+        meaning: "how often `declare serve` takes any due snapshot (0: never; `declare stats snapshot` still does)",
+    },
+    Variable {
         name: "DECLARE_ENCRYPTION_KEY",
         default: "generated in development",
         meaning: "base64 32-byte AEAD key that encrypts answers and tallies at rest",
@@ -245,6 +260,10 @@ pub struct Config {
     pub encryption_previous_keys: Vec<KeyedSecret>,
     pub login_throttle: LoginLimits,
     pub disclosure: crate::domain::disclosure::DisclosureConfig,
+    /// When statistics snapshots fall due.
+    pub snapshot_schedule: crate::domain::schedule::Schedule,
+    /// How often the service looks for a due snapshot; `None`: it never does.
+    pub snapshot_check_seconds: Option<u64>,
     pub external_idp: Option<ExternalIdp>,
     /// argon2id cost (memory KiB, iterations, parallelism); OWASP's in production, cheap in tests.
     pub argon2_cost: (u32, u32, u32),
@@ -411,6 +430,35 @@ impl Config {
             round_to: round_to.filter(|r| *r > 1),
             ..Default::default()
         };
+        let publication_dates = match take("DECLARE_SNAPSHOT_PUBLICATION_DATES") {
+            None => vec![(3, 31), (9, 30)],
+            Some(raw) => crate::domain::schedule::parse_publication_dates(&raw)
+                .map_err(|e| invalid("DECLARE_SNAPSHOT_PUBLICATION_DATES", e.to_string()))?,
+        };
+        let monthly_day = match take("DECLARE_SNAPSHOT_MONTHLY_DAY") {
+            None => Some(1),
+            Some(raw) if raw.trim().eq_ignore_ascii_case("none") => None,
+            Some(raw) => {
+                let day: u32 = parse_or("DECLARE_SNAPSHOT_MONTHLY_DAY", Some(raw), None)?;
+                if !(1..=31).contains(&day) {
+                    return Err(invalid(
+                        "DECLARE_SNAPSHOT_MONTHLY_DAY",
+                        format!("`{day}` is not a day of the month"),
+                    ));
+                }
+                Some(day)
+            }
+        };
+        let snapshot_schedule = crate::domain::schedule::Schedule {
+            publication_dates,
+            monthly_day,
+        };
+        let snapshot_check_seconds: u64 = parse_or(
+            "DECLARE_SNAPSHOT_CHECK_SECONDS",
+            take("DECLARE_SNAPSHOT_CHECK_SECONDS"),
+            Some(3600),
+        )?;
+        let snapshot_check_seconds = (snapshot_check_seconds > 0).then_some(snapshot_check_seconds);
         let external_idp = match take("DECLARE_IDP_ISSUER") {
             None => None,
             Some(issuer) => Some(ExternalIdp {
@@ -481,6 +529,8 @@ impl Config {
             encryption_previous_keys,
             login_throttle,
             disclosure,
+            snapshot_schedule,
+            snapshot_check_seconds,
             external_idp,
             argon2_cost: OWASP_ARGON2,
         })
@@ -520,6 +570,9 @@ impl Config {
                 window_seconds: 900,
             },
             disclosure: Default::default(),
+            snapshot_schedule: Default::default(),
+            // Tests that want the scheduled task turn it on; the others must not race it.
+            snapshot_check_seconds: None,
             external_idp: None,
             // Cheap hashing keeps the suite fast; production uses OWASP_ARGON2.
             argon2_cost: (1024, 1, 1),
@@ -710,6 +763,9 @@ mod tests {
             ("DECLARE_IDP_JWKS_FILE", "/etc/declare/jwks.json"),
             ("DECLARE_IDP_ORGANISATION", "north-wales"),
             ("DECLARE_IDP_ALGORITHMS", "RS256, EdDSA"),
+            ("DECLARE_SNAPSHOT_PUBLICATION_DATES", "03-31"),
+            ("DECLARE_SNAPSHOT_MONTHLY_DAY", "none"),
+            ("DECLARE_SNAPSHOT_CHECK_SECONDS", "0"),
             (
                 "DECLARE_ENCRYPTION_PREVIOUS_KEYS",
                 "k0:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
@@ -722,6 +778,9 @@ mod tests {
         assert_eq!(idp.algorithms, vec!["RS256".to_owned(), "EdDSA".to_owned()]);
         assert_eq!(idp.organisation, "north-wales");
         assert_eq!(config.encryption_previous_keys[0].id, "k0");
+        assert_eq!(config.snapshot_schedule.publication_dates, [(3, 31)]);
+        assert_eq!(config.snapshot_schedule.monthly_day, None);
+        assert_eq!(config.snapshot_check_seconds, None);
         // Every name the service documents is one it reads, and vice versa.
         for variable in VARIABLES {
             assert!(

@@ -36,6 +36,9 @@ enum Command {
     /// Import data from files.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Anonymised figures.
+    #[command(subcommand)]
+    Stats(StatsCommand),
     /// Print the OpenAPI document generated from the code.
     Openapi {
         #[arg(long, value_enum, default_value = "yaml")]
@@ -141,6 +144,21 @@ enum ImportCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum StatsCommand {
+    /// Take every statistics snapshot that is due (DECLARE_SNAPSHOT_PUBLICATION_DATES, the
+    /// monthly day) and not yet taken, as the service's scheduled task does. Safe to rerun: a
+    /// snapshot per organisation and period is taken once.
+    Snapshot {
+        /// Organisation code or id; all organisations when omitted.
+        #[arg(long)]
+        org: Option<String>,
+        /// A note kept with the snapshots this run takes (e.g. "annual publication 2027").
+        #[arg(long)]
+        label: Option<String>,
+    },
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum ImportMode {
     Full,
@@ -232,6 +250,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ImportMode::Delta => declare::services::sync::Mode::Delta,
             };
             import_employees(&config, &org, &file, mode, dry_run, allow_mass_leavers)
+        }
+        Command::Stats(StatsCommand::Snapshot { org, label }) => {
+            let config = Config::from_env()?;
+            declare::telemetry::init(config.log_format, "warn");
+            actix_web::rt::System::new().block_on(snapshot(config, org, label))
         }
         Command::Serve => {
             let config = Config::from_env()?;
@@ -339,6 +362,54 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
             println!("client_id: {}", client.client_id);
             println!("client_secret (shown once): {}", client.client_secret);
         }
+    }
+    Ok(())
+}
+
+async fn snapshot(config: Config, org: Option<String>, label: Option<String>) -> anyhow::Result<()> {
+    use declare::services::{audit::Actor, identity, stats::snapshots};
+    let db = Database::connect(&config.database_url, 2)?;
+    db.migrate()?;
+    let problem = |e: declare::error::AppError| anyhow::anyhow!(describe(&e));
+    let org = match org {
+        None => None,
+        Some(given) => Some(match uuid::Uuid::parse_str(&given) {
+            Ok(id) => id,
+            Err(_) => {
+                identity::find_organisation_by_code(&db, given)
+                    .await
+                    .map_err(problem)?
+                    .id
+            }
+        }),
+    };
+    let sealer = std::sync::Arc::new(
+        declare::crypto::Sealer::new(&config.encryption_key, &config.encryption_previous_keys)
+            .map_err(|e| anyhow::anyhow!("encryption keys: {e}"))?,
+    );
+    let taken = snapshots::take_due(
+        &db,
+        sealer,
+        config.snapshot_schedule.clone(),
+        Actor::cli(),
+        org,
+        label,
+        chrono::Utc::now().naive_utc(),
+    )
+    .await
+    .map_err(problem)?;
+    if taken.is_empty() {
+        println!("no snapshot is due");
+    }
+    for t in taken {
+        let what = if t.new { "taken" } else { "already taken" };
+        let late = if t.new && t.late { " (late)" } else { "" };
+        println!(
+            "{} {} {}: {what}{late}",
+            t.organisation,
+            t.kind.as_str(),
+            t.period
+        );
     }
     Ok(())
 }

@@ -70,9 +70,31 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests. Alongside, the scheduled
+    /// task takes statistics snapshots as they fall due (when `snapshot_check_seconds` is
+    /// set); it stops with the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let _scheduler = self.state.config.snapshot_check_seconds.map(|seconds| {
+            AbortOnDrop(tokio::spawn(
+                crate::services::stats::snapshots::run_schedule(
+                    self.state.db.clone(),
+                    self.state.sealer.clone(),
+                    self.state.config.snapshot_schedule.clone(),
+                    std::time::Duration::from_secs(seconds),
+                ),
+            ))
+        });
         self.server.await
+    }
+}
+
+/// Stops a background task when its owner is dropped (the server stopped, or a test's
+/// server task was aborted), so it never outlives the database it works on.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

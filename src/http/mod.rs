@@ -60,7 +60,8 @@ pub struct AppState {
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "OAuth 2.0 tokens and the caller's identity"),
-        (name = "stats", description = "Anonymised completion and declaration figures (EDI viewers), disclosure-controlled"),
+        (name = "stats", description = "Anonymised completion and declaration figures (EDI viewers; national viewers \
+            for any organisation), disclosure-controlled: live, frozen snapshots, trends; JSON or CSV"),
         (name = "audit", description = "The hash-chained audit trail (auditors)"),
         (name = "catalogue", description = "The question catalogue front ends render declaration forms from: \
             characteristics in order, each a gateway question (Yes / No / Prefer not to say, or a list that \
@@ -133,6 +134,8 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(audit::list_audit_events)
                 .service(stats::get_completion)
                 .service(stats::get_distribution)
+                .service(stats::list_snapshots)
+                .service(stats::get_trend)
                 .service(organisations::list_organisations)
                 .service(organisations::create_organisation)
                 .service(organisations::create_account)

@@ -121,8 +121,9 @@ pub fn own_organisation(principal: &Principal) -> Result<uuid::Uuid, AppError> {
         .ok_or_else(|| AuthError::WrongOrganisation.into())
 }
 
-/// EDI board members and analysts: anonymised figures only.
-pub struct EdiViewers;
-impl RoleSet for EdiViewers {
-    const ROLES: &'static [Role] = &[Role::EdiViewer];
+/// Readers of anonymised figures only: EDI board members and analysts of one organisation,
+/// and national viewers (deployment-wide), who name the organisation they read.
+pub struct FigureViewers;
+impl RoleSet for FigureViewers {
+    const ROLES: &'static [Role] = &[Role::EdiViewer, Role::NationalViewer];
 }

@@ -15,6 +15,7 @@ mod migrate;
 pub mod organisations;
 mod pool;
 pub mod schema;
+pub mod snapshots;
 pub mod structure;
 pub mod tallies;
 pub mod workforce;

@@ -201,3 +201,18 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(employees, declarations);
+
+diesel::table! {
+    stats_snapshots (id) {
+        id -> Text,
+        organisation_id -> Text,
+        period -> Text,
+        kind -> Text,
+        due_on -> Text,
+        taken_at -> Timestamp,
+        label -> Nullable<Text>,
+        catalogue_version_id -> Text,
+        key_id -> Text,
+        sealed -> Binary,
+    }
+}

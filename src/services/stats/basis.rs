@@ -1,78 +1,135 @@
-//! Completion and declaration figures for EDI boards, from the tallies only, through
-//! disclosure control.
+//! What figures are computed from, and the computation itself.
 //!
-//! For one characteristic, every table a viewer can ask for (overall; org units at every level
-//! of the tree; staff types; ranks) is built as ONE disclosure family and protected together,
-//! so no suppressed cell can be recovered by combining tables. Completion columns (`declared`,
-//! `prefer_not_to_say`, `blank`) and declaration columns (the catalogue's publication groups)
-//! come from the same protected family, so they are consistent with each other too.
+//! A [`Basis`] is everything one organisation's figures depend on: the catalogue version
+//! (which answers publish under which group), the org-unit tree, staff types and ranks with
+//! their labels, and the tally cells. [`live`] reads today's; a snapshot stores a frozen copy
+//! ([`Frozen`]) and the catalogue version's id. [`compute`] is a pure function of the basis,
+//! the request and the disclosure settings, so equal bases give equal figures.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::crypto::Sealer;
 use crate::domain::catalogue::{Catalogue, PREFER_NOT_TO_SAY};
 use crate::domain::disclosure::{
-    build_family, protect, Dimension, FamilySpec, OrgUnit, PublishedCell, RowKind, Subtotal, Tally,
+    build_family, protect, Dimension, DisclosureConfig, FamilySpec, OrgUnit, RowKind,
+    RulesApplied, Subtotal, Tally,
 };
-use crate::domain::disclosure::{DisclosureConfig, Published, RulesApplied};
+use crate::domain::tally::CellCounts;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::store::{structure, Database};
+use crate::services::tallies;
+use crate::store::{catalogue as catalogues, structure, Conn, Database};
 
-use super::tallies::{self, CellKey};
-
-/// The pre-defined breakdowns: no free filters, so figures cannot be differenced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Breakdown {
-    #[default]
-    Overall,
-    OrgUnit,
-    StaffType,
-    Rank,
-}
-
-/// Which columns a response shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    Completion,
-    Distribution,
-}
+use super::{Breakdown, FigureRequest, FigureRow, View};
 
 const DECLARED: &str = "declared";
 const BLANK: &str = "blank";
 const NO_RANK: &str = "no_rank";
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FigureRow {
-    /// Org unit, staff type or rank code; `overall` for the whole organisation.
-    pub key: String,
-    pub label: String,
-    /// People in post; a number, or `"suppressed"`.
-    #[schema(value_type = Object)]
-    pub headcount: Published,
-    /// One entry per column: `{column, count, percent}`; a count or percent may be
-    /// `"suppressed"`, a percent `null` when the headcount is zero.
-    #[schema(value_type = Vec<Object>)]
-    pub cells: Vec<PublishedCell>,
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrozenUnit {
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub name: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Figures {
-    pub characteristic: String,
-    pub breakdown: Breakdown,
-    /// For org units, the tree level shown (1 = the units directly under the top).
-    pub level: Option<u32>,
-    /// The moment the figures describe: live tallies at this time.
-    pub as_at: String,
-    pub columns: Vec<String>,
-    pub rows: Vec<FigureRow>,
-    /// The disclosure rules applied to every figure here.
-    #[schema(value_type = Object)]
-    pub rules: RulesApplied,
+/// A staff type or rank: its id (what tallies name), code (what figures show) and label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrozenCode {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrozenCell {
+    pub org_unit: String,
+    pub staff_type: String,
+    pub rank: Option<String>,
+    pub counts: CellCounts,
+}
+
+/// The structure and tallies as they were: what a snapshot seals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frozen {
+    pub units: Vec<FrozenUnit>,
+    pub staff_types: Vec<FrozenCode>,
+    pub ranks: Vec<FrozenCode>,
+    pub cells: Vec<FrozenCell>,
+}
+
+pub struct Basis {
+    pub catalogue: Catalogue,
+    pub frozen: Frozen,
+}
+
+/// Reads the organisation's structure and opened tallies inside the caller's connection.
+/// Tallies first: a unit created between the two reads only adds an empty row, while one
+/// read before its tallies could be missing for them.
+pub fn freeze(conn: &mut Conn, sealer: &Sealer, org: &str) -> AppResult<Frozen> {
+    let cells = tallies::load_org(conn, sealer, org)?
+        .into_iter()
+        .map(|(key, counts)| FrozenCell {
+            org_unit: key.org_unit,
+            staff_type: key.staff_type,
+            rank: key.rank,
+            counts,
+        })
+        .collect();
+    let units = structure::list_units(conn, org)?
+        .into_iter()
+        .map(|u| FrozenUnit {
+            id: u.id,
+            parent_id: u.parent_id,
+            name: u.name,
+        })
+        .collect();
+    let staff_types = structure::list_staff_types(conn, org)?
+        .into_iter()
+        .map(|s| FrozenCode {
+            id: s.id,
+            code: s.code,
+            name: s.name,
+        })
+        .collect();
+    let ranks = structure::list_ranks(conn, org)?
+        .into_iter()
+        .map(|r| FrozenCode {
+            id: r.id,
+            code: r.code,
+            name: r.name,
+        })
+        .collect();
+    Ok(Frozen {
+        units,
+        staff_types,
+        ranks,
+        cells,
+    })
+}
+
+/// The organisation's current published catalogue version: (id, document).
+pub fn current_catalogue(conn: &mut Conn, org: &str) -> AppResult<(String, Catalogue)> {
+    let version = catalogues::current_published(conn, org)?
+        .ok_or_else(|| AppError::NotFound("the organisation has no published catalogue".into()))?;
+    let document = super::super::catalogue::parse_document(&version.document)?;
+    Ok((version.id, document))
+}
+
+/// Today's basis.
+pub async fn live(db: &Database, sealer: Arc<Sealer>, org: Uuid) -> AppResult<Basis> {
+    let org = org.to_string();
+    db.run(move |conn| {
+        Ok((|| {
+            let (_, catalogue) = current_catalogue(conn, &org)?;
+            let frozen = freeze(conn, &sealer, &org)?;
+            Ok(Basis { catalogue, frozen })
+        })())
+    })
+    .await?
 }
 
 /// The answer groups a characteristic publishes under, in catalogue order, prefer-not-to-say last.
@@ -100,45 +157,38 @@ fn publication_groups(catalogue: &Catalogue, characteristic: &str) -> AppResult<
     Ok(groups)
 }
 
-/// What a viewer asked for: one characteristic, one pre-defined breakdown, one view.
-pub struct FigureRequest {
-    pub characteristic: String,
-    pub breakdown: Breakdown,
-    pub level: u32,
-    pub view: View,
+/// True when the basis's catalogue has the characteristic.
+pub fn knows(basis: &Basis, characteristic: &str) -> bool {
+    publication_groups(&basis.catalogue, characteristic).is_ok()
 }
 
-/// Figures for one characteristic of one organisation.
-pub async fn figures(
-    db: &Database,
-    sealer: std::sync::Arc<Sealer>,
-    config: DisclosureConfig,
-    org: Uuid,
-    request: FigureRequest,
-) -> AppResult<Figures> {
+/// One protected table: the rows of the requested breakdown, the requested columns.
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<FigureRow>,
+    pub rules: RulesApplied,
+}
+
+/// The figures for one request, through disclosure control. Pure: no clock, no I/O.
+pub fn compute(
+    basis: &Basis,
+    request: &FigureRequest,
+    config: &DisclosureConfig,
+) -> AppResult<Table> {
     let FigureRequest {
         characteristic,
         breakdown,
         level,
         view,
     } = request;
-    let catalogue = super::catalogue::current(db, org).await?.document;
-    let answers = publication_groups(&catalogue, &characteristic)?;
-    let org_key = org.to_string();
-    let (units, staff_types, ranks, cells) = db
-        .run(move |conn| {
-            let units = structure::list_units(conn, &org_key)?;
-            let staff_types = structure::list_staff_types(conn, &org_key)?;
-            let ranks = structure::list_ranks(conn, &org_key)?;
-            Ok((
-                units,
-                staff_types,
-                ranks,
-                conn_cells(conn, &sealer, &org_key),
-            ))
-        })
-        .await?;
-    let cells = cells?;
+    let (breakdown, level) = (*breakdown, *level);
+    let answers = publication_groups(&basis.catalogue, characteristic)?;
+    let Frozen {
+        units,
+        staff_types,
+        ranks,
+        cells,
+    } = &basis.frozen;
 
     // The org-unit tree. A unit with children gets a "direct" child for people attached to it,
     // which always exists, so a parent is always the sum of its children.
@@ -149,7 +199,7 @@ pub async fn figures(
     let has_children: BTreeSet<String> = units.iter().filter_map(|u| u.parent_id.clone()).collect();
     let mut family_units: Vec<OrgUnit> = Vec::new();
     let mut labels: BTreeMap<String, String> = BTreeMap::new();
-    for unit in &units {
+    for unit in units {
         family_units.push(OrgUnit {
             key: unit.id.clone(),
             parent: unit.parent_id.clone(),
@@ -189,10 +239,10 @@ pub async fn figures(
         .iter()
         .map(|r| (r.id.clone(), r.code.clone()))
         .collect();
-    for s in &staff_types {
+    for s in staff_types {
         labels.insert(format!("staff_type:{}", s.code), s.name.clone());
     }
-    for r in &ranks {
+    for r in ranks {
         labels.insert(format!("rank:{}", r.code), r.name.clone());
     }
     let mut rank_groups: Vec<String> = ranks.iter().map(|r| r.code.clone()).collect();
@@ -203,7 +253,10 @@ pub async fn figures(
     );
 
     let mut family_tallies = Vec::new();
-    for (cell, counts) in &cells {
+    // An emptied cell may outlive its unit or staff type; it counts no one, so it is skipped
+    // rather than fail the whole family.
+    for cell in cells.iter().filter(|c| c.counts.headcount > 0) {
+        let counts = &cell.counts;
         let groups = vec![
             staff_codes
                 .get(&cell.staff_type)
@@ -220,14 +273,14 @@ pub async fn figures(
                 org_unit: org_unit.clone(),
                 groups: groups.clone(),
                 answer: Some(answer.clone()),
-                count: counts.count(&characteristic, answer),
+                count: counts.count(characteristic, answer),
             });
         }
         family_tallies.push(Tally {
             org_unit,
             groups,
             answer: None,
-            count: counts.blank(&characteristic),
+            count: counts.blank(characteristic),
         });
     }
     let spec = FamilySpec {
@@ -253,11 +306,16 @@ pub async fn figures(
         ],
     };
     let family = build_family(&spec, &family_tallies).map_err(AppError::internal)?;
-    let protected = protect(&family, &config).map_err(AppError::internal)?;
+    let protected = protect(&family, config).map_err(AppError::internal)?;
 
     let columns: Vec<String> = match view {
         View::Completion => vec![DECLARED.into(), PREFER_NOT_TO_SAY.into(), BLANK.into()],
         View::Distribution => answers.iter().cloned().chain([BLANK.to_owned()]).collect(),
+        View::Trend => [DECLARED.to_owned()]
+            .into_iter()
+            .chain(answers.iter().cloned())
+            .chain([BLANK.to_owned()])
+            .collect(),
     };
     let rows = protected
         .rows
@@ -299,29 +357,17 @@ pub async fn figures(
                 key,
                 label,
                 headcount: row.headcount,
-                cells: row
-                    .cells
-                    .into_iter()
-                    .filter(|c| columns.contains(&c.column))
+                cells: columns
+                    .iter()
+                    .filter_map(|column| row.cells.iter().find(|c| &c.column == column))
+                    .cloned()
                     .collect(),
             }
         })
         .collect();
-    Ok(Figures {
-        characteristic,
-        breakdown,
-        level: (breakdown == Breakdown::OrgUnit).then_some(level),
-        as_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    Ok(Table {
         columns,
         rows,
         rules: protected.rules,
     })
-}
-
-fn conn_cells(
-    conn: &mut crate::store::Conn,
-    sealer: &Sealer,
-    org: &str,
-) -> AppResult<Vec<(CellKey, crate::domain::tally::CellCounts)>> {
-    tallies::load_org(conn, sealer, org)
 }
