@@ -366,7 +366,11 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn snapshot(config: Config, org: Option<String>, label: Option<String>) -> anyhow::Result<()> {
+async fn snapshot(
+    config: Config,
+    org: Option<String>,
+    label: Option<String>,
+) -> anyhow::Result<()> {
     use declare::services::{audit::Actor, identity, stats::snapshots};
     let db = Database::connect(&config.database_url, 2)?;
     db.migrate()?;

@@ -235,7 +235,9 @@ pub async fn list_snapshots(
 ) -> AppResult<web::Json<Vec<SnapshotSummary>>> {
     let query = query.into_inner();
     let org = organisation_of(&state, &caller.principal, query.organisation).await?;
-    Ok(web::Json(snapshots::list(&state.db, org, query.kind).await?))
+    Ok(web::Json(
+        snapshots::list(&state.db, org, query.kind).await?,
+    ))
 }
 
 /// Completion and declaration rates across snapshots, oldest first: each point is exactly

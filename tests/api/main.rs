@@ -15,6 +15,7 @@ mod matrix;
 mod openapi;
 mod schema_parity;
 mod scim;
+mod snapshots;
 mod stats;
 mod sync;
 mod tallies;

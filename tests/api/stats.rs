@@ -10,21 +10,27 @@ use serde_json::{json, Value};
 use crate::helpers::{assert_problem, spawn_app, TestApp};
 use crate::on_both_backends;
 
-const HEADER: &str =
+pub(crate) const HEADER: &str =
     "employee_number,external_subject,org_unit,staff_type,rank,fte,start_date,leave_date\n";
 
 /// A force with two command areas; returns (hr token, edi token, organisation id).
 async fn force(app: &TestApp) -> (String, String, uuid::Uuid) {
-    let org = app.create_org("stats-force").await;
+    force_named(app, "stats").await
+}
+
+/// `force` with its own codes (`{name}-force`, `{name}-hr`, `{name}-edi`), so a test can
+/// have several.
+pub(crate) async fn force_named(app: &TestApp, name: &str) -> (String, String, uuid::Uuid) {
+    let org = app.create_org(&format!("{name}-force")).await;
     let hr = app
         .login(
-            &app.create_account(Some(org.id), "stats-hr", &["hr_admin"])
+            &app.create_account(Some(org.id), &format!("{name}-hr"), &["hr_admin"])
                 .await,
         )
         .await;
     let edi = app
         .login(
-            &app.create_account(Some(org.id), "stats-edi", &["edi_viewer"])
+            &app.create_account(Some(org.id), &format!("{name}-edi"), &["edi_viewer"])
                 .await,
         )
         .await;
@@ -54,7 +60,7 @@ async fn force(app: &TestApp) -> (String, String, uuid::Uuid) {
 }
 
 /// People as (employee number, unit, staff type, rank, disability answer or "" for blank).
-async fn sync_and_answer(
+pub(crate) async fn sync_and_answer(
     app: &TestApp,
     hr: &str,
     org: uuid::Uuid,
@@ -116,7 +122,7 @@ async fn sync_and_answer(
         .unwrap();
 }
 
-fn people(
+pub(crate) fn people(
     prefix: &str,
     unit: &'static str,
     staff_type: &'static str,
@@ -144,13 +150,13 @@ fn people(
     out
 }
 
-async fn figures(app: &TestApp, token: &str, path: &str) -> Value {
+pub(crate) async fn figures(app: &TestApp, token: &str, path: &str) -> Value {
     let r = app.authed(Method::GET, path, token).send().await.unwrap();
     assert_eq!(r.status(), 200, "{path}");
     r.json().await.unwrap()
 }
 
-fn row<'a>(figures: &'a Value, label: &str) -> &'a Value {
+pub(crate) fn row<'a>(figures: &'a Value, label: &str) -> &'a Value {
     figures["rows"]
         .as_array()
         .unwrap()
@@ -159,7 +165,7 @@ fn row<'a>(figures: &'a Value, label: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no row {label} in {figures}"))
 }
 
-fn cell(row: &Value, column: &str) -> Value {
+pub(crate) fn cell(row: &Value, column: &str) -> Value {
     row["cells"]
         .as_array()
         .unwrap()
@@ -169,7 +175,7 @@ fn cell(row: &Value, column: &str) -> Value {
         .unwrap()
 }
 
-fn workforce() -> Vec<(
+pub(crate) fn workforce() -> Vec<(
     String,
     &'static str,
     &'static str,

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use crate::crypto::Sealer;
 use crate::domain::catalogue::{Catalogue, PREFER_NOT_TO_SAY};
 use crate::domain::disclosure::{
-    build_family, protect, Dimension, DisclosureConfig, FamilySpec, OrgUnit, RowKind,
-    RulesApplied, Subtotal, Tally,
+    build_family, protect, Dimension, DisclosureConfig, FamilySpec, OrgUnit, RowKind, RulesApplied,
+    Subtotal, Tally,
 };
 use crate::domain::tally::CellCounts;
 use crate::error::{AppError, AppResult, FieldError};

@@ -122,7 +122,9 @@ fn table_cells(row: &FigureRow, columns: &[String], decimals: u32) -> Vec<String
     let mut out = vec![row.key.clone(), row.label.clone(), count(row.headcount)];
     for column in columns {
         match row.cells.iter().find(|c| &c.column == column) {
-            Some(PublishedCell { count: n, percent, .. }) => {
+            Some(PublishedCell {
+                count: n, percent, ..
+            }) => {
                 out.push(count(*n));
                 out.push(rate(*percent, decimals));
             }
@@ -141,7 +143,10 @@ pub fn figures(figures: &Figures, title: &str) -> AppResult<String> {
     let mut block: Vec<(String, String)> = vec![
         ("title".into(), title.to_owned()),
         ("characteristic".into(), figures.characteristic.clone()),
-        ("breakdown".into(), breakdown_text(figures.breakdown.as_str(), figures.level)),
+        (
+            "breakdown".into(),
+            breakdown_text(figures.breakdown.as_str(), figures.level),
+        ),
         ("as_at".into(), figures.as_at.clone()),
         (
             "snapshot".into(),
@@ -159,8 +164,12 @@ pub fn figures(figures: &Figures, title: &str) -> AppResult<String> {
     w.write_record(table_header(&figures.columns))
         .map_err(AppError::internal)?;
     for row in &figures.rows {
-        w.write_record(table_cells(row, &figures.columns, figures.rules.rate_decimals))
-            .map_err(AppError::internal)?;
+        w.write_record(table_cells(
+            row,
+            &figures.columns,
+            figures.rules.rate_decimals,
+        ))
+        .map_err(AppError::internal)?;
     }
     finish(w)
 }
@@ -186,7 +195,10 @@ pub fn trend(trend: &Trend) -> AppResult<String> {
     let mut block: Vec<(String, String)> = vec![
         ("title".into(), "Completion and declaration trend".into()),
         ("characteristic".into(), trend.characteristic.clone()),
-        ("breakdown".into(), breakdown_text(trend.breakdown.as_str(), trend.level)),
+        (
+            "breakdown".into(),
+            breakdown_text(trend.breakdown.as_str(), trend.level),
+        ),
         (
             "snapshots".into(),
             match trend.kind {

@@ -148,15 +148,8 @@ pub async fn take_due(
             let mut taken = Vec::new();
             for org in orgs {
                 for due in schedule::due(&schedule, now.date(), org.created_at.date()) {
-                    let new = take_one(
-                        conn,
-                        &sealer,
-                        &actor,
-                        &org.id,
-                        &due,
-                        label.as_deref(),
-                        now,
-                    )?;
+                    let new =
+                        take_one(conn, &sealer, &actor, &org.id, &due, label.as_deref(), now)?;
                     taken.push(Taken {
                         organisation: org.code.clone(),
                         period: due.period.clone(),
