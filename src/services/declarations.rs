@@ -89,15 +89,20 @@ pub struct Export {
 }
 
 /// Ties a ciphertext to its row, so one copied into another person's row does not open.
-fn declaration_context(employee: &str) -> Vec<u8> {
+pub(crate) fn declaration_context(employee: &str) -> Vec<u8> {
     format!("declaration:{employee}").into_bytes()
 }
 
-fn history_context(employee: &str, seq: i64) -> Vec<u8> {
+pub(crate) fn history_context(employee: &str, seq: i64) -> Vec<u8> {
     format!("history:{employee}:{seq}").into_bytes()
 }
 
-fn open(sealer: &Sealer, key_id: &str, blob: &[u8], context: &[u8]) -> AppResult<AnswerSet> {
+pub(crate) fn open(
+    sealer: &Sealer,
+    key_id: &str,
+    blob: &[u8],
+    context: &[u8],
+) -> AppResult<AnswerSet> {
     let plain = sealer
         .open(
             &Sealed {
@@ -111,7 +116,7 @@ fn open(sealer: &Sealer, key_id: &str, blob: &[u8], context: &[u8]) -> AppResult
         .map_err(|e| AppError::internal(format!("a sealed declaration is unreadable: {e}")))
 }
 
-fn seal(sealer: &Sealer, answers: &AnswerSet, context: &[u8]) -> AppResult<Sealed> {
+pub(crate) fn seal(sealer: &Sealer, answers: &AnswerSet, context: &[u8]) -> AppResult<Sealed> {
     let plain = serde_json::to_vec(answers).map_err(AppError::internal)?;
     sealer.seal(&plain, context).map_err(AppError::internal)
 }
@@ -654,6 +659,9 @@ pub fn counted_groups(
 /// Erases an employee's answers and history for real and takes them out of the tallies, in the
 /// caller's transaction (a DELETE, or a withdrawal of consent).
 pub fn erase_counted(conn: &mut Conn, sealer: &Sealer, employee: &Employee) -> AppResult<()> {
+    // A write (or a catalogue migration) committing between our read and the DELETE would
+    // leave the tallies subtracting answers that are no longer the stored ones.
+    repo::lock(conn, &employee.id)?;
     let before = counted_groups(conn, sealer, &employee.id, &mut CatalogueCache::new())?;
     repo::erase(conn, &employee.id)?;
     if let Some(cell) = tallies::counted_cell(employee) {

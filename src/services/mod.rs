@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod catalogue;
+pub mod catalogue_migration;
 pub mod consent;
 pub mod declarations;
 pub mod identity;

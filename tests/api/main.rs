@@ -12,6 +12,7 @@ mod declarations;
 mod errors;
 mod health;
 mod matrix;
+mod migrations;
 mod openapi;
 mod schema_parity;
 mod scim;
