@@ -10,6 +10,7 @@ mod catalogue;
 mod compose;
 mod declarations;
 mod errors;
+mod external_staff;
 mod health;
 mod matrix;
 mod migrations;
