@@ -177,9 +177,7 @@ async fn http_writes(
             for round in 0..rounds {
                 for (i, token) in mine.iter().enumerate() {
                     let request = if round == 0 {
-                        client
-                            .put(&url)
-                            .json(&json!({ "answers": full_answers() }))
+                        client.put(&url).json(&json!({ "answers": full_answers() }))
                     } else {
                         client.patch(&url).json(&json!({"answers": {
                             "sex": {"gateway": SEXES[(round + i) % 3]}}}))
@@ -192,7 +190,10 @@ async fn http_writes(
                         .await
                         .unwrap();
                     let status = r.status();
-                    let etag = r.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+                    let etag = r
+                        .headers()
+                        .get("etag")
+                        .map(|v| v.to_str().unwrap().to_owned());
                     r.bytes().await.unwrap();
                     samples.push(t.elapsed());
                     assert_eq!(status, 200, "write refused");

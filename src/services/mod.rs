@@ -8,6 +8,7 @@ pub mod catalogue_migration;
 pub mod consent;
 pub mod declarations;
 pub mod identity;
+pub mod published;
 pub mod rows;
 pub mod scim;
 pub mod stats;
