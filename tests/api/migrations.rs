@@ -210,8 +210,11 @@ async fn publish_version_two(app: &TestApp, hr: &str) -> String {
     published["id"].as_str().unwrap().to_owned()
 }
 
+/// Declarations' sealed bytes, history rows, tally rows, migration audit events.
+type RawState = (Vec<Vec<u8>>, i64, Vec<(String, Vec<u8>)>, i64);
+
 /// Everything a migration could change, as a database administrator sees it.
-fn raw_state(app: &TestApp) -> (Vec<Vec<u8>>, i64, Vec<(String, Vec<u8>)>, i64) {
+fn raw_state(app: &TestApp) -> RawState {
     let mut conn = app.raw_connection();
     let declarations = raw_sealed(
         &mut conn,
