@@ -121,6 +121,22 @@ enum CatalogueCommand {
         #[arg(long)]
         publish: bool,
     },
+    /// Carry every stored declaration onto a published version (the current one unless
+    /// --target-version) with a mapping file (`{"characteristics": {...}}`), in one
+    /// transaction, and print the report (counts only). On any problem nothing is written:
+    /// every problem is printed and the exit status is 1.
+    Migrate {
+        #[arg(long)]
+        org: String,
+        /// The mapping JSON file.
+        file: std::path::PathBuf,
+        /// Id of the published version to migrate onto.
+        #[arg(long)]
+        target_version: Option<uuid::Uuid>,
+        /// Report what would change and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -451,6 +467,38 @@ async fn catalogue(config: Config, command: CatalogueCommand) -> anyhow::Result<
                 "catalogue {} {state} as version {} ({})",
                 version.label, version.version_number, version.id
             );
+        }
+        CatalogueCommand::Migrate {
+            org,
+            file,
+            target_version,
+            dry_run,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let mapping = catalogue::parse_mapping(&text).map_err(problem)?;
+            let org = identity::find_organisation_by_code(&db, org)
+                .await
+                .map_err(problem)?;
+            let sealer = std::sync::Arc::new(declare::crypto::Sealer::new(
+                &config.encryption_key,
+                &config.encryption_previous_keys,
+            )?);
+            let request = declare::services::catalogue_migration::MigrationRequest {
+                mapping,
+                target_version,
+                dry_run,
+            };
+            let report = declare::services::catalogue_migration::migrate(
+                &db,
+                sealer,
+                org.id,
+                declare::services::audit::Actor::cli(),
+                request,
+            )
+            .await
+            .map_err(problem)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
         }
     }
     Ok(())

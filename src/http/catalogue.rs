@@ -6,19 +6,22 @@
 //! Both carry a strong `ETag`, so a front end revalidates its cached form with a cheap 304.
 
 use actix_web::http::header;
-use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpMessage as _, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::domain::catalogue::Catalogue;
 use crate::error::{AppError, AppResult};
-use crate::http::extract::LargeJsonBody;
+use crate::http::extract::{JsonBody, LargeJsonBody};
+use crate::http::middleware::RequestId;
 use crate::http::principal::{AnyRole, Authorized, CatalogueEditors};
 use crate::http::AppState;
+use crate::services::audit::Actor;
 use crate::services::catalogue::{
     self as service, CatalogueVersionSummary, CatalogueVersionView, DraftValidation,
 };
+use crate::services::catalogue_migration::{self as migration, MigrationReport, MigrationRequest};
 
 /// The language of the single-language form.
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
@@ -301,4 +304,32 @@ pub async fn delete_catalogue_draft(
     let org = organisation(&caller.principal)?;
     service::delete_draft(&state.db, org).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Carries every stored declaration of the organisation onto a published version (the current
+/// one unless `target_version`) with a legacy or version-to-version mapping, in one
+/// transaction: answers re-sealed against the target with a history entry each, tallies
+/// adjusted, one audit event. Declarations already on the target with nothing to map are left
+/// alone. Returns counts only (per characteristic and option, never who). A mapping naming a
+/// code no published version has, or a target the version lacks (or has retired), is a 422
+/// listing every problem, and nothing is written. `dry_run: true` reports and rolls back.
+#[utoipa::path(tag = "catalogue", operation_id = "migrate_declarations", security(("bearer" = [])),
+    request_body = MigrationRequest,
+    responses((status = 200, body = MigrationReport), (status = 400), (status = 401), (status = 403),
+              (status = 404, description = "The organisation has no published catalogue"), (status = 422)))]
+#[post("/catalogue/migrations")]
+pub async fn migrate_declarations(
+    caller: Authorized<CatalogueEditors>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody<MigrationRequest>,
+) -> AppResult<HttpResponse> {
+    let org = organisation(&caller.principal)?;
+    let request = body.parse()?;
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let actor = Actor::of(&caller.principal, request_id);
+    let report = migration::migrate(&state.db, state.sealer.clone(), org, actor, request).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(report))
 }

@@ -150,6 +150,7 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(catalogue::validate_catalogue_draft)
                 .service(catalogue::publish_catalogue_draft)
                 .service(catalogue::delete_catalogue_draft)
+                .service(catalogue::migrate_declarations)
                 .service(structure::list_org_units)
                 .service(structure::create_org_unit)
                 .service(structure::get_org_unit)

@@ -446,6 +446,18 @@ pub fn parse_document(json: &str) -> AppResult<Catalogue> {
     })
 }
 
+/// Parses a mapping file, naming the field of a type error (`characteristics.x.gateway.y`).
+pub fn parse_mapping(json: &str) -> AppResult<Mapping> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        AppError::Validation(vec![FieldError::new(
+            format!("mapping.{}", e.path()),
+            "invalid_mapping",
+            e.inner().to_string(),
+        )])
+    })
+}
+
 /// `declare catalogue import`: validates the file fully and installs it as the draft (or, with
 /// `publish`, as the new current version) in one transaction. Any problem: nothing written.
 pub async fn import(
@@ -505,8 +517,8 @@ pub type MappedAll<K> = (Vec<(K, AnswerSet)>, MappingReport);
 /// returning the mapped sets in the same order and one report covering them all. The mapping
 /// is validated against the target first; on any problem nothing is mapped.
 ///
-/// Pure. Issue 5 (declarations) calls it inside the transaction that rewrites the stored,
-/// encrypted answers and adjusts the tallies; until then it has no endpoint.
+/// Pure. [`super::catalogue_migration`] calls it inside the transaction that rewrites the
+/// stored, sealed answers and adjusts the tallies.
 pub fn apply_mapping_to_all<K>(
     mapping: &Mapping,
     target: &Catalogue,

@@ -12,16 +12,13 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::crypto::{Sealed, Sealer};
-use crate::domain::catalogue::{
-    parse_catalogue, validate_answers_for_write, Answer, AnswerSet, Catalogue,
-};
+use crate::domain::catalogue::{validate_answers_for_write, Answer, AnswerSet, Catalogue};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::audit::{self, Actor, AuditEventView};
 use crate::services::consent::{self, ConsentView, NoticeView};
 use crate::services::subject;
 use crate::services::tallies;
 use crate::services::workforce::EmployeeView;
-use crate::store::catalogue as catalogues;
 use crate::store::declarations::{self as repo, Declaration, HistoryRow};
 use crate::store::workforce::Employee;
 use crate::store::{consents, Conn, Database, StoreError};
@@ -89,15 +86,20 @@ pub struct Export {
 }
 
 /// Ties a ciphertext to its row, so one copied into another person's row does not open.
-fn declaration_context(employee: &str) -> Vec<u8> {
+pub(crate) fn declaration_context(employee: &str) -> Vec<u8> {
     format!("declaration:{employee}").into_bytes()
 }
 
-fn history_context(employee: &str, seq: i64) -> Vec<u8> {
+pub(crate) fn history_context(employee: &str, seq: i64) -> Vec<u8> {
     format!("history:{employee}:{seq}").into_bytes()
 }
 
-fn open(sealer: &Sealer, key_id: &str, blob: &[u8], context: &[u8]) -> AppResult<AnswerSet> {
+pub(crate) fn open(
+    sealer: &Sealer,
+    key_id: &str,
+    blob: &[u8],
+    context: &[u8],
+) -> AppResult<AnswerSet> {
     let plain = sealer
         .open(
             &Sealed {
@@ -111,18 +113,14 @@ fn open(sealer: &Sealer, key_id: &str, blob: &[u8], context: &[u8]) -> AppResult
         .map_err(|e| AppError::internal(format!("a sealed declaration is unreadable: {e}")))
 }
 
-fn seal(sealer: &Sealer, answers: &AnswerSet, context: &[u8]) -> AppResult<Sealed> {
+pub(crate) fn seal(sealer: &Sealer, answers: &AnswerSet, context: &[u8]) -> AppResult<Sealed> {
     let plain = serde_json::to_vec(answers).map_err(AppError::internal)?;
     sealer.seal(&plain, context).map_err(AppError::internal)
 }
 
 /// The organisation's current published catalogue (id and document).
-fn current_catalogue(conn: &mut Conn, org: &str) -> AppResult<(String, Catalogue)> {
-    let row = catalogues::current_published(conn, org)?
-        .ok_or_else(|| AppError::NotFound("this organisation has no published catalogue".into()))?;
-    let document = parse_catalogue(&row.document)
-        .map_err(|e| AppError::internal(format!("catalogue {} unreadable: {e}", row.id)))?;
-    Ok((row.id, document))
+fn current_catalogue(conn: &mut Conn, org: &str) -> AppResult<(String, Arc<Catalogue>)> {
+    super::published::current(conn, org)
 }
 
 fn uuid(s: &str) -> AppResult<Uuid> {
@@ -162,12 +160,11 @@ fn view(
     let answered = if row.catalogue_version_id == current_id {
         None
     } else {
-        let old =
-            catalogues::find_published(conn, &employee.organisation_id, &row.catalogue_version_id)?;
-        Some(
-            parse_catalogue(&old.document)
-                .map_err(|e| AppError::internal(format!("catalogue {} unreadable: {e}", old.id)))?,
-        )
+        Some(super::published::version(
+            conn,
+            &employee.organisation_id,
+            &row.catalogue_version_id,
+        )?)
     };
     let new_since_answered = match &answered {
         None => Vec::new(),
@@ -274,7 +271,10 @@ pub async fn write(
             )?,
             None => AnswerSet::new(),
         };
-        let before = counted_groups(conn, &sealer, &employee.id, &mut CatalogueCache::new())?;
+        let before = match &existing {
+            Some(row) => groups_of_row(conn, row, &previous)?,
+            None => Default::default(),
+        };
         let answers = match change {
             Change::Replace(answers) => answers,
             Change::Patch(patch) => {
@@ -337,8 +337,10 @@ pub async fn write(
                 c.replace(&before, &after)
             })?;
         }
+        let out = view(conn, &sealer, employee, Some(&row))?;
+        // Last: on PostgreSQL the audit append locks the trail until commit.
         event(conn, actor, "declaration.write", employee)?;
-        view(conn, &sealer, employee, Some(&row))
+        Ok(out)
     })
     .await
 }
@@ -372,9 +374,10 @@ pub async fn review(
                 "nothing is declared yet, so there is nothing to confirm".into(),
             ));
         }
-        event(conn, actor, "declaration.review", employee)?;
         let row = repo::find(conn, &employee.id)?;
-        view(conn, &sealer, employee, row.as_ref())
+        let out = view(conn, &sealer, employee, row.as_ref())?;
+        event(conn, actor, "declaration.review", employee)?;
+        Ok(out)
     })
     .await
 }
@@ -618,7 +621,7 @@ pub async fn stored_answers(
 }
 
 /// Catalogue versions opened while counting, by id: a recount meets each version many times.
-pub type CatalogueCache = std::collections::HashMap<String, Catalogue>;
+pub type CatalogueCache = std::collections::HashMap<String, Arc<Catalogue>>;
 
 /// What a stored declaration counts as in the tallies: its answers collapsed to publication
 /// groups under the catalogue version they were answered against (the one they were counted
@@ -639,10 +642,8 @@ pub fn counted_groups(
         &declaration_context(employee_id),
     )?;
     if !cache.contains_key(&row.catalogue_version_id) {
-        let version =
-            catalogues::find_published(conn, &row.organisation_id, &row.catalogue_version_id)?;
-        let document = parse_catalogue(&version.document)
-            .map_err(|e| AppError::internal(format!("catalogue {} unreadable: {e}", version.id)))?;
+        let document =
+            super::published::version(conn, &row.organisation_id, &row.catalogue_version_id)?;
         cache.insert(row.catalogue_version_id.clone(), document);
     }
     let catalogue = cache
@@ -651,9 +652,23 @@ pub fn counted_groups(
     Ok(crate::domain::tally::groups_of(catalogue, &answers))
 }
 
+/// [`counted_groups`] of a row already read and opened.
+fn groups_of_row(
+    conn: &mut Conn,
+    row: &Declaration,
+    answers: &AnswerSet,
+) -> AppResult<crate::domain::tally::Groups> {
+    let catalogue =
+        super::published::version(conn, &row.organisation_id, &row.catalogue_version_id)?;
+    Ok(crate::domain::tally::groups_of(&catalogue, answers))
+}
+
 /// Erases an employee's answers and history for real and takes them out of the tallies, in the
 /// caller's transaction (a DELETE, or a withdrawal of consent).
 pub fn erase_counted(conn: &mut Conn, sealer: &Sealer, employee: &Employee) -> AppResult<()> {
+    // A write (or a catalogue migration) committing between our read and the DELETE would
+    // leave the tallies subtracting answers that are no longer the stored ones.
+    repo::lock(conn, &employee.id)?;
     let before = counted_groups(conn, sealer, &employee.id, &mut CatalogueCache::new())?;
     repo::erase(conn, &employee.id)?;
     if let Some(cell) = tallies::counted_cell(employee) {

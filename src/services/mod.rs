@@ -4,9 +4,11 @@
 
 pub mod audit;
 pub mod catalogue;
+pub mod catalogue_migration;
 pub mod consent;
 pub mod declarations;
 pub mod identity;
+pub mod published;
 pub mod rows;
 pub mod scim;
 pub mod stats;

@@ -40,6 +40,37 @@ pub fn find(conn: &mut Conn, employee: &str) -> StoreResult<Option<Declaration>>
         .optional())?)
 }
 
+/// Every declaration of an organisation, locked until the transaction ends: on PostgreSQL by
+/// `FOR UPDATE`, so a concurrent write waits and then fails its version check; on SQLite the
+/// caller's `BEGIN IMMEDIATE` already holds the write lock.
+pub fn for_org_locked(conn: &mut Conn, org: &str) -> StoreResult<Vec<Declaration>> {
+    let query = || {
+        d::table
+            .filter(d::organisation_id.eq(org.to_owned()))
+            .order(d::employee_id.asc())
+    };
+    Ok(match conn {
+        Conn::Postgres(c) => query()
+            .select(Declaration::as_select())
+            .for_update()
+            .load(&mut **c)?,
+        Conn::Sqlite(c) => query().select(Declaration::as_select()).load(&mut **c)?,
+    })
+}
+
+/// Locks one employee's declaration row (if any) until the transaction ends on PostgreSQL, so
+/// what the caller reads next is what it deletes; SQLite callers hold the write lock already.
+pub fn lock(conn: &mut Conn, employee: &str) -> StoreResult<()> {
+    if let Conn::Postgres(c) = conn {
+        d::table
+            .find(employee)
+            .select(d::employee_id)
+            .for_update()
+            .load::<String>(&mut **c)?;
+    }
+    Ok(())
+}
+
 pub fn insert(conn: &mut Conn, row: &Declaration) -> StoreResult<()> {
     crate::with_conn!(conn, |c| diesel::insert_into(d::table)
         .values(row)

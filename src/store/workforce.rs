@@ -479,3 +479,36 @@ pub fn in_post_cells(conn: &mut Conn, org: &str, today: &str) -> StoreResult<Vec
         .select((e::id, e::org_unit_id, e::staff_type_id, e::rank_id))
         .load(c))?)
 }
+
+/// [`in_post_cells`], holding the organisation's employee rows (`FOR SHARE` on PostgreSQL) until
+/// the transaction ends, so no sync or SCIM change moves a person between cells while the
+/// caller adjusts the tallies by where people are. SQLite callers hold the write lock already.
+pub fn in_post_cells_locked(
+    conn: &mut Conn,
+    org: &str,
+    today: &str,
+) -> StoreResult<Vec<PersonCell>> {
+    use super::schema::employees::dsl as e;
+    let query = || {
+        e::employees
+            .filter(e::organisation_id.eq(org.to_owned()))
+            .filter(
+                e::leave_date
+                    .is_null()
+                    .or(e::leave_date.gt(today.to_owned())),
+            )
+            .select((e::id, e::org_unit_id, e::staff_type_id, e::rank_id))
+    };
+    Ok(match conn {
+        Conn::Postgres(c) => {
+            // Every row of the organisation, leavers too: a leaver rejoining is a move as well.
+            e::employees
+                .filter(e::organisation_id.eq(org.to_owned()))
+                .select(e::id)
+                .for_share()
+                .load::<String>(&mut **c)?;
+            query().load(&mut **c)?
+        }
+        Conn::Sqlite(c) => query().load(&mut **c)?,
+    })
+}

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::answer_set::{Answer, AnswerSet, DetailAnswer};
 use super::answers::validate_stored_answers;
-use super::model::Catalogue;
+use super::model::{Catalogue, DetailList};
 use super::problem::{into_result, FieldProblem};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -284,6 +284,68 @@ fn merge(
     }
 }
 
+/// Checks that every SOURCE code a mapping names (characteristic, old gateway option, old list,
+/// old list option) exists in at least one of `sources` (the versions answers may have been
+/// given under), so a typo in a rule is refused instead of silently matching nothing. Field
+/// paths as in [`validate_mapping`].
+pub fn validate_mapping_sources<'a>(
+    mapping: &Mapping,
+    sources: impl IntoIterator<Item = &'a Catalogue> + Clone,
+) -> Result<(), Vec<FieldProblem>> {
+    use super::problem::codes;
+    let mut problems = Vec::new();
+    let in_any = |found: &dyn Fn(&Catalogue) -> bool| sources.clone().into_iter().any(found);
+    let unknown = |field: String, code: &'static str, what: &str| {
+        FieldProblem::new(
+            field,
+            code,
+            format!("'{what}' is in no published version, so no stored answer can hold it"),
+        )
+    };
+    for (code, rules) in &mapping.characteristics {
+        let path = format!("characteristics.{code}");
+        if !in_any(&|c| c.characteristic(code).is_some()) {
+            problems.push(unknown(path, codes::UNKNOWN_CHARACTERISTIC, code));
+            continue;
+        }
+        for old in rules.gateway.keys() {
+            if !in_any(&|c| {
+                c.characteristic(code)
+                    .is_some_and(|ch| ch.gateway_option(old).is_some())
+            }) {
+                problems.push(unknown(
+                    format!("{path}.gateway.{old}"),
+                    codes::UNKNOWN_OPTION,
+                    old,
+                ));
+            }
+        }
+        for (list, list_rules) in &rules.details {
+            fn list_of<'c>(c: &'c Catalogue, code: &str, list: &str) -> Option<&'c DetailList> {
+                c.characteristic(code).and_then(|ch| ch.detail(list))
+            }
+            if !in_any(&|c| list_of(c, code, list).is_some()) {
+                problems.push(unknown(
+                    format!("{path}.details.{list}"),
+                    codes::UNKNOWN_LIST,
+                    list,
+                ));
+                continue;
+            }
+            for old in list_rules.options.keys() {
+                if !in_any(&|c| list_of(c, code, list).is_some_and(|l| l.option(old).is_some())) {
+                    problems.push(unknown(
+                        format!("{path}.details.{list}.options.{old}"),
+                        codes::UNKNOWN_OPTION,
+                        old,
+                    ));
+                }
+            }
+        }
+    }
+    into_result(problems)
+}
+
 /// Checks that every target a mapping names exists in `target` and is still offered. Field
 /// paths look like `characteristics.ethnicity.gateway.white_british.map_to.option`.
 pub fn validate_mapping(mapping: &Mapping, target: &Catalogue) -> Result<(), Vec<FieldProblem>> {
@@ -513,6 +575,38 @@ mod tests {
         assert_eq!(
             out.report.characteristics["legacy_disability"].invalid_after_mapping,
             1
+        );
+    }
+
+    #[test]
+    fn source_codes_must_exist_in_some_version() {
+        let rules = mapping(
+            r#"{"characteristics":{
+                "star_sign":{},
+                "disability":{"gateway":{"yes":"needs_reasking","maybe":"needs_reasking"},
+                    "details":{"conditions":{"options":{"cancer":"drop","flu":"drop"}},
+                               "nope":{}}}}}"#,
+        );
+        let problems = validate_mapping_sources(&rules, [&fixture()]).unwrap_err();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "characteristics.disability.gateway.maybe",
+                "characteristics.disability.details.conditions.options.flu",
+                "characteristics.disability.details.nope",
+                "characteristics.star_sign",
+            ]
+        );
+        // A code only an older version had is still a valid source.
+        let mut newer = fixture();
+        newer.characteristics.retain(|c| c.code != "disability");
+        let rules =
+            mapping(r#"{"characteristics":{"disability":{"gateway":{"yes":"needs_reasking"}}}}"#);
+        assert!(validate_mapping_sources(&rules, [&newer]).is_err());
+        assert_eq!(
+            validate_mapping_sources(&rules, [&newer, &fixture()]),
+            Ok(())
         );
     }
 }

@@ -33,9 +33,9 @@ pub use edit::{
     check_successor, diff, CatalogueChange, ChangeKind, EditError, OptionScope, TextTarget,
 };
 pub use mapping::{
-    apply_mapping, validate_mapping, CharacteristicMapping, CharacteristicReport,
-    DetailOptionCounts, GatewayRule, ListMapping, Mapped, Mapping, MappingReport, OptionCounts,
-    OptionRule,
+    apply_mapping, validate_mapping, validate_mapping_sources, CharacteristicMapping,
+    CharacteristicReport, DetailOptionCounts, GatewayRule, ListMapping, Mapped, Mapping,
+    MappingReport, OptionCounts, OptionRule,
 };
 pub use model::{
     AnswerOption, Catalogue, Characteristic, Condition, DetailList, Localised, OtherText, Question,
