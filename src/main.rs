@@ -429,6 +429,7 @@ fn import_employees(
         allow_mass_leavers,
         idempotency_key: None,
         max_leaver_fraction: config.sync_max_leaver_fraction,
+        actor: declare::services::audit::Actor::cli_for(org_id),
     };
     let sealer =
         declare::crypto::Sealer::new(&config.encryption_key, &config.encryption_previous_keys)?;

@@ -11,6 +11,7 @@ mod compose;
 mod declarations;
 mod errors;
 mod health;
+mod hr_audit;
 mod matrix;
 mod openapi;
 mod schema_parity;
