@@ -70,9 +70,29 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests. Alongside, unless
+    /// `DECLARE_RETENTION_INTERVAL_SECONDS` is 0, erases leavers past the retention period at
+    /// start-up and then every interval; the schedule stops with the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let retention = self.state.config.retention;
+        if retention.interval_seconds == 0 {
+            return self.server.await;
+        }
+        tracing::info!(
+            period_days = retention.period_days,
+            interval_seconds = retention.interval_seconds,
+            "retention erasure scheduled"
+        );
+        let schedule = crate::services::retention::schedule(
+            self.state.db.clone(),
+            self.state.sealer.clone(),
+            retention.period_days,
+            std::time::Duration::from_secs(retention.interval_seconds),
+        );
+        tokio::select! {
+            stopped = self.server => stopped,
+            () = schedule => Ok(()),
+        }
     }
 }
 

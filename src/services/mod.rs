@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod consent;
 pub mod declarations;
 pub mod identity;
+pub mod retention;
 pub mod rows;
 pub mod scim;
 pub mod stats;

@@ -14,6 +14,7 @@ mod health;
 mod hr_audit;
 mod matrix;
 mod openapi;
+mod retention;
 mod schema_parity;
 mod scim;
 mod stats;

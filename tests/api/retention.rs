@@ -1,0 +1,216 @@
+//! Retention: leavers' answers, history and consents are erased for real once the period after
+//! their leave date has run, by `declare retention run` and by the schedule inside `serve`;
+//! nobody else is touched, the tallies equal a recount, and each erasure is audited.
+
+use chrono::{Days, Utc};
+use declare::config::Retention;
+use reqwest::Method;
+use secrecy::ExposeSecret as _;
+use serde_json::{json, Value};
+
+use crate::helpers::{raw_count, spawn_app, spawn_app_with, TestApp};
+use crate::on_both_backends;
+use crate::tallies::{recount, snapshot};
+
+const HEADER: &str =
+    "employee_number,external_subject,org_unit,staff_type,rank,fte,start_date,leave_date\n";
+
+fn days_ago(n: u64) -> String {
+    (Utc::now().date_naive() - Days::new(n)).to_string()
+}
+
+/// An employee who consented and declared, then changed their answers (so history has rows).
+async fn declared(app: &TestApp, org: uuid::Uuid, name: &str) -> uuid::Uuid {
+    let (login, id) = app.create_employee_account(org, name).await;
+    let token = app.login(&login).await;
+    let r = app
+        .authed(Method::PUT, "/v1/me/consents", &token)
+        .json(&json!({"notice_version": 1, "purposes": {"equality_monitoring": true}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for answers in [
+        json!({"disability": {"gateway": "yes"}, "sex": {"gateway": "female"}}),
+        json!({"disability": {"gateway": "no"}}),
+    ] {
+        let r = app
+            .authed(Method::GET, "/v1/me/declaration", &token)
+            .send()
+            .await
+            .unwrap();
+        let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+        let r = app
+            .authed(Method::PUT, "/v1/me/declaration", &token)
+            .header("if-match", etag)
+            .json(&json!({ "answers": answers }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+    id
+}
+
+/// Sets leave dates the way HR does, through a delta sync (which moves the tallies too).
+/// `create_employee` gave each person their own unit and staff type, named after the number.
+async fn set_leave_dates(app: &TestApp, token: &str, people: &[(&str, &str)]) {
+    let mut csv = HEADER.to_owned();
+    for (name, leave_date) in people {
+        let number = format!("E-{name}");
+        csv.push_str(&format!(
+            "{number},,unit-{number},type-{number},,1,2020-01-01,{leave_date}\n"
+        ));
+    }
+    let r = app
+        .authed(Method::POST, "/v1/sync/employees?mode=delta", token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+/// (declarations, history rows, consents) the person still has, read from the raw tables.
+fn held(app: &TestApp, employee: uuid::Uuid) -> (i64, i64, i64) {
+    let mut conn = app.raw_connection();
+    let count = |conn: &mut declare::store::Conn, table: &str| {
+        raw_count(
+            conn,
+            &format!("SELECT COUNT(*) AS n FROM {table} WHERE employee_id = '{employee}'"),
+        )
+    };
+    (
+        count(&mut conn, "declarations"),
+        count(&mut conn, "declaration_history"),
+        count(&mut conn, "consents"),
+    )
+}
+
+fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let key = &app.state.config.encryption_key;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_declare"))
+        .args(args)
+        .env("DECLARE_DATABASE_URL", &app.db.url)
+        .env("DECLARE_DATA_DIR", app.db.data_dir())
+        .env("DECLARE_ENCRYPTION_KEY", key.secret.expose_secret())
+        .env("DECLARE_ENCRYPTION_KEY_ID", &key.id)
+        .env("DECLARE_RETENTION_PERIOD_DAYS", "365")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+async fn audit_events(app: &TestApp, org: uuid::Uuid) -> Vec<Value> {
+    let login = app
+        .create_account(
+            Some(org),
+            &format!("auditor-{}", uuid::Uuid::new_v4()),
+            &["auditor"],
+        )
+        .await;
+    let token = app.login(&login).await;
+    let page: Value = app
+        .authed(Method::GET, "/v1/audit?limit=1000", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["events"].as_array().unwrap().clone()
+}
+
+on_both_backends! {
+    async fn leavers_past_the_period_are_erased_and_no_one_else(backend) {
+        let app = spawn_app(backend).await;
+        let org = app.create_org("retention-force").await;
+        let hr = app.create_account(Some(org.id), "hr-lead", &["hr_admin"]).await;
+        let hr_token = app.login(&hr).await;
+        let gone = declared(&app, org.id, "gone").await;
+        let recent = declared(&app, org.id, "recent").await;
+        let back = declared(&app, org.id, "back").await;
+        let stays = declared(&app, org.id, "stays").await;
+        // `back` left long ago, then came back: the sync cleared the leave date.
+        set_leave_dates(&app, &hr_token, &[("gone", &days_ago(400)), ("recent", &days_ago(30)), ("back", &days_ago(500))]).await;
+        set_leave_dates(&app, &hr_token, &[("back", "")]).await;
+        let before = held(&app, gone);
+        assert_eq!(before, (1, 2, 1), "the leaver's answers, two history rows and a consent");
+
+        let (ok, out) = cli(&app, &["retention", "run", "--dry-run"]);
+        assert!(ok, "{out}");
+        assert!(out.contains("1 leaver(s)") && out.contains("dry run"), "{out}");
+        assert!(out.contains("1 declaration(s), 2 history row(s) and 1 consent record(s) would be erased"), "{out}");
+        assert_eq!(held(&app, gone), before, "a dry run erases nothing");
+
+        let (ok, out) = cli(&app, &["retention", "run"]);
+        assert!(ok, "{out}");
+        assert!(out.contains("1 leaver(s) in 1 organisation(s)"), "{out}");
+        assert_eq!(held(&app, gone), (0, 0, 0), "erased for real, not flagged");
+        for kept in [recent, back, stays] {
+            assert_eq!(held(&app, kept), (1, 2, 1), "only the leaver past the period is erased");
+        }
+        let mut conn = app.raw_connection();
+        assert_eq!(
+            raw_count(&mut conn, &format!("SELECT COUNT(*) AS n FROM employees WHERE id = '{gone}'")),
+            1,
+            "the workforce record is HR's and stays"
+        );
+        assert_eq!(snapshot(&app, org.id).await, recount(&app, org.id).await, "tallies equal a recount");
+
+        let (ok, out) = cli(&app, &["retention", "run"]);
+        assert!(ok, "{out}");
+        assert!(out.contains("0 leaver(s)"), "a second run has nothing to do: {out}");
+
+        let events = audit_events(&app, org.id).await;
+        let erase: Vec<&Value> = events.iter().filter(|e| e["action"] == "retention.erase").collect();
+        assert_eq!(erase.len(), 1, "one event per person erased, none for the dry or second run");
+        assert_eq!(erase[0]["subject"], format!("employee:{gone}"));
+        assert_eq!(erase[0]["actor"], "cli");
+        assert_eq!(erase[0]["detail"], json!({"declarations": 1, "history": 2, "consents": 1}));
+        let runs: Vec<&Value> = events.iter().filter(|e| e["action"] == "retention.run").collect();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0]["detail"]["people"], 1);
+        assert_eq!(runs[0]["detail"]["period_days"], 365);
+        assert_eq!(runs[0]["detail"]["cutoff"], days_ago(365));
+        let text = serde_json::to_string(&events).unwrap();
+        for value in ["female", "\"yes\"", "\"no\"", "disability"] {
+            assert!(!text.contains(value), "the audit trail shows no answer ({value})");
+        }
+        let (ok, out) = cli(&app, &["audit", "verify"]);
+        assert!(ok && out.contains("audit chain intact"), "{out}");
+    }
+
+    async fn serve_runs_retention_on_its_schedule(backend) {
+        let app = spawn_app_with(backend, |config| {
+            config.retention = Retention { period_days: 365, interval_seconds: 1 };
+        })
+        .await;
+        let org = app.create_org("schedule-force").await;
+        let hr = app.create_account(Some(org.id), "hr-lead", &["hr_admin"]).await;
+        let hr_token = app.login(&hr).await;
+        let gone = declared(&app, org.id, "gone").await;
+        let stays = declared(&app, org.id, "stays").await;
+        set_leave_dates(&app, &hr_token, &[("gone", &days_ago(366))]).await;
+        // Wait for the schedule by polling what it does, not by timing it.
+        let mut waited = 0;
+        while held(&app, gone) != (0, 0, 0) {
+            assert!(waited < 600, "the scheduled retention never ran");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            waited += 1;
+        }
+        assert_eq!(held(&app, stays), (1, 2, 1));
+        let events = audit_events(&app, org.id).await;
+        let erase = events.iter().find(|e| e["action"] == "retention.erase").unwrap();
+        assert_eq!(erase["actor"], "system:retention");
+        assert_eq!(erase["subject"], format!("employee:{gone}"));
+        assert_eq!(snapshot(&app, org.id).await, recount(&app, org.id).await);
+        assert!(declare::services::audit::verify(&app.state.db).await.unwrap().is_ok());
+    }
+}
