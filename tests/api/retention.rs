@@ -127,7 +127,63 @@ async fn audit_events(app: &TestApp, org: uuid::Uuid) -> Vec<Value> {
     page["events"].as_array().unwrap().clone()
 }
 
+/// People counted in the organisation's live tallies, and how many of them answered disability.
+async fn counted(app: &TestApp, org: uuid::Uuid) -> (u64, u64) {
+    let cells = snapshot(app, org).await;
+    let people = cells.iter().map(|(_, c)| c.headcount).sum();
+    let answered = cells
+        .iter()
+        .map(|(_, c)| {
+            c.answers
+                .get("disability")
+                .map_or(0, |g| g.values().sum::<u64>())
+        })
+        .sum();
+    (people, answered)
+}
+
 on_both_backends! {
+    async fn leavers_drop_out_of_current_figures_by_every_path(backend) {
+        let app = spawn_app(backend).await;
+        let org = app.create_org("leavers-force").await;
+        let hr = app.create_account(Some(org.id), "hr-lead", &["hr_admin"]).await;
+        let hr_token = app.login(&hr).await;
+        for name in ["full", "delta", "scim"] {
+            declared(&app, org.id, name).await;
+        }
+        declared(&app, org.id, "kept").await;
+        let scim_person = {
+            let mut conn = app.raw_connection();
+            assert_eq!(raw_count(&mut conn, "SELECT COUNT(*) AS n FROM employees WHERE employee_number = 'E-scim'"), 1);
+            app.state.db.run(move |c| declare::store::workforce::list_employees(c, &org.id.to_string(), None, 10)).await.unwrap()
+                .into_iter().find(|e| e.employee_number == "E-scim").unwrap().id
+        };
+        assert_eq!(counted(&app, org.id).await, (4, 4));
+        // A full sync without the person makes them a leaver today.
+        let mut csv = HEADER.to_owned();
+        for name in ["delta", "scim", "kept"] {
+            let number = format!("E-{name}");
+            csv.push_str(&format!("{number},,unit-{number},type-{number},,1,2020-01-01,\n"));
+        }
+        let r = app.authed(Method::POST, "/v1/sync/employees?mode=full&allow_mass_leavers=true", &hr_token)
+            .header("content-type", "text/csv").body(csv).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(counted(&app, org.id).await, (3, 3));
+        // A delta row with today's leave date.
+        set_leave_dates(&app, &hr_token, &[("delta", &days_ago(0))]).await;
+        assert_eq!(counted(&app, org.id).await, (2, 2));
+        // SCIM de-provisioning.
+        let r = app.authed(Method::DELETE, &format!("/scim/v2/Users/{scim_person}"), &hr_token).send().await.unwrap();
+        assert_eq!(r.status(), 204);
+        assert_eq!(counted(&app, org.id).await, (1, 1));
+        // A cell emptied by a single move keeps a zero row; a recount does not write one.
+        let occupied = |mut cells: Vec<(declare::services::tallies::CellKey, declare::domain::tally::CellCounts)>| {
+            cells.retain(|(_, c)| c.headcount > 0);
+            cells
+        };
+        assert_eq!(occupied(snapshot(&app, org.id).await), occupied(recount(&app, org.id).await));
+    }
+
     async fn leavers_past_the_period_are_erased_and_no_one_else(backend) {
         let app = spawn_app(backend).await;
         let org = app.create_org("retention-force").await;
