@@ -5,7 +5,8 @@
 //! came back) is never touched. What: those rows, deleted for real, in batches of short
 //! transactions so a big run never holds the write lock for long; each person's erasure is an
 //! audit event (their employee id and row counts, never a value) in the same transaction.
-//! Afterwards each organisation touched gets a recount of its tallies and one summary event.
+//! Afterwards each organisation touched gets one summary event, and a recount of its tallies
+//! when someone erased had a leave date set in advance (see [`left_without_a_write`]).
 //! A second run finds nothing left to do.
 
 use std::collections::BTreeMap;
@@ -62,13 +63,14 @@ pub fn run_blocking(
         .format("%Y-%m-%d")
         .to_string();
     let batch = options.batch.max(1);
-    let mut per_org: BTreeMap<String, (u64, Erased)> = BTreeMap::new();
+    // Per organisation: people, rows, and whether its tallies may still count one of them.
+    let mut per_org: BTreeMap<String, (u64, Erased, bool)> = BTreeMap::new();
     let mut after = String::new();
     loop {
         let done = if options.dry_run {
             let due = store::next_due(conn, &cutoff, &after, batch, false)?;
             let mut by_org: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-            for (employee, org) in &due {
+            for (employee, org, _, _) in &due {
                 by_org.entry(org).or_default().push(employee.clone());
             }
             for (org, ids) in by_org {
@@ -81,7 +83,7 @@ pub fn run_blocking(
         } else {
             conn.transaction(|conn| -> AppResult<Vec<store::Due>> {
                 let due = store::next_due(conn, &cutoff, &after, batch, true)?;
-                for (employee, org) in &due {
+                for (employee, org, leave_date, written) in &due {
                     let erased = store::erase_person(conn, employee)?;
                     if erased.is_empty() {
                         continue; // a concurrent run got there first
@@ -89,6 +91,7 @@ pub fn run_blocking(
                     let entry = per_org.entry(org.clone()).or_default();
                     entry.0 += 1;
                     entry.1.add(erased);
+                    entry.2 |= left_without_a_write(leave_date.as_deref(), *written);
                     let event = in_org(&options.actor, org)?
                         .event("retention.erase", Some(format!("employee:{employee}")))
                         .with_detail(json!(erased));
@@ -97,7 +100,7 @@ pub fn run_blocking(
                 Ok(due)
             })?
         };
-        let Some((last, _)) = done.last() else { break };
+        let Some((last, ..)) = done.last() else { break };
         after = last.clone();
         on_batch(done.len() as u64);
     }
@@ -106,7 +109,7 @@ pub fn run_blocking(
         cutoff: cutoff.clone(),
         ..Default::default()
     };
-    for (org, (people, erased)) in &per_org {
+    for (org, (people, erased, stale)) in &per_org {
         report.people += people;
         report.erased.add(*erased);
         if *people > 0 {
@@ -116,10 +119,13 @@ pub fn run_blocking(
             continue;
         }
         conn.transaction(|conn| -> AppResult<()> {
-            // Erased people are past their leave date, so no tally counts them; the recount
-            // makes that true even for a leave date set in advance that has since passed
-            // without a write to move the tallies.
-            super::tallies::rebuild(conn, sealer, org, super::tallies::counted_groups(sealer))?;
+            // Erased people are past their leave date, so no tally counts them and erasing
+            // changes no count. The exception is a leave date set in advance: it passed
+            // without a write to move the tallies, so recount (costly: it reads every
+            // declaration in post) only then.
+            if *stale {
+                super::tallies::rebuild(conn, sealer, org, super::tallies::counted_groups(sealer))?;
+            }
             let event = in_org(&options.actor, org)?
                 .event("retention.run", None)
                 .with_detail(json!({
@@ -129,12 +135,19 @@ pub fn run_blocking(
                     "declarations": erased.declarations,
                     "history": erased.history,
                     "consents": erased.consents,
+                    "recounted": stale,
                 }));
             audit::append(conn, event)?;
             Ok(())
         })?;
     }
     Ok(report)
+}
+
+/// The leave date came after the record's last write, so the write that set it counted the
+/// person as in post, and nothing since has necessarily taken them out of the tallies.
+fn left_without_a_write(leave_date: Option<&str>, written: chrono::NaiveDateTime) -> bool {
+    leave_date.is_some_and(|date| date > written.date().format("%Y-%m-%d").to_string().as_str())
 }
 
 fn in_org(actor: &Actor, org: &str) -> AppResult<Actor> {

@@ -12,8 +12,8 @@ use super::{Conn, StoreResult};
 diesel::allow_tables_to_appear_in_same_query!(employees, declaration_history);
 diesel::allow_tables_to_appear_in_same_query!(employees, consents);
 
-/// A leaver due for erasure: (employee id, organisation id).
-pub type Due = (String, String);
+/// A leaver due for erasure: (employee id, organisation id, leave date, row last written).
+pub type Due = (String, String, Option<String>, chrono::NaiveDateTime);
 
 /// What was (or would be) erased for one person or a whole run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -79,7 +79,12 @@ pub fn next_due(
                 .filter(employees::id.gt(&after))
                 .order(employees::id)
                 .limit(limit)
-                .select((employees::id, employees::organisation_id))
+                .select((
+                    employees::id,
+                    employees::organisation_id,
+                    employees::leave_date,
+                    employees::updated_at,
+                ))
         };
     }
     Ok(match conn {

@@ -143,6 +143,39 @@ async fn counted(app: &TestApp, org: uuid::Uuid) -> (u64, u64) {
 }
 
 on_both_backends! {
+    async fn a_leave_date_set_in_advance_is_recounted_when_erased(backend) {
+        let app = spawn_app(backend).await;
+        let org = app.create_org("advance-force").await;
+        let early = declared(&app, org.id, "early").await;
+        declared(&app, org.id, "stays").await;
+        // HR set this leave date back when it was still to come: the write counted the person
+        // as in post, and no write since has taken them out of the tallies.
+        let mut conn = app.raw_connection();
+        let sql = format!(
+            "UPDATE employees SET leave_date = '{}', updated_at = '2020-01-01 00:00:00' WHERE id = '{early}'",
+            days_ago(400)
+        );
+        declare::with_conn!(&mut conn, |c| diesel::RunQueryDsl::execute(diesel::sql_query(&sql), c)).unwrap();
+        assert_eq!(counted(&app, org.id).await, (2, 2), "the stale tallies still count the leaver");
+        let report = declare::services::retention::run(
+            &app.state.db,
+            app.state.sealer.clone(),
+            declare::services::retention::RunOptions {
+                today: Utc::now().date_naive(),
+                period_days: 365,
+                dry_run: false,
+                batch: 1,
+                actor: declare::services::audit::Actor::cli(),
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.people, 1);
+        assert_eq!(held(&app, early), (0, 0, 0));
+        assert_eq!(counted(&app, org.id).await, (1, 1));
+        assert_eq!(snapshot(&app, org.id).await, recount(&app, org.id).await);
+    }
+
     async fn leavers_drop_out_of_current_figures_by_every_path(backend) {
         let app = spawn_app(backend).await;
         let org = app.create_org("leavers-force").await;
