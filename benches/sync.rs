@@ -55,14 +55,21 @@ async fn build_structure(db: &Database, org: uuid::Uuid) -> Vec<String> {
         kind,
         parent_id: parent,
     };
-    let force = structure::create_unit(db, org, unit("force".into(), UnitKind::Force, None))
-        .await
-        .unwrap();
+    let cli = declare::services::audit::Actor::cli_for(org);
+    let force = structure::create_unit(
+        db,
+        org,
+        cli.clone(),
+        unit("force".into(), UnitKind::Force, None),
+    )
+    .await
+    .unwrap();
     let mut teams = Vec::new();
     for a in 0..10 {
         let area = structure::create_unit(
             db,
             org,
+            cli.clone(),
             unit(format!("area-{a}"), UnitKind::CommandArea, Some(force.id)),
         )
         .await
@@ -71,15 +78,21 @@ async fn build_structure(db: &Database, org: uuid::Uuid) -> Vec<String> {
             let dept = structure::create_unit(
                 db,
                 org,
+                cli.clone(),
                 unit(format!("dept-{a}-{d}"), UnitKind::Department, Some(area.id)),
             )
             .await
             .unwrap();
             for t in 0..5 {
                 let code = format!("team-{a}-{d}-{t}");
-                structure::create_unit(db, org, unit(code.clone(), UnitKind::Team, Some(dept.id)))
-                    .await
-                    .unwrap();
+                structure::create_unit(
+                    db,
+                    org,
+                    cli.clone(),
+                    unit(code.clone(), UnitKind::Team, Some(dept.id)),
+                )
+                .await
+                .unwrap();
                 teams.push(code);
             }
         }
@@ -93,7 +106,9 @@ async fn build_structure(db: &Database, org: uuid::Uuid) -> Vec<String> {
             order: order as i64,
             staff_type_id: None,
         };
-        structure::create_rank(db, org, new).await.unwrap();
+        structure::create_rank(db, org, cli.clone(), new)
+            .await
+            .unwrap();
     }
     teams
 }
@@ -139,6 +154,7 @@ async fn timed_sync(
             allow_mass_leavers: false,
             idempotency_key: None,
             max_leaver_fraction: 0.1,
+            actor: declare::services::audit::Actor::cli_for(org),
         };
         let file =
             std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&path).unwrap());

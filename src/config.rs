@@ -80,6 +80,16 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "most of the workforce in post one `full` sync may mark as leavers without `allow_mass_leavers=true`",
     },
     Variable {
+        name: "DECLARE_RETENTION_PERIOD_DAYS",
+        default: "365",
+        meaning: "days after a leaver's leave date before their answers, history and consents are erased",
+    },
+    Variable {
+        name: "DECLARE_RETENTION_INTERVAL_SECONDS",
+        default: "86400",
+        meaning: "how often `serve` runs the retention erasure (first run at start-up); 0 turns the schedule off",
+    },
+    Variable {
         name: "DECLARE_TOKEN_SIGNING_KEY",
         default: "generated in development",
         meaning: "base64 secret (32+ bytes) that signs access tokens",
@@ -251,6 +261,7 @@ pub struct Config {
     /// Ceiling on leavers one `full` sync may create, as a fraction of those in post, so a
     /// truncated file cannot mark half the force as leavers.
     pub sync_max_leaver_fraction: f64,
+    pub retention: Retention,
     pub token_signing_key: KeyedSecret,
     pub token_previous_keys: Vec<KeyedSecret>,
     pub token_issuer: String,
@@ -267,6 +278,14 @@ pub struct Config {
     pub external_idp: Option<ExternalIdp>,
     /// argon2id cost (memory KiB, iterations, parallelism); OWASP's in production, cheap in tests.
     pub argon2_cost: (u32, u32, u32),
+}
+
+/// How long leavers' answers are kept, and how often `serve` erases those past it.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub period_days: u32,
+    /// 0: `serve` never runs it (run `declare retention run` from a scheduler instead).
+    pub interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -374,6 +393,18 @@ impl Config {
                 format!("`{sync_max_leaver_fraction}` is not between 0 and 1"),
             ));
         }
+        let retention = Retention {
+            period_days: parse_or(
+                "DECLARE_RETENTION_PERIOD_DAYS",
+                take("DECLARE_RETENTION_PERIOD_DAYS"),
+                Some(365),
+            )?,
+            interval_seconds: parse_or(
+                "DECLARE_RETENTION_INTERVAL_SECONDS",
+                take("DECLARE_RETENTION_INTERVAL_SECONDS"),
+                Some(86_400),
+            )?,
+        };
         let token_issuer = take("DECLARE_TOKEN_ISSUER").unwrap_or_else(|| "declare".into());
         let token_audience = take("DECLARE_TOKEN_AUDIENCE").unwrap_or_else(|| "declare-api".into());
         let token_ttl_seconds = parse_or(
@@ -520,6 +551,7 @@ impl Config {
             body_limit,
             sync_body_limit,
             sync_max_leaver_fraction,
+            retention,
             token_signing_key,
             token_previous_keys,
             token_issuer,
@@ -551,6 +583,11 @@ impl Config {
             body_limit: 64 * 1024,
             sync_body_limit: 64 * 1024 * 1024,
             sync_max_leaver_fraction: 0.1,
+            // Off unless a test turns it on: a background erasure would race what tests check.
+            retention: Retention {
+                period_days: 365,
+                interval_seconds: 0,
+            },
             token_signing_key: KeyedSecret {
                 id: "t1".into(),
                 secret: random_secret(32),
@@ -759,6 +796,8 @@ mod tests {
             ("DECLARE_DATA_DIR", d),
             ("DECLARE_LOGIN_MAX_FAILURES_PER_ACCOUNT", "3"),
             ("DECLARE_LOGIN_WINDOW_SECONDS", "60"),
+            ("DECLARE_RETENTION_PERIOD_DAYS", "730"),
+            ("DECLARE_RETENTION_INTERVAL_SECONDS", "0"),
             ("DECLARE_IDP_ISSUER", "https://idp.test"),
             ("DECLARE_IDP_JWKS_FILE", "/etc/declare/jwks.json"),
             ("DECLARE_IDP_ORGANISATION", "north-wales"),
@@ -774,6 +813,8 @@ mod tests {
         .unwrap();
         assert_eq!(config.login_throttle.per_account, 3);
         assert_eq!(config.login_throttle.window_seconds, 60);
+        assert_eq!(config.retention.period_days, 730);
+        assert_eq!(config.retention.interval_seconds, 0);
         let idp = config.external_idp.unwrap();
         assert_eq!(idp.algorithms, vec!["RS256".to_owned(), "EdDSA".to_owned()]);
         assert_eq!(idp.organisation, "north-wales");

@@ -39,6 +39,9 @@ enum Command {
     /// Anonymised figures.
     #[command(subcommand)]
     Stats(StatsCommand),
+    /// Erasing leavers' answers once the retention period has run.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Print the OpenAPI document generated from the code.
     Openapi {
         #[arg(long, value_enum, default_value = "yaml")]
@@ -175,6 +178,21 @@ enum StatsCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Erase the declarations, answer history and consent records of every leaver whose leave
+    /// date is more than DECLARE_RETENTION_PERIOD_DAYS ago, in short transactions, each person
+    /// an audit event. Safe to rerun: a second run finds nothing to do.
+    Run {
+        /// Report what would be erased and erase nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// People erased per transaction.
+        #[arg(long, default_value_t = declare::services::retention::DEFAULT_BATCH)]
+        batch: i64,
+    },
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum ImportMode {
     Full,
@@ -271,6 +289,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::from_env()?;
             declare::telemetry::init(config.log_format, "warn");
             actix_web::rt::System::new().block_on(snapshot(config, org, label))
+        }
+        Command::Retention(RetentionCommand::Run { dry_run, batch }) => {
+            let config = Config::from_env()?;
+            declare::telemetry::init(config.log_format, "warn");
+            retention_run(&config, dry_run, batch)
         }
         Command::Serve => {
             let config = Config::from_env()?;
@@ -552,6 +575,7 @@ fn import_employees(
         allow_mass_leavers,
         idempotency_key: None,
         max_leaver_fraction: config.sync_max_leaver_fraction,
+        actor: declare::services::audit::Actor::cli_for(org_id),
     };
     let sealer =
         declare::crypto::Sealer::new(&config.encryption_key, &config.encryption_previous_keys)?;
@@ -594,6 +618,61 @@ fn import_employees(
         }
         Err(other) => anyhow::bail!("{}; nothing was written", describe(&other)),
     }
+}
+
+/// `declare retention run`: the same erasure the scheduled task runs, with a progress bar.
+fn retention_run(config: &Config, dry_run: bool, batch: i64) -> anyhow::Result<()> {
+    use declare::services::retention::{self, RunOptions};
+    let db = Database::connect(&config.database_url, 1)?;
+    db.migrate()?;
+    let mut conn = db.get(std::time::Duration::from_secs(30))?;
+    let sealer =
+        declare::crypto::Sealer::new(&config.encryption_key, &config.encryption_previous_keys)?;
+    let today = chrono::Utc::now().date_naive();
+    let period_days = config.retention.period_days;
+    let due = retention::count_due(&mut conn, today, period_days)
+        .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+    let bar = indicatif::ProgressBar::new(due);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} people ({eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let options = RunOptions {
+        today,
+        period_days,
+        dry_run,
+        batch,
+        actor: declare::services::audit::Actor::cli(),
+    };
+    let ticker = bar.clone();
+    let outcome = retention::run_blocking(&mut conn, &sealer, &options, move |n| ticker.inc(n));
+    bar.finish_and_clear();
+    let report = outcome.map_err(|e| {
+        anyhow::anyhow!(
+            "{}; batches already committed stay erased, rerun to finish",
+            describe(&e)
+        )
+    })?;
+    let verb = if report.dry_run { "would be" } else { "were" };
+    println!(
+        "{} leaver(s) in {} organisation(s) who left before {} (retention {} days): {} \
+         declaration(s), {} history row(s) and {} consent record(s) {verb} erased{}",
+        report.people,
+        report.organisations,
+        report.cutoff,
+        period_days,
+        report.erased.declarations,
+        report.erased.history,
+        report.erased.consents,
+        if report.dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        },
+    );
+    Ok(())
 }
 
 /// A service error as one readable line, with each field problem.

@@ -71,10 +71,11 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM, then drains in-flight requests. Alongside, the scheduled
-    /// task takes statistics snapshots as they fall due (when `snapshot_check_seconds` is
-    /// set); it stops with the server.
+    /// tasks run and stop with the server: statistics snapshots as they fall due (when
+    /// `snapshot_check_seconds` is set) and, unless `DECLARE_RETENTION_INTERVAL_SECONDS` is 0,
+    /// the erasure of leavers past the retention period, at start-up and then every interval.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let _scheduler = self.state.config.snapshot_check_seconds.map(|seconds| {
+        let _snapshots = self.state.config.snapshot_check_seconds.map(|seconds| {
             AbortOnDrop(tokio::spawn(
                 crate::services::stats::snapshots::run_schedule(
                     self.state.db.clone(),
@@ -83,6 +84,20 @@ impl Application {
                     std::time::Duration::from_secs(seconds),
                 ),
             ))
+        });
+        let retention = self.state.config.retention;
+        let _retention = (retention.interval_seconds > 0).then(|| {
+            tracing::info!(
+                period_days = retention.period_days,
+                interval_seconds = retention.interval_seconds,
+                "retention erasure scheduled"
+            );
+            AbortOnDrop(tokio::spawn(crate::services::retention::schedule(
+                self.state.db.clone(),
+                self.state.sealer.clone(),
+                retention.period_days,
+                std::time::Duration::from_secs(retention.interval_seconds),
+            )))
         });
         self.server.await
     }

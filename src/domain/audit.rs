@@ -17,6 +17,8 @@ pub struct EventFields<'a> {
     pub action: &'a str,
     pub subject: Option<&'a str>,
     pub request_id: Option<&'a str>,
+    /// What the event counted (JSON of numbers and codes, never a value).
+    pub detail: Option<&'a str>,
 }
 
 /// Hex SHA-256 of the previous hash and the fields, each length-prefixed so no two different
@@ -35,6 +37,11 @@ pub fn chain_hash(previous: &str, fields: &EventFields<'_>) -> String {
     put(fields.action);
     put(fields.subject.unwrap_or("-"));
     put(fields.request_id.unwrap_or("-"));
+    // Hashed only when present, so events written before the field existed still verify;
+    // length prefixes keep "absent" and "present" inputs distinct.
+    if let Some(detail) = fields.detail {
+        put(detail);
+    }
     hex::encode(hasher.finalize())
 }
 
@@ -91,6 +98,7 @@ mod tests {
             action,
             subject: Some("employee:9"),
             request_id: None,
+            detail: None,
         }
     }
 
@@ -145,6 +153,22 @@ mod tests {
                 reason: "sequence gap: an event is missing"
             }
         );
+    }
+
+    #[test]
+    fn an_edited_detail_is_found() {
+        let mut items = chain(&["a", "b"]);
+        let fields = EventFields {
+            detail: Some(r#"{"created":3}"#),
+            ..event(2, "workforce.sync")
+        };
+        items[1].2 = chain_hash(&items[1].1, &fields);
+        items[1].0 = fields;
+        assert!(verify(&items).is_ok());
+        items[1].0.detail = Some(r#"{"created":4}"#);
+        assert_eq!(verify(&items).unwrap_err().seq, 2);
+        items[1].0.detail = None;
+        assert_eq!(verify(&items).unwrap_err().seq, 2);
     }
 
     #[test]

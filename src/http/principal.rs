@@ -4,7 +4,7 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest};
 use futures_util::future::{ready, Ready};
 
 use crate::auth::{bearer_token, AuthError, Principal, Role};
@@ -46,7 +46,16 @@ pub trait RoleSet {
 /// A caller holding one of `R::ROLES`.
 pub struct Authorized<R: RoleSet> {
     pub principal: Principal,
+    /// The request's id (from the middleware), so audit events name the request.
+    pub request_id: Option<String>,
     roles: std::marker::PhantomData<R>,
+}
+
+impl<R: RoleSet> Authorized<R> {
+    /// Who the audit trail records for this request.
+    pub fn actor(&self) -> crate::services::audit::Actor {
+        crate::services::audit::Actor::of(&self.principal, self.request_id.clone())
+    }
 }
 
 impl<R: RoleSet> FromRequest for Authorized<R> {
@@ -58,6 +67,10 @@ impl<R: RoleSet> FromRequest for Authorized<R> {
             principal.require_any(R::ROLES)?;
             Ok(Authorized {
                 principal,
+                request_id: req
+                    .extensions()
+                    .get::<crate::http::middleware::RequestId>()
+                    .map(|r| r.0.clone()),
                 roles: std::marker::PhantomData,
             })
         }))

@@ -50,7 +50,7 @@ pub async fn create_org_unit(
     body: JsonBody<NewOrgUnit>,
 ) -> AppResult<HttpResponse> {
     let org = own_organisation(&caller.principal)?;
-    let unit = structure::create_unit(&state.db, org, body.parse()?).await?;
+    let unit = structure::create_unit(&state.db, org, caller.actor(), body.parse()?).await?;
     Ok(HttpResponse::Created().json(unit))
 }
 
@@ -68,7 +68,7 @@ pub async fn update_org_unit(
     let org = own_organisation(&caller.principal)?;
     let changes = body.parse()?;
     Ok(web::Json(
-        structure::update_unit(&state.db, org, path.into_inner(), changes).await?,
+        structure::update_unit(&state.db, org, caller.actor(), path.into_inner(), changes).await?,
     ))
 }
 
@@ -83,7 +83,7 @@ pub async fn delete_org_unit(
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let org = own_organisation(&caller.principal)?;
-    structure::delete_unit(&state.db, org, path.into_inner()).await?;
+    structure::delete_unit(&state.db, org, caller.actor(), path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -126,7 +126,7 @@ pub async fn create_staff_type(
     body: JsonBody<NewStaffType>,
 ) -> AppResult<HttpResponse> {
     let org = own_organisation(&caller.principal)?;
-    let row = structure::create_staff_type(&state.db, org, body.parse()?).await?;
+    let row = structure::create_staff_type(&state.db, org, caller.actor(), body.parse()?).await?;
     Ok(HttpResponse::Created().json(row))
 }
 
@@ -143,7 +143,8 @@ pub async fn update_staff_type(
     let org = own_organisation(&caller.principal)?;
     let changes = body.parse()?;
     Ok(web::Json(
-        structure::update_staff_type(&state.db, org, path.into_inner(), changes).await?,
+        structure::update_staff_type(&state.db, org, caller.actor(), path.into_inner(), changes)
+            .await?,
     ))
 }
 
@@ -184,7 +185,7 @@ pub async fn create_rank(
     body: JsonBody<NewRank>,
 ) -> AppResult<HttpResponse> {
     let org = own_organisation(&caller.principal)?;
-    let row = structure::create_rank(&state.db, org, body.parse()?).await?;
+    let row = structure::create_rank(&state.db, org, caller.actor(), body.parse()?).await?;
     Ok(HttpResponse::Created().json(row))
 }
 
@@ -201,6 +202,6 @@ pub async fn update_rank(
     let org = own_organisation(&caller.principal)?;
     let changes = body.parse()?;
     Ok(web::Json(
-        structure::update_rank(&state.db, org, path.into_inner(), changes).await?,
+        structure::update_rank(&state.db, org, caller.actor(), path.into_inner(), changes).await?,
     ))
 }

@@ -109,6 +109,7 @@ pub async fn sync_employees(
         allow_mass_leavers: query.allow_mass_leavers.unwrap_or(false),
         idempotency_key: key,
         max_leaver_fraction: state.config.sync_max_leaver_fraction,
+        actor: caller.actor(),
     };
     let (tx, rx) = mpsc::channel(16);
     let reader = ChannelReader {

@@ -41,6 +41,31 @@ impl Actor {
         }
     }
 
+    /// The command line acting on one organisation, so its auditors see what it did.
+    pub fn cli_for(organisation_id: Uuid) -> Self {
+        Actor {
+            organisation_id: Some(organisation_id),
+            ..Actor::cli()
+        }
+    }
+
+    /// The service itself, running a scheduled task.
+    pub fn system(task: &str) -> Self {
+        Actor {
+            id: format!("system:{task}"),
+            organisation_id: None,
+            request_id: None,
+        }
+    }
+
+    /// The same actor acting on another organisation (a deployment-wide task's per-org events).
+    pub fn in_organisation(&self, organisation_id: Uuid) -> Self {
+        Actor {
+            organisation_id: Some(organisation_id),
+            ..self.clone()
+        }
+    }
+
     pub fn event(&self, action: &str, subject: Option<String>) -> NewEvent {
         NewEvent {
             occurred_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
@@ -49,6 +74,7 @@ impl Actor {
             action: action.to_owned(),
             subject,
             request_id: self.request_id.clone(),
+            detail: None,
         }
     }
 }
@@ -75,6 +101,10 @@ pub struct AuditEventView {
     /// Whose record it concerned, e.g. `employee:<id>`.
     pub subject: Option<String>,
     pub request_id: Option<String>,
+    /// What the event counted, e.g. a sync batch's `{"created": 3, "leavers": 1, ...}`; never
+    /// an answer value.
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<serde_json::Value>,
     pub hash: String,
 }
 
@@ -87,6 +117,9 @@ impl From<AuditEvent> for AuditEventView {
             action: e.action,
             subject: e.subject,
             request_id: e.request_id,
+            detail: e
+                .detail
+                .map(|d| serde_json::from_str(&d).unwrap_or(serde_json::Value::String(d))),
             hash: e.hash,
         }
     }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::domain::scim::{
     self, if_match_allows, read_user, render_user, Filter, ScimError, UserInput, UserRecord,
 };
+use crate::services::audit::{self, Actor};
 use crate::services::structure::ensure_staff_types;
 use crate::store::structure::{self as structure_store, OrgUnit};
 use crate::store::workforce::{self as store, Employee, ScimKey};
@@ -258,17 +259,24 @@ fn check_subject(c: &mut Conn, org: &str, row: &Employee) -> ScimResult<()> {
     Ok(())
 }
 
+/// Who provisions: the organisation they act for and who the audit trail names.
+pub struct Provisioner {
+    pub org: Uuid,
+    pub actor: Actor,
+}
+
 /// POST: a new employee, or a person SCIM deleted before coming back (their row is revived,
 /// so one person keeps one record).
 pub async fn create(
     db: &Database,
     sealer: std::sync::Arc<crate::crypto::Sealer>,
-    org: Uuid,
+    who: Provisioner,
     body: Value,
     base: String,
 ) -> ScimResult<UserDoc> {
     let input = read_user(&body)?;
     run(db, move |c| {
+        let Provisioner { org, actor } = who;
         let org = org.to_string();
         c.transaction(|c| {
             let structure = Structure::load(c, &org)?;
@@ -296,6 +304,7 @@ pub async fn create(
             // A joiner (or a revived leaver) now counts in the tallies.
             let before = existing.as_ref().map(|(previous, _)| previous);
             super::tallies::follow_person(c, &sealer, before, &row)?;
+            audit_write(c, &actor, "scim.user.create", &row)?;
             Ok(structure.doc(&row, &base))
         })
     })
@@ -330,7 +339,7 @@ pub enum Change {
 pub async fn update(
     db: &Database,
     sealer: std::sync::Arc<crate::crypto::Sealer>,
-    org: Uuid,
+    who: Provisioner,
     id: String,
     change: Change,
     if_match: Option<String>,
@@ -341,6 +350,7 @@ pub async fn update(
         scim::refuse_characteristics(body)?;
     }
     run(db, move |c| {
+        let Provisioner { org, actor } = who;
         let org = org.to_string();
         c.transaction(|c| {
             let structure = Structure::load(c, &org)?;
@@ -373,11 +383,18 @@ pub async fn update(
                 store::write_employee(c, &row, None)?;
                 // A move or a leave date moves what the person counts as.
                 super::tallies::follow_person(c, &sealer, Some(&current), &row)?;
+                audit_write(c, &actor, "scim.user.update", &row)?;
             }
             Ok(structure.doc(&row, &base))
         })
     })
     .await
+}
+
+/// Records a written User in the same transaction: who, what, which employee; no field values.
+fn audit_write(c: &mut Conn, actor: &Actor, action: &str, row: &Employee) -> ScimResult<()> {
+    audit::append(c, actor.event(action, Some(format!("employee:{}", row.id))))?;
+    Ok(())
 }
 
 fn unchanged(a: &Employee, b: &Employee) -> bool {
@@ -395,11 +412,12 @@ fn unchanged(a: &Employee, b: &Employee) -> bool {
 pub async fn delete(
     db: &Database,
     sealer: std::sync::Arc<crate::crypto::Sealer>,
-    org: Uuid,
+    who: Provisioner,
     id: String,
     if_match: Option<String>,
 ) -> ScimResult<()> {
     run(db, move |c| {
+        let Provisioner { org, actor } = who;
         let org = org.to_string();
         c.transaction(|c| {
             let structure = Structure::load(c, &org)?;
@@ -414,6 +432,7 @@ pub async fn delete(
             row.updated_at = now.naive_utc();
             store::write_employee(c, &row, Some(now.naive_utc()))?;
             super::tallies::follow_person(c, &sealer, Some(&before), &row)?;
+            audit_write(c, &actor, "scim.user.delete", &row)?;
             Ok(())
         })
     })

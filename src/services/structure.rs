@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult, FieldError};
+use crate::services::audit::{self, Actor};
 use crate::store::structure::{self, OrgUnit, Rank, StaffType};
 use crate::store::{Conn, Database, StoreError, StoreResult};
 
@@ -77,6 +78,18 @@ pub struct RankView {
 
 fn uuid(s: &str) -> Uuid {
     Uuid::parse_str(s).unwrap_or_default()
+}
+
+/// Records a structure change in the caller's transaction: what kind, which row, who.
+fn audit_change(
+    conn: &mut Conn,
+    actor: &Actor,
+    action: &str,
+    kind: &str,
+    id: &str,
+) -> AppResult<()> {
+    audit::append(conn, actor.event(action, Some(format!("{kind}:{id}"))))?;
+    Ok(())
 }
 
 impl From<OrgUnit> for OrgUnitView {
@@ -271,7 +284,12 @@ pub async fn get_unit(db: &Database, org: Uuid, id: Uuid) -> AppResult<OrgUnitVi
     Ok(unit.into())
 }
 
-pub async fn create_unit(db: &Database, org: Uuid, new: NewOrgUnit) -> AppResult<OrgUnitView> {
+pub async fn create_unit(
+    db: &Database,
+    org: Uuid,
+    actor: Actor,
+    new: NewOrgUnit,
+) -> AppResult<OrgUnitView> {
     let mut problems = Vec::new();
     check_code(&new.code, &mut problems);
     check_name(&new.name, &mut problems);
@@ -294,6 +312,7 @@ pub async fn create_unit(db: &Database, org: Uuid, new: NewOrgUnit) -> AppResult
                 check_parent(c, &stored.organisation_id, None, parent)?;
             }
             structure::insert_unit(c, &stored).map_err(conflict("org unit"))?;
+            audit_change(c, &actor, "org_unit.create", "org_unit", &stored.id)?;
             Ok(((), true))
         }))
     })
@@ -304,6 +323,7 @@ pub async fn create_unit(db: &Database, org: Uuid, new: NewOrgUnit) -> AppResult
 pub async fn update_unit(
     db: &Database,
     org: Uuid,
+    actor: Actor,
     id: Uuid,
     changes: OrgUnitChanges,
 ) -> AppResult<OrgUnitView> {
@@ -338,6 +358,7 @@ pub async fn update_unit(
                 }
                 unit.updated_at = Utc::now().naive_utc();
                 structure::update_unit(c, &unit).map_err(conflict("org unit"))?;
+                audit_change(c, &actor, "org_unit.update", "org_unit", &unit.id)?;
                 Ok((unit, true))
             }))
         })
@@ -347,7 +368,7 @@ pub async fn update_unit(
 
 /// Deletes a unit nobody depends on; a unit with child units or employees is refused (409),
 /// because deleting it would orphan people whose figures roll up through it.
-pub async fn delete_unit(db: &Database, org: Uuid, id: Uuid) -> AppResult<()> {
+pub async fn delete_unit(db: &Database, org: Uuid, actor: Actor, id: Uuid) -> AppResult<()> {
     db.run(move |c| {
         Ok(c.transaction_deciding(|c| -> AppResult<((), bool)> {
             let id = id.to_string();
@@ -360,6 +381,7 @@ pub async fn delete_unit(db: &Database, org: Uuid, id: Uuid) -> AppResult<()> {
                 )));
             }
             structure::delete_unit(c, &id)?;
+            audit_change(c, &actor, "org_unit.delete", "org_unit", &id)?;
             Ok(((), true))
         }))
     })
@@ -411,6 +433,7 @@ pub async fn get_staff_type(db: &Database, org: Uuid, id: Uuid) -> AppResult<Sta
 pub async fn create_staff_type(
     db: &Database,
     org: Uuid,
+    actor: Actor,
     new: NewStaffType,
 ) -> AppResult<StaffTypeView> {
     let mut problems = Vec::new();
@@ -427,16 +450,21 @@ pub async fn create_staff_type(
     let stored = row.clone();
     db.run(move |c| {
         ensure_staff_types(c, &stored.organisation_id)?;
-        structure::insert_staff_types(c, std::slice::from_ref(&stored))
+        Ok(c.transaction(|c| -> AppResult<()> {
+            structure::insert_staff_types(c, std::slice::from_ref(&stored))
+                .map_err(conflict("staff type"))?;
+            audit_change(c, &actor, "staff_type.create", "staff_type", &stored.id)
+        }))
     })
     .await
-    .map_err(conflict("staff type"))?;
+    .map_err(conflict("staff type"))??;
     Ok(row.into())
 }
 
 pub async fn update_staff_type(
     db: &Database,
     org: Uuid,
+    actor: Actor,
     id: Uuid,
     changes: StaffTypeChanges,
 ) -> AppResult<StaffTypeView> {
@@ -447,15 +475,18 @@ pub async fn update_staff_type(
     done(problems)?;
     let row = db
         .run(move |c| {
-            let mut row = structure::find_staff_type(c, &org.to_string(), &id.to_string())?;
-            if let Some(name) = changes.name {
-                row.name = name;
-            }
-            structure::update_staff_type(c, &row)?;
-            Ok(row)
+            Ok(c.transaction(|c| -> AppResult<StaffType> {
+                let mut row = structure::find_staff_type(c, &org.to_string(), &id.to_string())
+                    .map_err(conflict("staff type"))?;
+                if let Some(name) = changes.name {
+                    row.name = name;
+                }
+                structure::update_staff_type(c, &row).map_err(conflict("staff type"))?;
+                audit_change(c, &actor, "staff_type.update", "staff_type", &row.id)?;
+                Ok(row)
+            }))
         })
-        .await
-        .map_err(conflict("staff type"))?;
+        .await??;
     Ok(row.into())
 }
 
@@ -488,7 +519,12 @@ fn check_staff_type(conn: &mut Conn, org: &str, id: &str) -> AppResult<()> {
     Ok(())
 }
 
-pub async fn create_rank(db: &Database, org: Uuid, new: NewRank) -> AppResult<RankView> {
+pub async fn create_rank(
+    db: &Database,
+    org: Uuid,
+    actor: Actor,
+    new: NewRank,
+) -> AppResult<RankView> {
     let mut problems = Vec::new();
     check_code(&new.code, &mut problems);
     check_name(&new.name, &mut problems);
@@ -504,13 +540,13 @@ pub async fn create_rank(db: &Database, org: Uuid, new: NewRank) -> AppResult<Ra
     };
     let stored = row.clone();
     db.run(move |c| {
-        Ok((|| -> AppResult<()> {
+        Ok(c.transaction(|c| -> AppResult<()> {
             if let Some(st) = &stored.staff_type_id {
                 check_staff_type(c, &stored.organisation_id, st)?;
             }
             structure::insert_rank(c, &stored).map_err(conflict("rank"))?;
-            Ok(())
-        })())
+            audit_change(c, &actor, "rank.create", "rank", &stored.id)
+        }))
     })
     .await??;
     Ok(row.into())
@@ -519,6 +555,7 @@ pub async fn create_rank(db: &Database, org: Uuid, new: NewRank) -> AppResult<Ra
 pub async fn update_rank(
     db: &Database,
     org: Uuid,
+    actor: Actor,
     id: Uuid,
     changes: RankChanges,
 ) -> AppResult<RankView> {
@@ -529,7 +566,7 @@ pub async fn update_rank(
     done(problems)?;
     let row = db
         .run(move |c| {
-            Ok((|| -> AppResult<Rank> {
+            Ok(c.transaction(|c| -> AppResult<Rank> {
                 let org = org.to_string();
                 let mut row =
                     structure::find_rank(c, &org, &id.to_string()).map_err(conflict("rank"))?;
@@ -547,8 +584,9 @@ pub async fn update_rank(
                     row.staff_type_id = st;
                 }
                 structure::update_rank(c, &row)?;
+                audit_change(c, &actor, "rank.update", "rank", &row.id)?;
                 Ok(row)
-            })())
+            }))
         })
         .await??;
     Ok(row.into())

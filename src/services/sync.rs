@@ -40,6 +40,8 @@ pub struct SyncOptions {
     pub idempotency_key: Option<String>,
     /// Most of the workforce in post that one `full` batch may mark as leavers.
     pub max_leaver_fraction: f64,
+    /// Who the audit trail records for an applied batch (one event with its counts).
+    pub actor: crate::services::audit::Actor,
 }
 
 /// What a batch did (or, on a dry run, would do).
@@ -304,8 +306,24 @@ pub fn sync_blocking(
                 }
             })?;
         }
+        crate::services::audit::append(conn, sync_event(options, &report))?;
         Ok((SyncOutcome::Applied(report), true))
     })
+}
+
+/// One audit event per applied batch, however many rows: its counts, never a row.
+fn sync_event(options: &SyncOptions, report: &SyncReport) -> crate::store::audit::NewEvent {
+    options
+        .actor
+        .event("workforce.sync", None)
+        .with_detail(serde_json::json!({
+            "mode": report.mode,
+            "rows": report.rows,
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "leavers": report.leavers,
+        }))
 }
 
 /// Runs [`sync_blocking`] on the blocking pool. A big batch holds its connection for as long

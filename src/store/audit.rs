@@ -18,6 +18,7 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    pub detail: Option<String>,
 }
 
 impl AuditEvent {
@@ -30,6 +31,7 @@ impl AuditEvent {
             action: &self.action,
             subject: self.subject.as_deref(),
             request_id: self.request_id.as_deref(),
+            detail: self.detail.as_deref(),
         }
     }
 }
@@ -43,6 +45,16 @@ pub struct NewEvent {
     pub action: String,
     pub subject: Option<String>,
     pub request_id: Option<String>,
+    /// JSON of counts and codes (never a value), for events that summarise many changes.
+    pub detail: Option<String>,
+}
+
+impl NewEvent {
+    /// Attaches what the event counted.
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail.to_string());
+        self
+    }
 }
 
 /// Serialises appenders for the rest of the enclosing transaction.
@@ -86,6 +98,7 @@ pub fn append(conn: &mut Conn, event: NewEvent) -> StoreResult<AuditEvent> {
             request_id: event.request_id,
             prev_hash,
             hash: String::new(),
+            detail: event.detail,
         };
         row.hash = chain_hash(&row.prev_hash, &row.fields());
         diesel::insert_into(audit_events::table)

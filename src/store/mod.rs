@@ -14,6 +14,7 @@ pub mod introspect;
 mod migrate;
 pub mod organisations;
 mod pool;
+pub mod retention;
 pub mod schema;
 pub mod snapshots;
 pub mod structure;

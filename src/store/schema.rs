@@ -123,6 +123,7 @@ diesel::table! {
         request_id -> Nullable<Text>,
         prev_hash -> Text,
         hash -> Text,
+        detail -> Nullable<Text>,
     }
 }
 

@@ -20,6 +20,8 @@ pub use error::SCIM_JSON;
 /// A caller allowed to provision: an HR system or HR staff, bound to one organisation.
 pub struct ScimCaller {
     pub org: Uuid,
+    /// Who the audit trail records for this request.
+    pub actor: crate::services::audit::Actor,
 }
 
 impl FromRequest for ScimCaller {
@@ -30,8 +32,13 @@ impl FromRequest for ScimCaller {
         let authorized = Authorized::<WorkforceWriters>::from_request(req, payload).into_inner();
         ready(
             authorized
-                .and_then(|caller| own_organisation(&caller.principal))
-                .map(|org| ScimCaller { org })
+                .and_then(|caller| {
+                    let org = own_organisation(&caller.principal)?;
+                    Ok(ScimCaller {
+                        org,
+                        actor: caller.actor(),
+                    })
+                })
                 .map_err(ScimError::from),
         )
     }

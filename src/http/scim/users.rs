@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::http::extract::JsonBody;
 use crate::http::scim::{base_url, scim_response, ScimCaller};
 use crate::http::AppState;
-use crate::services::scim::{self, Change, UserDoc};
+use crate::services::scim::{self, Change, Provisioner, UserDoc};
 
 fn with_version(status: StatusCode, doc: &UserDoc) -> HttpResponse {
     let mut response = scim_response(status, &doc.body);
@@ -111,7 +111,10 @@ pub async fn create_user(
     let doc = scim::create(
         &state.db,
         state.sealer.clone(),
-        caller.org,
+        Provisioner {
+            org: caller.org,
+            actor: caller.actor,
+        },
         body(json)?,
         base_url(&req),
     )
@@ -173,7 +176,10 @@ async fn update_user(
     let doc = scim::update(
         &state.db,
         state.sealer.clone(),
-        caller.org,
+        Provisioner {
+            org: caller.org,
+            actor: caller.actor,
+        },
         path.into_inner(),
         change,
         if_match(&req),
@@ -198,7 +204,10 @@ pub async fn delete_user(
     scim::delete(
         &state.db,
         state.sealer.clone(),
-        caller.org,
+        Provisioner {
+            org: caller.org,
+            actor: caller.actor,
+        },
         path.into_inner(),
         if_match(&req),
     )

@@ -1,0 +1,148 @@
+//! Finding leavers whose retention period has run out, and erasing what they declared.
+//!
+//! Only the equality-monitoring data goes (the sealed answers, their history and the consent
+//! records); the workforce row stays, because it is HR's record and the sync would re-create it.
+
+use diesel::dsl::exists;
+use diesel::prelude::*;
+
+use super::schema::{consents, declaration_history, declarations, employees};
+use super::{Conn, StoreResult};
+
+diesel::allow_tables_to_appear_in_same_query!(employees, declaration_history);
+diesel::allow_tables_to_appear_in_same_query!(employees, consents);
+
+/// A leaver due for erasure: (employee id, organisation id, leave date, row last written).
+pub type Due = (String, String, Option<String>, chrono::NaiveDateTime);
+
+/// What was (or would be) erased for one person or a whole run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Erased {
+    pub declarations: u64,
+    pub history: u64,
+    pub consents: u64,
+}
+
+impl Erased {
+    pub fn is_empty(&self) -> bool {
+        *self == Erased::default()
+    }
+
+    pub fn add(&mut self, other: Erased) {
+        self.declarations += other.declarations;
+        self.history += other.history;
+        self.consents += other.consents;
+    }
+}
+
+// Leavers whose leave date is before `$cutoff` (ISO dates compare as text) and who still hold
+// anything to erase. A person whose leave date was cleared (they came back) never matches.
+macro_rules! due_query {
+    ($cutoff:expr) => {
+        employees::table
+            .filter(employees::leave_date.lt($cutoff))
+            .filter(
+                exists(declarations::table.filter(declarations::employee_id.eq(employees::id)))
+                    .or(exists(
+                        declaration_history::table
+                            .filter(declaration_history::employee_id.eq(employees::id)),
+                    ))
+                    .or(exists(
+                        consents::table.filter(consents::employee_id.eq(employees::id)),
+                    )),
+            )
+    };
+}
+
+/// How many leavers are due (for a progress bar and a dry run's total).
+pub fn count_due(conn: &mut Conn, cutoff: &str) -> StoreResult<i64> {
+    let cutoff = cutoff.to_owned();
+    Ok(crate::with_conn!(conn, |c| due_query!(&cutoff)
+        .count()
+        .get_result(c))?)
+}
+
+/// The next `limit` leavers due, by id after `after`. With `lock` (a real run), PostgreSQL
+/// locks them until the batch commits and skips rows another writer holds (a rejoiner being
+/// revived right now is left for the next run); SQLite's write lock already excludes others.
+pub fn next_due(
+    conn: &mut Conn,
+    cutoff: &str,
+    after: &str,
+    limit: i64,
+    lock: bool,
+) -> StoreResult<Vec<Due>> {
+    let (cutoff, after) = (cutoff.to_owned(), after.to_owned());
+    macro_rules! page {
+        () => {
+            due_query!(&cutoff)
+                .filter(employees::id.gt(&after))
+                .order(employees::id)
+                .limit(limit)
+                .select((
+                    employees::id,
+                    employees::organisation_id,
+                    employees::leave_date,
+                    employees::updated_at,
+                ))
+        };
+    }
+    Ok(match conn {
+        Conn::Postgres(pooled) => {
+            let c: &mut diesel::PgConnection = &mut *pooled;
+            if lock {
+                page!().for_update().skip_locked().load(c)?
+            } else {
+                page!().load(c)?
+            }
+        }
+        Conn::Sqlite(pooled) => {
+            let c: &mut diesel::SqliteConnection = &mut *pooled;
+            page!().load(c)?
+        }
+    })
+}
+
+/// What erasing these people would delete, without deleting it.
+pub fn count_held(conn: &mut Conn, ids: &[String]) -> StoreResult<Erased> {
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    Ok(crate::with_conn!(conn, |c| {
+        let d: i64 = declarations::table
+            .filter(declarations::employee_id.eq_any(ids))
+            .count()
+            .get_result(c)?;
+        let h: i64 = declaration_history::table
+            .filter(declaration_history::employee_id.eq_any(ids))
+            .count()
+            .get_result(c)?;
+        let k: i64 = consents::table
+            .filter(consents::employee_id.eq_any(ids))
+            .count()
+            .get_result(c)?;
+        Ok::<_, diesel::result::Error>(Erased {
+            declarations: count(d),
+            history: count(h),
+            consents: count(k),
+        })
+    })?)
+}
+
+/// Deletes one person's answers, answer history and consent records, for real.
+pub fn erase_person(conn: &mut Conn, employee: &str) -> StoreResult<Erased> {
+    Ok(crate::with_conn!(conn, |c| {
+        let history = diesel::delete(
+            declaration_history::table.filter(declaration_history::employee_id.eq(employee)),
+        )
+        .execute(c)?;
+        let current =
+            diesel::delete(declarations::table.filter(declarations::employee_id.eq(employee)))
+                .execute(c)?;
+        let consents = diesel::delete(consents::table.filter(consents::employee_id.eq(employee)))
+            .execute(c)?;
+        Ok::<_, diesel::result::Error>(Erased {
+            declarations: current as u64,
+            history: history as u64,
+            consents: consents as u64,
+        })
+    })?)
+}
