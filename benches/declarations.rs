@@ -45,6 +45,7 @@ async fn seed(app: &common::BenchApp, n: usize) -> (uuid::Uuid, Vec<String>) {
         declare::services::structure::create_unit(
             db,
             org.id,
+            declare::services::audit::Actor::cli_for(org.id),
             declare::services::structure::NewOrgUnit {
                 code: format!("team-{t}"),
                 name: format!("Team {t}"),
@@ -83,6 +84,7 @@ async fn seed(app: &common::BenchApp, n: usize) -> (uuid::Uuid, Vec<String>) {
                 allow_mass_leavers: false,
                 idempotency_key: None,
                 max_leaver_fraction: 0.1,
+                actor: declare::services::audit::Actor::cli_for(org_id),
             },
             Box::new(|_| {}),
         )
