@@ -287,9 +287,25 @@ pub fn validate(row: &RawRow, codes: &Codes) -> Result<ValidRow, Vec<FieldError>
     }
 }
 
+/// Whether someone with this leave date (ISO 8601, or none) is in post on `day` (ISO 8601).
+/// The one rule for who counts in figures and who may declare: a leave date still ahead
+/// means the person is serving until then.
+pub fn in_post_on(leave_date: Option<&str>, day: &str) -> bool {
+    leave_date.map_or(true, |date| date > day)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+
+    #[test]
+    fn a_leave_date_still_ahead_is_in_post_until_the_day() {
+        assert!(in_post_on(None, "2027-01-01"));
+        assert!(in_post_on(Some("2027-01-02"), "2027-01-01"));
+        assert!(!in_post_on(Some("2027-01-01"), "2027-01-01"));
+        assert!(!in_post_on(Some("2026-12-31"), "2027-01-01"));
+    }
+
     use super::*;
 
     fn codes() -> Codes {

@@ -2,6 +2,7 @@
 //! record is derived from the token, so no one can name somebody else's declaration.
 
 use crate::auth::{Principal, PrincipalKind};
+use crate::domain::workforce::in_post_on;
 use crate::error::{AppError, AppResult};
 use crate::store::declarations::employee_by_subject;
 use crate::store::workforce::{find_employee, Employee};
@@ -49,10 +50,11 @@ pub fn resolve(conn: &mut Conn, principal: &Principal) -> AppResult<Employee> {
 
 /// Leavers keep their rights to read, export, withdraw and erase, but declare nothing new.
 pub fn require_in_post(employee: &Employee) -> AppResult<()> {
-    match &employee.leave_date {
-        Some(date) => Err(AppError::Forbidden(format!(
+    let today = chrono::Utc::now().date_naive().to_string();
+    match employee.leave_date.as_deref() {
+        Some(date) if !in_post_on(Some(date), &today) => Err(AppError::Forbidden(format!(
             "your employee record shows you left on {date}; leavers cannot declare"
         ))),
-        None => Ok(()),
+        _ => Ok(()),
     }
 }

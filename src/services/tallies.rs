@@ -163,11 +163,7 @@ pub fn counted_groups(sealer: &Sealer) -> impl FnMut(&mut Conn, &str) -> AppResu
 /// come): the same rule the recount uses.
 pub fn counted_cell(employee: &workforce::Employee) -> Option<CellKey> {
     let today = Utc::now().date_naive().to_string();
-    let in_post = employee
-        .leave_date
-        .as_deref()
-        .map_or(true, |date| date > today.as_str());
-    in_post.then(|| CellKey {
+    crate::domain::workforce::in_post_on(employee.leave_date.as_deref(), &today).then(|| CellKey {
         org_unit: employee.org_unit_id.clone(),
         staff_type: employee.staff_type_id.clone(),
         rank: employee.rank_id.clone(),

@@ -408,6 +408,21 @@ on_both_backends! {
         assert_eq!(counts(&app), (0, 0));
     }
 
+    async fn staff_serving_notice_may_still_declare(backend) {
+        let app = spawn_app(backend).await;
+        let c = setup(&app).await;
+        let etag = declare(&app, &c.token).await;
+        let leaving = (chrono::Utc::now() + chrono::Duration::days(30)).date_naive();
+        let mut conn = app.raw_connection();
+        declare::with_conn!(&mut conn, |x| diesel::RunQueryDsl::execute(
+            diesel::sql_query(format!("UPDATE employees SET leave_date = '{leaving}' WHERE id = '{}'", c.employee)), x)).unwrap();
+        let r = write(&app, &c.token, Method::PATCH, Some(&etag), json!({"sex": {"gateway": "male"}})).await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        // Still counted where they serve, as the figures count them until the leave date.
+        let live = crate::tallies::snapshot(&app, c.org).await;
+        assert_eq!(live, crate::tallies::recount(&app, c.org).await);
+    }
+
     async fn concurrent_patches_lose_no_update(backend) {
         let app = Arc::new(spawn_app(backend).await);
         let c = setup(&app).await;
