@@ -629,14 +629,24 @@ pub fn counted_groups(
     employee_id: &str,
     cache: &mut CatalogueCache,
 ) -> AppResult<crate::domain::tally::Groups> {
-    let Some(row) = repo::find(conn, employee_id)? else {
-        return Ok(Default::default());
-    };
+    match repo::find(conn, employee_id)? {
+        Some(row) => groups_of_row(conn, sealer, &row, cache),
+        None => Ok(Default::default()),
+    }
+}
+
+/// [`counted_groups`] of a declaration already loaded (a recount reads them a page at a time).
+pub fn groups_of_row(
+    conn: &mut Conn,
+    sealer: &Sealer,
+    row: &Declaration,
+    cache: &mut CatalogueCache,
+) -> AppResult<crate::domain::tally::Groups> {
     let answers = open(
         sealer,
         &row.key_id,
         &row.sealed,
-        &declaration_context(employee_id),
+        &declaration_context(&row.employee_id),
     )?;
     if !cache.contains_key(&row.catalogue_version_id) {
         let version =

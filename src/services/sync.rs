@@ -147,7 +147,8 @@ pub fn sync_blocking(
         staff_types: types.into_iter().collect(),
         ranks: ranks.into_iter().collect(),
     };
-    conn.transaction_deciding(|conn| -> AppResult<(SyncOutcome, bool)> {
+    let mut clock = Phases::start();
+    let outcome = conn.transaction_deciding(|conn| -> AppResult<(SyncOutcome, bool)> {
         store::create_stage(conn)?;
         let mut tap = tap;
         let mut rejected: Vec<RejectedRow> = Vec::new();
@@ -220,7 +221,9 @@ pub fn sync_blocking(
             return Err(AppError::RejectedRows(rejected));
         }
         store::stage_rows(conn, &batch)?;
+        clock.lap("parse, validate and stage");
         store::index_stage(conn)?;
+        clock.lap("index stage");
         let clashes = store::subject_clashes(conn, &org)?;
         if !clashes.is_empty() {
             return Err(AppError::RejectedRows(
@@ -237,22 +240,26 @@ pub fn sync_blocking(
                     .collect(),
             ));
         }
-        let plan = store::plan_merge(conn, &org)?;
-        let leavers = if options.mode == Mode::Full {
-            plan.absent
-        } else {
-            0
-        };
-        let ceiling = (plan.in_post as f64 * options.max_leaver_fraction).floor() as i64;
+        clock.lap("subject clashes");
+        // The counts come from applying the merge itself; a refused batch or a dry run is
+        // rolled back, so it is the real path either way.
+        let in_post = store::count_in_post(conn, &org)?;
+        let now = Utc::now().naive_utc();
+        let today = now.date().format("%Y-%m-%d").to_string();
+        let leave_date = (options.mode == Mode::Full).then_some(today.as_str());
+        let merged = store::apply_merge(conn, &org, now, &today, leave_date)?;
+        store::drop_stage(conn)?;
+        clock.lap("merge");
+        let leavers = merged.leavers;
+        let ceiling = (in_post as f64 * options.max_leaver_fraction).floor() as i64;
         if leavers > ceiling && !options.allow_mass_leavers {
             return Err(AppError::Validation(vec![FieldError::new(
                 "mode",
                 "leaver_ceiling_exceeded",
                 format!(
-                    "this full sync would make {leavers} of {} people in post leavers, more than \
-                     the ceiling of {ceiling} ({}%); nothing was written. If the file is complete, \
-                     repeat with allow_mass_leavers=true",
-                    plan.in_post,
+                    "this full sync would make {leavers} of {in_post} people in post leavers, \
+                     more than the ceiling of {ceiling} ({}%); nothing was written. If the file \
+                     is complete, repeat with allow_mass_leavers=true",
                     options.max_leaver_fraction * 100.0
                 ),
             )]));
@@ -262,24 +269,20 @@ pub fn sync_blocking(
             mode: options.mode,
             dry_run: options.dry_run,
             rows: total,
-            created: as_u64(plan.created),
-            updated: as_u64(plan.updated),
-            unchanged: total.saturating_sub(as_u64(plan.created + plan.updated)),
+            created: as_u64(merged.created),
+            updated: as_u64(merged.updated),
+            unchanged: total.saturating_sub(as_u64(merged.created + merged.updated)),
             leavers: as_u64(leavers),
             rejected: Vec::new(),
         };
         if options.dry_run {
             return Ok((SyncOutcome::Applied(report), false));
         }
-        let now = Utc::now().naive_utc();
-        let today = now.date().format("%Y-%m-%d").to_string();
-        let leave_date = (options.mode == Mode::Full).then_some(today.as_str());
-        store::apply_merge(conn, &org, now, leave_date)?;
-        store::drop_stage(conn)?;
         // Joiners, leavers and moves change which cell people count in: recount the
         // organisation's tallies in this same transaction, so figures never disagree with
         // the workforce they describe.
-        super::tallies::rebuild(conn, sealer, &org, super::tallies::counted_groups(sealer))?;
+        super::tallies::recount(conn, sealer, &org)?;
+        clock.lap("tally rebuild");
         if let Some(key) = &options.idempotency_key {
             let response = serde_json::to_string(&report).map_err(AppError::internal)?;
             store::insert_sync_request(
@@ -304,8 +307,31 @@ pub fn sync_blocking(
                 }
             })?;
         }
+        clock.lap("idempotency record");
         Ok((SyncOutcome::Applied(report), true))
-    })
+    });
+    clock.lap("commit");
+    outcome
+}
+
+/// Times the phases of a batch at debug level (durations only, never a value), so a slow
+/// sync can be explained from the logs.
+struct Phases(std::time::Instant);
+
+impl Phases {
+    fn start() -> Self {
+        Phases(std::time::Instant::now())
+    }
+
+    fn lap(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        tracing::debug!(
+            phase,
+            ms = now.duration_since(self.0).as_secs_f64() * 1000.0,
+            "sync phase"
+        );
+        self.0 = now;
+    }
 }
 
 /// Runs [`sync_blocking`] on the blocking pool. A big batch holds its connection for as long

@@ -92,8 +92,10 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(sync_stage, employees);
 
+// NULL for None, not DEFAULT: binary COPY needs every value, and SQLite (which has no DEFAULT
+// in VALUES) can then take a batch as one multi-row INSERT.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = sync_stage)]
+#[diesel(table_name = sync_stage, treat_none_as_default_value = false)]
 pub struct StagedRow {
     pub line: i64,
     pub new_id: String,
@@ -107,8 +109,10 @@ pub struct StagedRow {
     pub leave_date: Option<String>,
 }
 
-/// Rows per multi-row INSERT: 10 binds a row keeps well under both backends' bind limits.
-pub const STAGE_BATCH: usize = 1000;
+/// Rows staged per round trip. On PostgreSQL one binary `COPY`; on SQLite multi-row INSERTs
+/// of [`SQLITE_INSERT_ROWS`] (10 binds a row stays under its bind limit).
+pub const STAGE_BATCH: usize = 10_000;
+const SQLITE_INSERT_ROWS: usize = 1000;
 
 const STAGE_COLUMNS: &str = "line BIGINT NOT NULL, new_id TEXT NOT NULL, \
     employee_number TEXT NOT NULL, external_subject TEXT, org_unit_id TEXT NOT NULL, \
@@ -130,11 +134,15 @@ pub fn create_stage(conn: &mut Conn) -> StoreResult<()> {
     Ok(())
 }
 
-/// Indexes the staged rows once they are all in: cheaper than maintaining it per insert.
+/// Indexes the staged rows once they are all in (cheaper than maintaining it per insert) and,
+/// on PostgreSQL, analyses them: autovacuum never sees a temporary table, and without row
+/// counts the planner joins 250k staged rows as if they were a handful.
 pub fn index_stage(conn: &mut Conn) -> StoreResult<()> {
-    crate::with_conn!(conn, |c| c.batch_execute(
-        "CREATE INDEX sync_stage_number ON sync_stage (employee_number)"
-    ))?;
+    let index = "CREATE INDEX sync_stage_number ON sync_stage (employee_number)";
+    match conn {
+        Conn::Postgres(c) => c.batch_execute(&format!("{index}; ANALYZE sync_stage"))?,
+        Conn::Sqlite(c) => c.batch_execute(index)?,
+    }
     Ok(())
 }
 
@@ -149,9 +157,20 @@ pub fn stage_rows(conn: &mut Conn, rows: &[StagedRow]) -> StoreResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    crate::with_conn!(conn, |c| diesel::insert_into(sync_stage::table)
-        .values(rows)
-        .execute(c))?;
+    match conn {
+        Conn::Postgres(c) => {
+            diesel::copy_from(sync_stage::table)
+                .from_insertable(rows)
+                .execute(&mut **c)?;
+        }
+        Conn::Sqlite(c) => {
+            for chunk in rows.chunks(SQLITE_INSERT_ROWS) {
+                diesel::insert_into(sync_stage::table)
+                    .values(chunk)
+                    .execute(&mut **c)?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -177,67 +196,31 @@ fn placeholders(conn: &Conn, sql: &str) -> String {
     }
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(conn: &mut Conn, sql: &str, org: &str) -> StoreResult<i64> {
-    let sql = placeholders(conn, sql);
-    let row: Count = crate::with_conn!(conn, |c| diesel::sql_query(&sql)
-        .bind::<Text, _>(org)
-        .get_result(c))?;
-    Ok(row.n)
-}
-
-/// A staged row differs from the stored employee with the same number.
+/// A staged row differs from the stored employee with the same number, or revives someone a
+/// SCIM client deleted (see [`apply_merge`]). `$4` is today, the fourth bind of its UPDATE.
 const CHANGED: &str = "(e.external_subject IS DISTINCT FROM s.external_subject \
     OR e.org_unit_id <> s.org_unit_id OR e.staff_type_id <> s.staff_type_id \
     OR e.rank_id IS DISTINCT FROM s.rank_id OR e.fte <> s.fte \
-    OR e.start_date <> s.start_date OR e.leave_date IS DISTINCT FROM s.leave_date)";
+    OR e.start_date <> s.start_date OR e.leave_date IS DISTINCT FROM s.leave_date \
+    OR (e.scim_deleted_at IS NOT NULL AND (s.leave_date IS NULL OR s.leave_date > $4)))";
 
-/// What applying the staged rows would do.
+/// What applying the staged rows did: the row counts of the statements themselves, so the
+/// rows are compared once, not once to plan and again to apply.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MergePlan {
+pub struct MergeCounts {
     pub created: i64,
     pub updated: i64,
-    /// Employees in post now who are absent from the staged rows (leavers in `full` mode).
-    pub absent: i64,
-    /// Employees in post now.
-    pub in_post: i64,
+    /// Employees who were in post, absent from the staged rows, and made leavers (`full` mode).
+    pub leavers: i64,
 }
 
-pub fn plan_merge(conn: &mut Conn, org: &str) -> StoreResult<MergePlan> {
-    Ok(MergePlan {
-        created: count(
-            conn,
-            "SELECT COUNT(*) AS n FROM sync_stage s WHERE NOT EXISTS (SELECT 1 FROM employees e \
-             WHERE e.organisation_id = $1 AND e.employee_number = s.employee_number)",
-            org,
-        )?,
-        updated: count(
-            conn,
-            &format!(
-                "SELECT COUNT(*) AS n FROM sync_stage s JOIN employees e \
-                 ON e.organisation_id = $1 AND e.employee_number = s.employee_number WHERE {CHANGED}"
-            ),
-            org,
-        )?,
-        absent: count(
-            conn,
-            "SELECT COUNT(*) AS n FROM employees e WHERE e.organisation_id = $1 \
-             AND e.leave_date IS NULL AND NOT EXISTS \
-             (SELECT 1 FROM sync_stage s WHERE s.employee_number = e.employee_number)",
-            org,
-        )?,
-        in_post: count(
-            conn,
-            "SELECT COUNT(*) AS n FROM employees e WHERE e.organisation_id = $1 \
-             AND e.leave_date IS NULL",
-            org,
-        )?,
-    })
+/// Employees of the organisation in post now (no leave date).
+pub fn count_in_post(conn: &mut Conn, org: &str) -> StoreResult<i64> {
+    Ok(crate::with_conn!(conn, |c| employees::table
+        .filter(employees::organisation_id.eq(org))
+        .filter(employees::leave_date.is_null())
+        .count()
+        .get_result(c))?)
 }
 
 #[derive(QueryableByName)]
@@ -264,19 +247,27 @@ pub fn subject_clashes(conn: &mut Conn, org: &str) -> StoreResult<Vec<i64>> {
 
 /// Applies the staged rows: inserts new employees, updates changed ones and, when `leave_date`
 /// is given (`full` mode), marks everyone in post but absent from the stage as a leaver.
+///
+/// A person a SCIM client deleted who is in the file and in post there (no leave date, or one
+/// after `today`) is SCIM-visible again: the HR system, which is the truth about who works
+/// here, says they do. A leaver row keeps them hidden, so a file that lists past leavers does
+/// not undo the identity provider's DELETE on every sync.
 pub fn apply_merge(
     conn: &mut Conn,
     org: &str,
     now: NaiveDateTime,
+    today: &str,
     leave_date: Option<&str>,
-) -> StoreResult<()> {
+) -> StoreResult<MergeCounts> {
     let update = placeholders(
         conn,
         &format!(
             "UPDATE employees AS e SET external_subject = s.external_subject, \
              org_unit_id = s.org_unit_id, staff_type_id = s.staff_type_id, rank_id = s.rank_id, \
-             fte = s.fte, start_date = s.start_date, leave_date = s.leave_date, updated_at = $1 \
-             FROM sync_stage AS s WHERE e.organisation_id = $2 \
+             fte = s.fte, start_date = s.start_date, leave_date = s.leave_date, updated_at = $1, \
+             scim_deleted_at = CASE WHEN s.leave_date IS NULL OR s.leave_date > $2 THEN NULL \
+             ELSE e.scim_deleted_at END \
+             FROM sync_stage AS s WHERE e.organisation_id = $3 \
              AND e.employee_number = s.employee_number AND {CHANGED}"
         ),
     );
@@ -295,26 +286,36 @@ pub fn apply_merge(
          AND leave_date IS NULL AND NOT EXISTS \
          (SELECT 1 FROM sync_stage s WHERE s.employee_number = employees.employee_number)",
     );
-    let applied: StoreResult<()> = crate::with_conn!(conn, |c| {
-        diesel::sql_query(&update)
+    let applied: StoreResult<(usize, usize, usize)> = crate::with_conn!(conn, |c| {
+        // Updates first: a row inserted afterwards would otherwise be compared with itself.
+        let updated = diesel::sql_query(&update)
+            .bind::<Timestamp, _>(now)
+            .bind::<Text, _>(today)
+            .bind::<Text, _>(org)
+            .bind::<Text, _>(today)
+            .execute(c)?;
+        let created = diesel::sql_query(&insert)
+            .bind::<Text, _>(org)
             .bind::<Timestamp, _>(now)
             .bind::<Text, _>(org)
             .execute(c)?;
-        diesel::sql_query(&insert)
-            .bind::<Text, _>(org)
-            .bind::<Timestamp, _>(now)
-            .bind::<Text, _>(org)
-            .execute(c)?;
-        if let Some(date) = leave_date {
-            diesel::sql_query(&leavers)
+        let left = match leave_date {
+            Some(date) => diesel::sql_query(&leavers)
                 .bind::<Text, _>(date)
                 .bind::<Timestamp, _>(now)
                 .bind::<Text, _>(org)
-                .execute(c)?;
-        }
-        Ok(())
+                .execute(c)?,
+            None => 0,
+        };
+        Ok((created, updated, left))
     });
-    applied
+    let (created, updated, left) = applied?;
+    let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+    Ok(MergeCounts {
+        created: n(created),
+        updated: n(updated),
+        leavers: n(left),
+    })
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -460,6 +461,34 @@ pub fn write_employee(
     ))
     .execute(c))?;
     Ok(())
+}
+
+/// (org unit id, staff type id, rank id, people in post there).
+pub type CellHeadcount = (String, String, Option<String>, i64);
+
+/// How many people are in post on `today` (ISO date) in each cell, by one GROUP BY: the
+/// headcounts a tally recount starts from.
+pub fn in_post_headcounts(
+    conn: &mut Conn,
+    org: &str,
+    today: &str,
+) -> StoreResult<Vec<CellHeadcount>> {
+    use super::schema::employees::dsl as e;
+    Ok(crate::with_conn!(conn, |c| e::employees
+        .filter(e::organisation_id.eq(org.to_owned()))
+        .filter(
+            e::leave_date
+                .is_null()
+                .or(e::leave_date.gt(today.to_owned()))
+        )
+        .group_by((e::org_unit_id, e::staff_type_id, e::rank_id))
+        .select((
+            e::org_unit_id,
+            e::staff_type_id,
+            e::rank_id,
+            diesel::dsl::count_star()
+        ))
+        .load(c))?)
 }
 
 /// (employee id, org unit id, staff type id, rank id).
