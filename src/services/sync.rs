@@ -2,8 +2,8 @@
 //!
 //! The order of work: read and validate each row as it arrives, staging valid rows in a
 //! temporary table inside one transaction; at the end, if any row was rejected, roll back and
-//! report every rejected row; otherwise plan (created / updated / leavers), check the leaver
-//! ceiling, and either roll back (`dry_run`) or apply with set-based statements and commit.
+//! report every rejected row; otherwise apply with set-based statements (their row counts are
+//! the report), check the leaver ceiling, and roll back (refused, or `dry_run`) or commit.
 //! So nothing is ever half-applied, whether the batch is refused or the process dies.
 
 use std::collections::HashSet;
