@@ -1,10 +1,10 @@
 //! Employees (the workforce HR systems sync) and the set-based merge a bulk sync applies.
 //!
 //! A sync stages its validated rows in a temporary table (binary COPY on PostgreSQL, multi-row
-//! inserts on SQLite), then applies
-//! them with a handful of set-based statements (insert new, update changed, mark leavers). The
-//! merge SQL is the same text on both backends (both support `UPDATE ... FROM` and
-//! `IS DISTINCT FROM`); only the bind placeholders and the temporary table's lifetime differ.
+//! inserts on SQLite), then applies them with a handful of set-based statements (update changed,
+//! insert new, mark leavers). The merge SQL is the same text on both backends (both support
+//! `UPDATE ... FROM` and `IS DISTINCT FROM`); only the bind placeholders and the temporary
+//! table's lifetime differ.
 
 use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection as _;
