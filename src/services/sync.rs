@@ -224,30 +224,26 @@ pub fn sync_blocking(
         clock.lap("parse, validate and stage");
         store::index_stage(conn)?;
         clock.lap("index stage");
-        let clashes = store::subject_clashes(conn, &org)?;
-        if !clashes.is_empty() {
-            return Err(AppError::RejectedRows(
-                clashes
-                    .into_iter()
-                    .map(|line| RejectedRow {
-                        line: u64::try_from(line).unwrap_or(0),
-                        errors: vec![FieldError::new(
-                            "external_subject",
-                            "subject_taken",
-                            "another employee already has this external subject",
-                        )],
-                    })
-                    .collect(),
-            ));
-        }
-        clock.lap("subject clashes");
         // The counts come from applying the merge itself; a refused batch or a dry run is
         // rolled back, so it is the real path either way.
         let in_post = store::count_in_post(conn, &org)?;
         let now = Utc::now().naive_utc();
         let today = now.date().format("%Y-%m-%d").to_string();
         let leave_date = (options.mode == Mode::Full).then_some(today.as_str());
-        let merged = store::apply_merge(conn, &org, now, &today, leave_date)?;
+        // An external subject another employee keeps trips the unique index; only then are
+        // the clashing lines looked for, so a clean batch never pays for the search.
+        let merged = match store::apply_merge(conn, &org, now, &today, leave_date) {
+            Ok(merged) => merged,
+            Err(e) if e.is_unique_violation() => {
+                let clashes = store::subject_clashes(conn, &org)?;
+                return Err(if clashes.is_empty() {
+                    e.into()
+                } else {
+                    subject_taken(clashes)
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
         store::drop_stage(conn)?;
         clock.lap("merge");
         let leavers = merged.leavers;
@@ -312,6 +308,23 @@ pub fn sync_blocking(
     });
     clock.lap("commit");
     outcome
+}
+
+/// The rejection of lines whose external subject another employee keeps.
+fn subject_taken(lines: Vec<i64>) -> AppError {
+    AppError::RejectedRows(
+        lines
+            .into_iter()
+            .map(|line| RejectedRow {
+                line: u64::try_from(line).unwrap_or(0),
+                errors: vec![FieldError::new(
+                    "external_subject",
+                    "subject_taken",
+                    "another employee already has this external subject",
+                )],
+            })
+            .collect(),
+    )
 }
 
 /// Times the phases of a batch at debug level (durations only, never a value), so a slow
