@@ -113,7 +113,15 @@ async fn build_structure(db: &Database, org: uuid::Uuid) -> Vec<String> {
     teams
 }
 
-fn write_csv(path: &std::path::Path, employees: usize, teams: &[String]) {
+/// Writes the workforce CSV; `moved` shifts every row whose index is a multiple of it to the
+/// next team (a delta of moves), and `only_moved` writes just those rows.
+fn write_csv(
+    path: &std::path::Path,
+    employees: usize,
+    teams: &[String],
+    moved: Option<usize>,
+    only_moved: bool,
+) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     writeln!(
         out,
@@ -121,6 +129,11 @@ fn write_csv(path: &std::path::Path, employees: usize, teams: &[String]) {
     )
     .unwrap();
     for i in 0..employees {
+        let shift = match moved {
+            Some(every) if i % every == 0 => 1,
+            _ if only_moved => continue,
+            _ => 0,
+        };
         let staff_type = STAFF_TYPES[(i * 7) % 10 % 6];
         let rank = if staff_type == "police_officer" {
             RANKS[(i * 13) % 100 / 12 % 9]
@@ -132,7 +145,7 @@ fn write_csv(path: &std::path::Path, employees: usize, teams: &[String]) {
         writeln!(
             out,
             "E{i:07},sub-{i:07},{},{staff_type},{rank},{fte},{start},",
-            teams[i % teams.len()]
+            teams[(i + shift) % teams.len()]
         )
         .unwrap();
     }
@@ -142,6 +155,7 @@ async fn timed_sync(
     db: &Database,
     org: uuid::Uuid,
     path: &std::path::Path,
+    mode: Mode,
 ) -> (f64, declare::services::sync::SyncReport) {
     let db = db.clone();
     let path = path.to_owned();
@@ -149,7 +163,7 @@ async fn timed_sync(
     let outcome = tokio::task::spawn_blocking(move || {
         let mut conn = db.get(std::time::Duration::from_secs(30)).unwrap();
         let options = SyncOptions {
-            mode: Mode::Full,
+            mode,
             dry_run: false,
             allow_mass_leavers: false,
             idempotency_key: None,
@@ -184,6 +198,13 @@ async fn timed_sync(
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    if std::env::var_os("DECLARE_BENCH_PHASES").is_some() {
+        // Each batch's phase timings (debug events from services::sync).
+        tracing_subscriber::fmt()
+            .with_env_filter("declare::services::sync=debug")
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let employees: usize = std::env::var("DECLARE_BENCH_EMPLOYEES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -210,7 +231,10 @@ async fn main() {
             .await
             .unwrap();
     let teams = build_structure(&db, org.id).await;
-    write_csv(&csv, employees, &teams);
+    write_csv(&csv, employees, &teams, None, false);
+    // A delta file: one person in twenty moves team.
+    let delta = dir.path().join("moves.csv");
+    write_csv(&delta, employees, &teams, Some(20), true);
     let size_mib = std::fs::metadata(&csv).unwrap().len() as f64 / (1024.0 * 1024.0);
     println!("== workforce sync: {employees} employees, {} teams, 6 staff types, 9 ranks ({size_mib:.1} MiB CSV)", teams.len());
 
@@ -230,11 +254,14 @@ async fn main() {
     let raw = raw_started.elapsed().as_secs_f64();
 
     let rss_before = peak_mib();
-    let (first, report) = timed_sync(&db, org.id, &csv).await;
+    let (first, report) = timed_sync(&db, org.id, &csv, Mode::Full).await;
     assert_eq!(report.created as usize, employees);
     let peak_after_first = peak_mib();
-    let (second, report) = timed_sync(&db, org.id, &csv).await;
+    let (second, report) = timed_sync(&db, org.id, &csv, Mode::Full).await;
     assert_eq!(report.unchanged as usize, employees);
+    let (third, report) = timed_sync(&db, org.id, &delta, Mode::Delta).await;
+    let moves = employees.div_ceil(20);
+    assert_eq!(report.updated as usize, moves);
 
     println!("{:<48} {:>9.2} s", "raw: psql \\copy of the same CSV", raw);
     println!(
@@ -248,6 +275,12 @@ async fn main() {
         "declare: same file again, all unchanged",
         second,
         second / raw
+    );
+    println!(
+        "{:<48} {:>9.2} s   ratio {:>5.2}x raw COPY",
+        format!("declare: delta of {moves} moves"),
+        third,
+        third / raw
     );
     println!(
         "{:<48} {:>9.0} rows/s",

@@ -115,18 +115,32 @@ pub fn field_problem(name: &str) -> Option<FieldError> {
     }
 }
 
-/// One row as sent: every value as text (empty means absent), by field name.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RawRow {
-    pub values: HashMap<String, String>,
+/// One row as sent: each field's value by its position in [`FIELDS`], empty when absent.
+/// It borrows the reader's buffer, so reading a row allocates nothing. Unknown and refused
+/// field names never get this far: the reader refuses them (CSV header, NDJSON keys).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RawRow<'a> {
+    pub values: [&'a str; FIELDS.len()],
 }
 
-impl RawRow {
-    fn get(&self, field: &str) -> Option<&str> {
-        self.values
-            .get(field)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
+/// Positions in [`FIELDS`] (and so in [`RawRow::values`]).
+const NUMBER: usize = 0;
+const SUBJECT: usize = 1;
+const UNIT: usize = 2;
+const STAFF_TYPE: usize = 3;
+const RANK: usize = 4;
+const FTE: usize = 5;
+const START: usize = 6;
+const LEAVE: usize = 7;
+
+impl<'a> RawRow<'a> {
+    /// The position of `name` in [`FIELDS`].
+    pub fn position(name: &str) -> Option<usize> {
+        FIELDS.iter().position(|f| *f == name)
+    }
+
+    fn get(&self, field: usize) -> Option<&'a str> {
+        Some(self.values[field].trim()).filter(|v| !v.is_empty())
     }
 }
 
@@ -152,9 +166,10 @@ pub struct ValidRow {
     pub leave_date: Option<String>,
 }
 
-fn required<'a>(row: &'a RawRow, field: &str, problems: &mut Vec<FieldError>) -> Option<&'a str> {
-    let value = row.get(field);
+fn required<'a>(row: &RawRow<'a>, at: usize, problems: &mut Vec<FieldError>) -> Option<&'a str> {
+    let value = row.get(at);
     if value.is_none() {
+        let field = FIELDS[at];
         problems.push(FieldError::new(
             field,
             "required",
@@ -182,8 +197,29 @@ fn resolve(
     id
 }
 
-fn date(field: &str, value: &str, problems: &mut Vec<FieldError>) -> Option<NaiveDate> {
-    let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok();
+/// An ISO date already in canonical `YYYY-MM-DD` form: read without the general parser (the
+/// common case, once a row per field), so it can be stored as sent.
+fn canonical_date(value: &str) -> Option<NaiveDate> {
+    let b = value.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    if !(digits(0..4) && digits(5..7) && digits(8..10)) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| value[r].parse::<u32>().ok();
+    NaiveDate::from_ymd_opt(i32::try_from(n(0..4)?).ok()?, n(5..7)?, n(8..10)?)
+}
+
+/// A date and its canonical text: the value itself when it is already canonical.
+fn date(field: &str, value: &str, problems: &mut Vec<FieldError>) -> Option<(NaiveDate, String)> {
+    let parsed = match canonical_date(value) {
+        Some(d) => Some((d, value.to_owned())),
+        None => NaiveDate::parse_from_str(value, "%Y-%m-%d")
+            .ok()
+            .map(|d| (d, d.format("%Y-%m-%d").to_string())),
+    };
     if parsed.is_none() {
         problems.push(FieldError::new(
             field,
@@ -206,22 +242,19 @@ fn short_text(field: &str, value: &str, problems: &mut Vec<FieldError>) {
 
 /// Checks one row against the organisation's structure. Every problem is reported, not just
 /// the first, so an HR team fixes a file in one pass.
-pub fn validate(row: &RawRow, codes: &Codes) -> Result<ValidRow, Vec<FieldError>> {
+pub fn validate(row: &RawRow<'_>, codes: &Codes) -> Result<ValidRow, Vec<FieldError>> {
     let mut problems = Vec::new();
-    for name in row.values.keys() {
-        problems.extend(field_problem(name));
-    }
-    let number = required(row, "employee_number", &mut problems);
+    let number = required(row, NUMBER, &mut problems);
     if let Some(n) = number {
         short_text("employee_number", n, &mut problems);
     }
-    let subject = row.get("external_subject");
+    let subject = row.get(SUBJECT);
     if let Some(s) = subject {
         short_text("external_subject", s, &mut problems);
     }
-    let unit = required(row, "org_unit", &mut problems)
+    let unit = required(row, UNIT, &mut problems)
         .and_then(|c| resolve("org_unit", c, &codes.org_units, "org unit", &mut problems));
-    let staff_type = required(row, "staff_type", &mut problems).and_then(|c| {
+    let staff_type = required(row, STAFF_TYPE, &mut problems).and_then(|c| {
         resolve(
             "staff_type",
             c,
@@ -230,11 +263,11 @@ pub fn validate(row: &RawRow, codes: &Codes) -> Result<ValidRow, Vec<FieldError>
             &mut problems,
         )
     });
-    let rank = match row.get("rank") {
+    let rank = match row.get(RANK) {
         Some(c) => resolve("rank", c, &codes.ranks, "rank or grade", &mut problems).map(Some),
         None => Some(None),
     };
-    let fte = match row.get("fte") {
+    let fte = match row.get(FTE) {
         // Absent FTE means full time: most HR extracts only state it for part-timers.
         None => Some(1.0),
         Some(v) => match v.parse::<f64>() {
@@ -249,13 +282,13 @@ pub fn validate(row: &RawRow, codes: &Codes) -> Result<ValidRow, Vec<FieldError>
             }
         },
     };
-    let start = required(row, "start_date", &mut problems)
-        .and_then(|v| date("start_date", v, &mut problems));
-    let leave = match row.get("leave_date") {
+    let start =
+        required(row, START, &mut problems).and_then(|v| date("start_date", v, &mut problems));
+    let leave = match row.get(LEAVE) {
         Some(v) => date("leave_date", v, &mut problems).map(Some),
         None => Some(None),
     };
-    if let (Some(start), Some(Some(leave))) = (start, leave) {
+    if let (Some((start, _)), Some(Some((leave, _)))) = (&start, &leave) {
         if leave < start {
             problems.push(FieldError::new(
                 "leave_date",
@@ -280,8 +313,8 @@ pub fn validate(row: &RawRow, codes: &Codes) -> Result<ValidRow, Vec<FieldError>
             staff_type_id: staff_type,
             rank_id: rank,
             fte,
-            start_date: start.format("%Y-%m-%d").to_string(),
-            leave_date: leave.map(|d| d.format("%Y-%m-%d").to_string()),
+            start_date: start.1,
+            leave_date: leave.map(|d| d.1),
         }),
         _ => Err(problems),
     }
@@ -322,13 +355,12 @@ mod tests {
         }
     }
 
-    fn row(pairs: &[(&str, &str)]) -> RawRow {
-        RawRow {
-            values: pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+    fn row<'a>(pairs: &[(&str, &'a str)]) -> RawRow<'a> {
+        let mut row = RawRow::default();
+        for (k, v) in pairs {
+            row.values[RawRow::position(k).unwrap()] = v;
         }
+        row
     }
 
     #[test]
@@ -348,6 +380,27 @@ mod tests {
         assert_eq!(valid.org_unit_id, "u1");
         assert_eq!(valid.rank_id.as_deref(), Some("r1"));
         assert_eq!(valid.fte, 0.5);
+    }
+
+    #[test]
+    fn dates_are_stored_canonical_and_impossible_ones_refused() {
+        let with = |start: &'static str| {
+            validate(
+                &row(&[
+                    ("employee_number", "E1"),
+                    ("org_unit", "north"),
+                    ("staff_type", "police_officer"),
+                    ("start_date", start),
+                ]),
+                &codes(),
+            )
+        };
+        assert_eq!(with("2020-01-02").unwrap().start_date, "2020-01-02");
+        assert_eq!(with("2020-1-2").unwrap().start_date, "2020-01-02");
+        assert_eq!(with("2024-02-29").unwrap().start_date, "2024-02-29");
+        for bad in ["2021-02-29", "2020-13-01", "2020-01-0x", "20200102"] {
+            assert_eq!(with(bad).unwrap_err()[0].code, "invalid_date", "{bad}");
+        }
     }
 
     #[test]

@@ -272,7 +272,7 @@ pub async fn write(
             None => AnswerSet::new(),
         };
         let before = match &existing {
-            Some(row) => groups_of_row(conn, row, &previous)?,
+            Some(row) => groups_of_opened(conn, row, &previous)?,
             None => Default::default(),
         };
         let answers = match change {
@@ -632,14 +632,24 @@ pub fn counted_groups(
     employee_id: &str,
     cache: &mut CatalogueCache,
 ) -> AppResult<crate::domain::tally::Groups> {
-    let Some(row) = repo::find(conn, employee_id)? else {
-        return Ok(Default::default());
-    };
+    match repo::find(conn, employee_id)? {
+        Some(row) => groups_of_row(conn, sealer, &row, cache),
+        None => Ok(Default::default()),
+    }
+}
+
+/// [`counted_groups`] of a declaration already loaded (a recount reads them a page at a time).
+pub fn groups_of_row(
+    conn: &mut Conn,
+    sealer: &Sealer,
+    row: &Declaration,
+    cache: &mut CatalogueCache,
+) -> AppResult<crate::domain::tally::Groups> {
     let answers = open(
         sealer,
         &row.key_id,
         &row.sealed,
-        &declaration_context(employee_id),
+        &declaration_context(&row.employee_id),
     )?;
     if !cache.contains_key(&row.catalogue_version_id) {
         let document =
@@ -653,7 +663,7 @@ pub fn counted_groups(
 }
 
 /// [`counted_groups`] of a row already read and opened.
-fn groups_of_row(
+fn groups_of_opened(
     conn: &mut Conn,
     row: &Declaration,
     answers: &AnswerSet,

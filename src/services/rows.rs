@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 
-use crate::domain::workforce::{field_problem, RawRow};
+use crate::domain::workforce::{field_problem, RawRow, FIELDS};
 use crate::error::FieldError;
 
 /// The media types a sync accepts.
@@ -14,8 +14,9 @@ pub enum Format {
     Ndjson,
 }
 
-/// One row as read: its line number and its values, or why it could not be read.
-pub type ReadRow = (u64, Result<RawRow, Vec<FieldError>>);
+/// One row as read: its line number and its values (borrowed until the callback returns), or
+/// why it could not be read.
+pub type ReadRow<'a> = (u64, Result<RawRow<'a>, Vec<FieldError>>);
 
 /// Longest NDJSON line accepted; a longer one is rejected without being buffered whole.
 const MAX_LINE: usize = 64 * 1024;
@@ -25,7 +26,7 @@ const MAX_LINE: usize = 64 * 1024;
 pub fn read_rows(
     format: Format,
     reader: impl Read,
-    each: &mut dyn FnMut(ReadRow) -> std::io::Result<()>,
+    each: &mut dyn FnMut(ReadRow<'_>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     match format {
         Format::Csv => read_csv(reader, each),
@@ -35,7 +36,7 @@ pub fn read_rows(
 
 fn read_csv(
     reader: impl Read,
-    each: &mut dyn FnMut(ReadRow) -> std::io::Result<()>,
+    each: &mut dyn FnMut(ReadRow<'_>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let mut csv = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -49,18 +50,24 @@ fn read_csv(
         // A bad header makes every row unreadable; report it once, at line 1.
         return each((1, Err(header_problems)));
     }
+    // Which column holds each field, resolved once (a repeated column: the last one wins).
+    let mut columns = [None; FIELDS.len()];
+    for (column, name) in headers.iter().enumerate() {
+        if let Some(at) = RawRow::position(name) {
+            columns[at] = Some(column);
+        }
+    }
     let mut record = csv::StringRecord::new();
     loop {
         match csv.read_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {
                 let line = record.position().map_or(0, |p| p.line());
-                let values = headers
-                    .iter()
-                    .zip(record.iter())
-                    .map(|(h, v)| (h.to_owned(), v.to_owned()))
-                    .collect();
-                each((line, Ok(RawRow { values })))?;
+                let mut row = RawRow::default();
+                for (value, column) in row.values.iter_mut().zip(columns) {
+                    *value = column.and_then(|c| record.get(c)).unwrap_or("");
+                }
+                each((line, Ok(row)))?;
             }
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
@@ -73,7 +80,7 @@ fn read_csv(
 fn csv_failure(
     error: csv::Error,
     line: u64,
-    each: &mut dyn FnMut(ReadRow) -> std::io::Result<()>,
+    each: &mut dyn FnMut(ReadRow<'_>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     match error.into_kind() {
         csv::ErrorKind::Io(io) => Err(io),
@@ -100,10 +107,11 @@ fn csv_message(kind: &csv::ErrorKind) -> String {
 
 fn read_ndjson(
     reader: impl Read,
-    each: &mut dyn FnMut(ReadRow) -> std::io::Result<()>,
+    each: &mut dyn FnMut(ReadRow<'_>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let mut buf = Vec::with_capacity(1024);
+    let mut values: [String; FIELDS.len()] = Default::default();
     let mut line = 0u64;
     loop {
         buf.clear();
@@ -139,12 +147,23 @@ fn read_ndjson(
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        each((line, parse_json_row(&buf)))?;
+        let row = parse_json_row(&buf, &mut values).map(|()| {
+            let mut row = RawRow::default();
+            for (to, from) in row.values.iter_mut().zip(&values) {
+                *to = from.as_str();
+            }
+            row
+        });
+        each((line, row))?;
     }
 }
 
-/// One NDJSON object as a raw row. Numbers become their text; `null` means absent.
-fn parse_json_row(bytes: &[u8]) -> Result<RawRow, Vec<FieldError>> {
+/// One NDJSON object into `values` (by position in [`FIELDS`]). Numbers become their text;
+/// `null` means absent.
+fn parse_json_row(
+    bytes: &[u8],
+    values: &mut [String; FIELDS.len()],
+) -> Result<(), Vec<FieldError>> {
     let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
         .map_err(|e| {
             vec![FieldError::new(
@@ -153,21 +172,17 @@ fn parse_json_row(bytes: &[u8]) -> Result<RawRow, Vec<FieldError>> {
                 format!("the line is not a JSON object: {e}"),
             )]
         })?;
-    let mut values = std::collections::HashMap::new();
+    values.iter_mut().for_each(String::clear);
     let mut problems = Vec::new();
     for (key, value) in object {
-        if let Some(problem) = field_problem(&key) {
-            problems.push(problem);
+        let Some(at) = RawRow::position(&key) else {
+            problems.extend(field_problem(&key));
             continue;
-        }
+        };
         match value {
-            serde_json::Value::Null => {}
-            serde_json::Value::String(s) => {
-                values.insert(key, s);
-            }
-            serde_json::Value::Number(n) => {
-                values.insert(key, n.to_string());
-            }
+            serde_json::Value::Null => values[at].clear(),
+            serde_json::Value::String(s) => values[at] = s,
+            serde_json::Value::Number(n) => values[at] = n.to_string(),
             _ => problems.push(FieldError::new(
                 key,
                 "invalid_value",
@@ -176,7 +191,7 @@ fn parse_json_row(bytes: &[u8]) -> Result<RawRow, Vec<FieldError>> {
         }
     }
     if problems.is_empty() {
-        Ok(RawRow { values })
+        Ok(())
     } else {
         Err(problems)
     }
@@ -187,14 +202,30 @@ fn parse_json_row(bytes: &[u8]) -> Result<RawRow, Vec<FieldError>> {
 mod tests {
     use super::*;
 
-    fn collect(format: Format, text: &str) -> Vec<ReadRow> {
+    /// Rows as (line, values by field name) or (line, problems).
+    type Owned = (u64, Result<Vec<(String, String)>, Vec<FieldError>>);
+
+    fn collect(format: Format, text: &str) -> Vec<Owned> {
         let mut rows = Vec::new();
-        read_rows(format, text.as_bytes(), &mut |r| {
-            rows.push(r);
+        read_rows(format, text.as_bytes(), &mut |(line, row)| {
+            let row = row.map(|r| {
+                FIELDS
+                    .iter()
+                    .zip(r.values)
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(f, v)| (f.to_string(), v.to_owned()))
+                    .collect()
+            });
+            rows.push((line, row));
             Ok(())
         })
         .unwrap();
         rows
+    }
+
+    fn value<'a>(row: &'a Owned, field: &str) -> &'a str {
+        let values = row.1.as_ref().unwrap();
+        values.iter().find(|(f, _)| f == field).unwrap().1.as_str()
     }
 
     #[test]
@@ -206,7 +237,7 @@ mod tests {
         let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
         assert_eq!(lines, [2, 3, 4]);
         assert!(rows[1].1.is_err());
-        assert_eq!(rows[2].1.as_ref().unwrap().values["org_unit"], "south");
+        assert_eq!(value(&rows[2], "org_unit"), "south");
     }
 
     #[test]
@@ -219,6 +250,19 @@ mod tests {
     }
 
     #[test]
+    fn an_ndjson_row_never_keeps_a_value_from_the_row_before() {
+        let rows = collect(
+            Format::Ndjson,
+            "{\"employee_number\":\"E1\",\"rank\":\"pc\"}\n{\"employee_number\":\"E2\",\"fte\":null}\n",
+        );
+        assert_eq!(value(&rows[0], "rank"), "pc");
+        assert_eq!(
+            rows[1].1.as_ref().unwrap(),
+            &vec![("employee_number".to_string(), "E2".to_string())]
+        );
+    }
+
+    #[test]
     fn ndjson_skips_blank_lines_but_counts_them() {
         let rows = collect(
             Format::Ndjson,
@@ -226,7 +270,7 @@ mod tests {
         );
         let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
         assert_eq!(lines, [1, 3, 4]);
-        assert_eq!(rows[0].1.as_ref().unwrap().values["fte"], "0.5");
+        assert_eq!(value(&rows[0], "fte"), "0.5");
         assert_eq!(rows[1].1.as_ref().unwrap_err()[0].code, "malformed_json");
         assert_eq!(
             rows[2].1.as_ref().unwrap_err()[0].code,

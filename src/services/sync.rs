@@ -2,8 +2,8 @@
 //!
 //! The order of work: read and validate each row as it arrives, staging valid rows in a
 //! temporary table inside one transaction; at the end, if any row was rejected, roll back and
-//! report every rejected row; otherwise plan (created / updated / leavers), check the leaver
-//! ceiling, and either roll back (`dry_run`) or apply with set-based statements and commit.
+//! report every rejected row; otherwise apply with set-based statements (their row counts are
+//! the report), check the leaver ceiling, and roll back (refused, or `dry_run`) or commit.
 //! So nothing is ever half-applied, whether the batch is refused or the process dies.
 
 use std::collections::HashSet;
@@ -149,7 +149,8 @@ pub fn sync_blocking(
         staff_types: types.into_iter().collect(),
         ranks: ranks.into_iter().collect(),
     };
-    conn.transaction_deciding(|conn| -> AppResult<(SyncOutcome, bool)> {
+    let mut clock = Phases::start();
+    let outcome = conn.transaction_deciding(|conn| -> AppResult<(SyncOutcome, bool)> {
         store::create_stage(conn)?;
         let mut tap = tap;
         let mut rejected: Vec<RejectedRow> = Vec::new();
@@ -222,39 +223,41 @@ pub fn sync_blocking(
             return Err(AppError::RejectedRows(rejected));
         }
         store::stage_rows(conn, &batch)?;
+        clock.lap("parse, validate and stage");
         store::index_stage(conn)?;
-        let clashes = store::subject_clashes(conn, &org)?;
-        if !clashes.is_empty() {
-            return Err(AppError::RejectedRows(
-                clashes
-                    .into_iter()
-                    .map(|line| RejectedRow {
-                        line: u64::try_from(line).unwrap_or(0),
-                        errors: vec![FieldError::new(
-                            "external_subject",
-                            "subject_taken",
-                            "another employee already has this external subject",
-                        )],
-                    })
-                    .collect(),
-            ));
-        }
-        let plan = store::plan_merge(conn, &org)?;
-        let leavers = if options.mode == Mode::Full {
-            plan.absent
-        } else {
-            0
+        clock.lap("index stage");
+        // The counts come from applying the merge itself; a refused batch or a dry run is
+        // rolled back, so it is the real path either way.
+        let in_post = store::count_in_post(conn, &org)?;
+        let now = Utc::now().naive_utc();
+        let today = now.date().format("%Y-%m-%d").to_string();
+        let leave_date = (options.mode == Mode::Full).then_some(today.as_str());
+        // An external subject another employee keeps trips the unique index; only then are
+        // the clashing lines looked for, so a clean batch never pays for the search.
+        let merged = match store::apply_merge(conn, &org, now, &today, leave_date) {
+            Ok(merged) => merged,
+            Err(e) if e.is_unique_violation() => {
+                let clashes = store::subject_clashes(conn, &org)?;
+                return Err(if clashes.is_empty() {
+                    e.into()
+                } else {
+                    subject_taken(clashes)
+                });
+            }
+            Err(e) => return Err(e.into()),
         };
-        let ceiling = (plan.in_post as f64 * options.max_leaver_fraction).floor() as i64;
+        store::drop_stage(conn)?;
+        clock.lap("merge");
+        let leavers = merged.leavers;
+        let ceiling = (in_post as f64 * options.max_leaver_fraction).floor() as i64;
         if leavers > ceiling && !options.allow_mass_leavers {
             return Err(AppError::Validation(vec![FieldError::new(
                 "mode",
                 "leaver_ceiling_exceeded",
                 format!(
-                    "this full sync would make {leavers} of {} people in post leavers, more than \
-                     the ceiling of {ceiling} ({}%); nothing was written. If the file is complete, \
-                     repeat with allow_mass_leavers=true",
-                    plan.in_post,
+                    "this full sync would make {leavers} of {in_post} people in post leavers, \
+                     more than the ceiling of {ceiling} ({}%); nothing was written. If the file \
+                     is complete, repeat with allow_mass_leavers=true",
                     options.max_leaver_fraction * 100.0
                 ),
             )]));
@@ -264,24 +267,20 @@ pub fn sync_blocking(
             mode: options.mode,
             dry_run: options.dry_run,
             rows: total,
-            created: as_u64(plan.created),
-            updated: as_u64(plan.updated),
-            unchanged: total.saturating_sub(as_u64(plan.created + plan.updated)),
+            created: as_u64(merged.created),
+            updated: as_u64(merged.updated),
+            unchanged: total.saturating_sub(as_u64(merged.created + merged.updated)),
             leavers: as_u64(leavers),
             rejected: Vec::new(),
         };
         if options.dry_run {
             return Ok((SyncOutcome::Applied(report), false));
         }
-        let now = Utc::now().naive_utc();
-        let today = now.date().format("%Y-%m-%d").to_string();
-        let leave_date = (options.mode == Mode::Full).then_some(today.as_str());
-        store::apply_merge(conn, &org, now, leave_date)?;
-        store::drop_stage(conn)?;
         // Joiners, leavers and moves change which cell people count in: recount the
         // organisation's tallies in this same transaction, so figures never disagree with
         // the workforce they describe.
-        super::tallies::rebuild(conn, sealer, &org, super::tallies::counted_groups(sealer))?;
+        super::tallies::recount(conn, sealer, &org)?;
+        clock.lap("tally rebuild");
         if let Some(key) = &options.idempotency_key {
             let response = serde_json::to_string(&report).map_err(AppError::internal)?;
             store::insert_sync_request(
@@ -306,9 +305,50 @@ pub fn sync_blocking(
                 }
             })?;
         }
+        clock.lap("idempotency record");
         crate::services::audit::append(conn, sync_event(options, &report))?;
+        clock.lap("audit");
         Ok((SyncOutcome::Applied(report), true))
-    })
+    });
+    clock.lap("commit");
+    outcome
+}
+
+/// The rejection of lines whose external subject another employee keeps.
+fn subject_taken(lines: Vec<i64>) -> AppError {
+    AppError::RejectedRows(
+        lines
+            .into_iter()
+            .map(|line| RejectedRow {
+                line: u64::try_from(line).unwrap_or(0),
+                errors: vec![FieldError::new(
+                    "external_subject",
+                    "subject_taken",
+                    "another employee already has this external subject",
+                )],
+            })
+            .collect(),
+    )
+}
+
+/// Times the phases of a batch at debug level (durations only, never a value), so a slow
+/// sync can be explained from the logs.
+struct Phases(std::time::Instant);
+
+impl Phases {
+    fn start() -> Self {
+        Phases(std::time::Instant::now())
+    }
+
+    fn lap(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        tracing::debug!(
+            phase,
+            ms = now.duration_since(self.0).as_secs_f64() * 1000.0,
+            "sync phase"
+        );
+        self.0 = now;
+    }
 }
 
 /// One audit event per applied batch, however many rows: its counts, never a row.

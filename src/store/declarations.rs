@@ -71,6 +71,39 @@ pub fn lock(conn: &mut Conn, employee: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// A declaration with the cell its owner counts in: (org unit, staff type, rank, declaration).
+pub type PlacedDeclaration = (String, String, Option<String>, Declaration);
+
+/// The declarations of people in post on `today` (ISO date) in the organisation, in employee
+/// id order after `after`, at most `limit`: a recount pages through them instead of asking
+/// for each person in turn.
+pub fn in_post_page(
+    conn: &mut Conn,
+    org: &str,
+    today: &str,
+    after: &str,
+    limit: i64,
+) -> StoreResult<Vec<PlacedDeclaration>> {
+    Ok(crate::with_conn!(conn, |c| d::table
+        .inner_join(employees::table.on(employees::id.eq(d::employee_id)))
+        .filter(employees::organisation_id.eq(org.to_owned()))
+        .filter(
+            employees::leave_date
+                .is_null()
+                .or(employees::leave_date.gt(today.to_owned()))
+        )
+        .filter(d::employee_id.gt(after.to_owned()))
+        .order(d::employee_id)
+        .limit(limit)
+        .select((
+            employees::org_unit_id,
+            employees::staff_type_id,
+            employees::rank_id,
+            Declaration::as_select()
+        ))
+        .load(c))?)
+}
+
 pub fn insert(conn: &mut Conn, row: &Declaration) -> StoreResult<()> {
     crate::with_conn!(conn, |c| diesel::insert_into(d::table)
         .values(row)

@@ -67,3 +67,16 @@ pub fn delete_org(conn: &mut Conn, org: &str) -> StoreResult<usize> {
     )
     .execute(c))?)
 }
+
+/// Rows per multi-row INSERT: 6 binds a row stays under SQLite's bind limit.
+const INSERT_ROWS: usize = 1000;
+
+/// Inserts fresh rows (after [`delete_org`]) a thousand to a statement, not one per cell.
+pub fn insert_many(conn: &mut Conn, rows: &[TallyRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(INSERT_ROWS) {
+        crate::with_conn!(&mut *conn, |c| diesel::insert_into(tallies::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}

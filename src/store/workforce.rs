@@ -1,9 +1,9 @@
 //! Employees (the workforce HR systems sync) and the set-based merge a bulk sync applies.
 //!
-//! A sync stages its validated rows in a temporary table with multi-row inserts, then applies
-//! them with a handful of set-based statements (insert new, update changed, mark leavers). The
-//! merge SQL is the same text on both backends (both support `UPDATE ... FROM` and
-//! `IS DISTINCT FROM`); only the bind placeholders and the temporary table's lifetime differ.
+//! A sync stages its validated rows in a temporary table (binary COPY on PostgreSQL, multi-row
+//! inserts on SQLite), then applies them set-based: on PostgreSQL one statement (a single join
+//! of stage and employees feeding data-modifying CTEs), on SQLite, which has no such CTEs, three
+//! (update changed, insert new, mark leavers). Both share the comparison and the columns written.
 
 use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection as _;
@@ -92,8 +92,10 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(sync_stage, employees);
 
+// NULL for None, not DEFAULT: binary COPY needs every value, and SQLite (which has no DEFAULT
+// in VALUES) can then take a batch as one multi-row INSERT.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = sync_stage)]
+#[diesel(table_name = sync_stage, treat_none_as_default_value = false)]
 pub struct StagedRow {
     pub line: i64,
     pub new_id: String,
@@ -107,8 +109,10 @@ pub struct StagedRow {
     pub leave_date: Option<String>,
 }
 
-/// Rows per multi-row INSERT: 10 binds a row keeps well under both backends' bind limits.
-pub const STAGE_BATCH: usize = 1000;
+/// Rows staged per round trip. On PostgreSQL one binary `COPY`; on SQLite multi-row INSERTs
+/// of [`SQLITE_INSERT_ROWS`] (10 binds a row stays under its bind limit).
+pub const STAGE_BATCH: usize = 10_000;
+const SQLITE_INSERT_ROWS: usize = 1000;
 
 const STAGE_COLUMNS: &str = "line BIGINT NOT NULL, new_id TEXT NOT NULL, \
     employee_number TEXT NOT NULL, external_subject TEXT, org_unit_id TEXT NOT NULL, \
@@ -130,11 +134,18 @@ pub fn create_stage(conn: &mut Conn) -> StoreResult<()> {
     Ok(())
 }
 
-/// Indexes the staged rows once they are all in: cheaper than maintaining it per insert.
+/// Readies the staged rows for the merge once they are all in. On PostgreSQL: analyse them,
+/// since autovacuum never sees a temporary table and without row counts the planner joins
+/// 250k staged rows as if they were a handful; the one-statement merge hash-joins, so no index.
+/// On SQLite: index the employee number, which its three merge statements look rows up by
+/// (cheaper built once than maintained per insert).
 pub fn index_stage(conn: &mut Conn) -> StoreResult<()> {
-    crate::with_conn!(conn, |c| c.batch_execute(
-        "CREATE INDEX sync_stage_number ON sync_stage (employee_number)"
-    ))?;
+    match conn {
+        Conn::Postgres(c) => c.batch_execute("ANALYZE sync_stage")?,
+        Conn::Sqlite(c) => {
+            c.batch_execute("CREATE INDEX sync_stage_number ON sync_stage (employee_number)")?
+        }
+    }
     Ok(())
 }
 
@@ -149,9 +160,20 @@ pub fn stage_rows(conn: &mut Conn, rows: &[StagedRow]) -> StoreResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    crate::with_conn!(conn, |c| diesel::insert_into(sync_stage::table)
-        .values(rows)
-        .execute(c))?;
+    match conn {
+        Conn::Postgres(c) => {
+            diesel::copy_from(sync_stage::table)
+                .from_insertable(rows)
+                .execute(&mut **c)?;
+        }
+        Conn::Sqlite(c) => {
+            for chunk in rows.chunks(SQLITE_INSERT_ROWS) {
+                diesel::insert_into(sync_stage::table)
+                    .values(chunk)
+                    .execute(&mut **c)?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -177,67 +199,50 @@ fn placeholders(conn: &Conn, sql: &str) -> String {
     }
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
+/// A staged row `s` differs from the stored employee `e` with the same number, or revives
+/// someone a SCIM client deleted (see [`apply_merge`]). `today` is the bind holding today.
+fn changed(today: &str) -> String {
+    format!(
+        "(e.external_subject IS DISTINCT FROM s.external_subject \
+         OR e.org_unit_id <> s.org_unit_id OR e.staff_type_id <> s.staff_type_id \
+         OR e.rank_id IS DISTINCT FROM s.rank_id OR e.fte <> s.fte \
+         OR e.start_date <> s.start_date OR e.leave_date IS DISTINCT FROM s.leave_date \
+         OR (e.scim_deleted_at IS NOT NULL AND (s.leave_date IS NULL OR s.leave_date > {today})))"
+    )
 }
 
-fn count(conn: &mut Conn, sql: &str, org: &str) -> StoreResult<i64> {
-    let sql = placeholders(conn, sql);
-    let row: Count = crate::with_conn!(conn, |c| diesel::sql_query(&sql)
-        .bind::<Text, _>(org)
-        .get_result(c))?;
-    Ok(row.n)
+/// The columns an update from the stage writes (`s` the staged row, `e` the employee).
+fn set_from_stage(now: &str, today: &str) -> String {
+    format!(
+        "external_subject = s.external_subject, org_unit_id = s.org_unit_id, \
+         staff_type_id = s.staff_type_id, rank_id = s.rank_id, fte = s.fte, \
+         start_date = s.start_date, leave_date = s.leave_date, updated_at = {now}, \
+         scim_deleted_at = CASE WHEN s.leave_date IS NULL OR s.leave_date > {today} THEN NULL \
+         ELSE e.scim_deleted_at END"
+    )
 }
 
-/// A staged row differs from the stored employee with the same number.
-const CHANGED: &str = "(e.external_subject IS DISTINCT FROM s.external_subject \
-    OR e.org_unit_id <> s.org_unit_id OR e.staff_type_id <> s.staff_type_id \
-    OR e.rank_id IS DISTINCT FROM s.rank_id OR e.fte <> s.fte \
-    OR e.start_date <> s.start_date OR e.leave_date IS DISTINCT FROM s.leave_date)";
+const INSERT_COLUMNS: &str = "INSERT INTO employees (id, organisation_id, employee_number, \
+    external_subject, org_unit_id, staff_type_id, rank_id, fte, start_date, leave_date, \
+    updated_at)";
 
-/// What applying the staged rows would do.
+/// What applying the staged rows did: the row counts of the statements themselves, so the
+/// rows are compared once, not once to plan and again to apply.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MergePlan {
+pub struct MergeCounts {
     pub created: i64,
     pub updated: i64,
-    /// Employees in post now who are absent from the staged rows (leavers in `full` mode).
-    pub absent: i64,
-    /// Employees in post now.
-    pub in_post: i64,
+    /// Employees who were in post, absent from the staged rows, and made leavers (`full` mode).
+    pub leavers: i64,
 }
 
-pub fn plan_merge(conn: &mut Conn, org: &str) -> StoreResult<MergePlan> {
-    Ok(MergePlan {
-        created: count(
-            conn,
-            "SELECT COUNT(*) AS n FROM sync_stage s WHERE NOT EXISTS (SELECT 1 FROM employees e \
-             WHERE e.organisation_id = $1 AND e.employee_number = s.employee_number)",
-            org,
-        )?,
-        updated: count(
-            conn,
-            &format!(
-                "SELECT COUNT(*) AS n FROM sync_stage s JOIN employees e \
-                 ON e.organisation_id = $1 AND e.employee_number = s.employee_number WHERE {CHANGED}"
-            ),
-            org,
-        )?,
-        absent: count(
-            conn,
-            "SELECT COUNT(*) AS n FROM employees e WHERE e.organisation_id = $1 \
-             AND e.leave_date IS NULL AND NOT EXISTS \
-             (SELECT 1 FROM sync_stage s WHERE s.employee_number = e.employee_number)",
-            org,
-        )?,
-        in_post: count(
-            conn,
-            "SELECT COUNT(*) AS n FROM employees e WHERE e.organisation_id = $1 \
-             AND e.leave_date IS NULL",
-            org,
-        )?,
-    })
+/// Employees of the organisation in post now (no leave date).
+pub fn count_in_post(conn: &mut Conn, org: &str) -> StoreResult<i64> {
+    Ok(crate::with_conn!(conn, |c| employees::table
+        .filter(employees::organisation_id.eq(org))
+        .filter(employees::leave_date.is_null())
+        .count()
+        .get_result(c))?)
 }
 
 #[derive(QueryableByName)]
@@ -264,57 +269,146 @@ pub fn subject_clashes(conn: &mut Conn, org: &str) -> StoreResult<Vec<i64>> {
 
 /// Applies the staged rows: inserts new employees, updates changed ones and, when `leave_date`
 /// is given (`full` mode), marks everyone in post but absent from the stage as a leaver.
+/// It runs under a savepoint, so a failed merge (an external subject another employee keeps
+/// trips the unique index) leaves the transaction usable for finding out which lines clash.
+///
+/// A person a SCIM client deleted who is in the file and in post there (no leave date, or one
+/// after `today`) is SCIM-visible again: the HR system, which is the truth about who works
+/// here, says they do. A leaver row keeps them hidden, so a file that lists past leavers does
+/// not undo the identity provider's DELETE on every sync.
 pub fn apply_merge(
     conn: &mut Conn,
     org: &str,
     now: NaiveDateTime,
+    today: &str,
     leave_date: Option<&str>,
-) -> StoreResult<()> {
-    let update = placeholders(
-        conn,
-        &format!(
-            "UPDATE employees AS e SET external_subject = s.external_subject, \
-             org_unit_id = s.org_unit_id, staff_type_id = s.staff_type_id, rank_id = s.rank_id, \
-             fte = s.fte, start_date = s.start_date, leave_date = s.leave_date, updated_at = $1 \
-             FROM sync_stage AS s WHERE e.organisation_id = $2 \
-             AND e.employee_number = s.employee_number AND {CHANGED}"
-        ),
-    );
-    let insert = placeholders(
-        conn,
-        "INSERT INTO employees (id, organisation_id, employee_number, external_subject, \
-         org_unit_id, staff_type_id, rank_id, fte, start_date, leave_date, updated_at) \
-         SELECT s.new_id, $1, s.employee_number, s.external_subject, s.org_unit_id, \
-         s.staff_type_id, s.rank_id, s.fte, s.start_date, s.leave_date, $2 FROM sync_stage s \
-         WHERE NOT EXISTS (SELECT 1 FROM employees e WHERE e.organisation_id = $3 \
-         AND e.employee_number = s.employee_number)",
-    );
-    let leavers = placeholders(
-        conn,
-        "UPDATE employees SET leave_date = $1, updated_at = $2 WHERE organisation_id = $3 \
-         AND leave_date IS NULL AND NOT EXISTS \
-         (SELECT 1 FROM sync_stage s WHERE s.employee_number = employees.employee_number)",
-    );
-    let applied: StoreResult<()> = crate::with_conn!(conn, |c| {
-        diesel::sql_query(&update)
-            .bind::<Timestamp, _>(now)
-            .bind::<Text, _>(org)
-            .execute(c)?;
-        diesel::sql_query(&insert)
-            .bind::<Text, _>(org)
-            .bind::<Timestamp, _>(now)
-            .bind::<Text, _>(org)
-            .execute(c)?;
-        if let Some(date) = leave_date {
-            diesel::sql_query(&leavers)
-                .bind::<Text, _>(date)
-                .bind::<Timestamp, _>(now)
-                .bind::<Text, _>(org)
-                .execute(c)?;
+) -> StoreResult<MergeCounts> {
+    let merged = match conn {
+        Conn::Postgres(c) => {
+            Connection::transaction(&mut **c, |c| merge_postgres(c, org, now, today, leave_date))
         }
-        Ok(())
-    });
-    applied
+        Conn::Sqlite(c) => {
+            Connection::transaction(&mut **c, |c| merge_sqlite(c, org, now, today, leave_date))
+        }
+    }?;
+    Ok(merged)
+}
+
+#[derive(QueryableByName)]
+struct Merged {
+    #[diesel(sql_type = BigInt)]
+    created: i64,
+    #[diesel(sql_type = BigInt)]
+    updated: i64,
+    #[diesel(sql_type = BigInt)]
+    leavers: i64,
+}
+
+/// PostgreSQL: one statement. The stage is joined with the organisation's employees once (a
+/// full join in `full` mode, so absent people in post are found in the same pass); only rows
+/// needing a write survive it, and data-modifying CTEs insert, update and mark leavers from
+/// that. An unchanged re-sync therefore costs one hash join and no writes.
+///
+/// CTEs run in no promised order, so the insert waits on the update's count: a subject that
+/// moves from an employee in the file to a new one must be released before it is taken.
+fn merge_postgres(
+    c: &mut diesel::PgConnection,
+    org: &str,
+    now: NaiveDateTime,
+    today: &str,
+    leave_date: Option<&str>,
+) -> QueryResult<MergeCounts> {
+    // $1 organisation, $2 now, $3 today, $4 the leavers' leave date (`full` mode only).
+    let (join, leaver, leavers) = match leave_date {
+        Some(_) => (
+            "FULL JOIN",
+            "OR (s.line IS NULL AND e.leave_date IS NULL)",
+            "UPDATE employees AS e SET leave_date = $4, updated_at = $2 FROM m \
+             WHERE e.id = m.employee_id AND m.line IS NULL RETURNING 1",
+        ),
+        None => ("LEFT JOIN", "", "SELECT 1 WHERE false"),
+    };
+    let sql = format!(
+        "WITH m AS (SELECT s.*, e.id AS employee_id FROM sync_stage s {join} \
+         (SELECT * FROM employees WHERE organisation_id = $1) e \
+         ON e.employee_number = s.employee_number \
+         WHERE e.id IS NULL OR (s.line IS NOT NULL AND {changed}) {leaver}), \
+         upd AS (UPDATE employees AS e SET {set} FROM m AS s \
+         WHERE e.id = s.employee_id AND s.line IS NOT NULL RETURNING 1), \
+         ins AS ({INSERT_COLUMNS} SELECT s.new_id, $1, s.employee_number, s.external_subject, \
+         s.org_unit_id, s.staff_type_id, s.rank_id, s.fte, s.start_date, s.leave_date, $2 \
+         FROM m AS s WHERE s.employee_id IS NULL AND (SELECT count(*) FROM upd) >= 0 \
+         RETURNING 1), \
+         lv AS ({leavers}) \
+         SELECT (SELECT count(*) FROM ins) AS created, (SELECT count(*) FROM upd) AS updated, \
+         (SELECT count(*) FROM lv) AS leavers",
+        changed = changed("$3"),
+        set = set_from_stage("$2", "$3"),
+    );
+    let query = diesel::sql_query(sql)
+        .bind::<Text, _>(org)
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(today);
+    let merged: Merged = match leave_date {
+        Some(date) => query.bind::<Text, _>(date).get_result(c)?,
+        None => query.get_result(c)?,
+    };
+    Ok(MergeCounts {
+        created: merged.created,
+        updated: merged.updated,
+        leavers: merged.leavers,
+    })
+}
+
+/// SQLite (no data-modifying CTEs): update changed, insert new, mark leavers, in that order.
+fn merge_sqlite(
+    c: &mut diesel::SqliteConnection,
+    org: &str,
+    now: NaiveDateTime,
+    today: &str,
+    leave_date: Option<&str>,
+) -> QueryResult<MergeCounts> {
+    let update = format!(
+        "UPDATE employees AS e SET {set} FROM sync_stage AS s WHERE e.organisation_id = ? \
+         AND e.employee_number = s.employee_number AND {changed}",
+        set = set_from_stage("?", "?"),
+        changed = changed("?"),
+    );
+    let insert = format!(
+        "{INSERT_COLUMNS} SELECT s.new_id, ?, s.employee_number, s.external_subject, \
+         s.org_unit_id, s.staff_type_id, s.rank_id, s.fte, s.start_date, s.leave_date, ? \
+         FROM sync_stage s WHERE NOT EXISTS (SELECT 1 FROM employees e \
+         WHERE e.organisation_id = ? AND e.employee_number = s.employee_number)"
+    );
+    let leavers = "UPDATE employees SET leave_date = ?, updated_at = ? WHERE organisation_id = ? \
+         AND leave_date IS NULL AND NOT EXISTS \
+         (SELECT 1 FROM sync_stage s WHERE s.employee_number = employees.employee_number)";
+    // Updates first: a row inserted afterwards would otherwise be compared with itself.
+    let updated = diesel::sql_query(update)
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(today)
+        .bind::<Text, _>(org)
+        .bind::<Text, _>(today)
+        .execute(c)?;
+    let created = diesel::sql_query(insert)
+        .bind::<Text, _>(org)
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(org)
+        .execute(c)?;
+    let left = match leave_date {
+        Some(date) => diesel::sql_query(leavers)
+            .bind::<Text, _>(date)
+            .bind::<Timestamp, _>(now)
+            .bind::<Text, _>(org)
+            .execute(c)?,
+        None => 0,
+    };
+    let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+    Ok(MergeCounts {
+        created: n(created),
+        updated: n(updated),
+        leavers: n(left),
+    })
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -460,6 +554,34 @@ pub fn write_employee(
     ))
     .execute(c))?;
     Ok(())
+}
+
+/// (org unit id, staff type id, rank id, people in post there).
+pub type CellHeadcount = (String, String, Option<String>, i64);
+
+/// How many people are in post on `today` (ISO date) in each cell, by one GROUP BY: the
+/// headcounts a tally recount starts from.
+pub fn in_post_headcounts(
+    conn: &mut Conn,
+    org: &str,
+    today: &str,
+) -> StoreResult<Vec<CellHeadcount>> {
+    use super::schema::employees::dsl as e;
+    Ok(crate::with_conn!(conn, |c| e::employees
+        .filter(e::organisation_id.eq(org.to_owned()))
+        .filter(
+            e::leave_date
+                .is_null()
+                .or(e::leave_date.gt(today.to_owned()))
+        )
+        .group_by((e::org_unit_id, e::staff_type_id, e::rank_id))
+        .select((
+            e::org_unit_id,
+            e::staff_type_id,
+            e::rank_id,
+            diesel::dsl::count_star()
+        ))
+        .load(c))?)
 }
 
 /// (employee id, org unit id, staff type id, rank id).

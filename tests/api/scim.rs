@@ -282,6 +282,47 @@ on_both_backends! {
         let r = send(&app, &token, Method::GET, "/scim/v2/Schemas", None, None).await;
         assert_eq!(r.json::<Value>().await.unwrap()["totalResults"], 3);
     }
+
+    async fn a_bulk_sync_that_lists_a_deleted_user_in_post_makes_them_visible_again(backend) {
+        let app = spawn_app(backend).await;
+        let token = setup(&app).await;
+        let (created, _) = create(&app, &token, user("E100", "sub-100", "north")).await;
+        let path = format!("/scim/v2/Users/{}", created["id"].as_str().unwrap());
+        let r = send(&app, &token, Method::DELETE, &path, None, None).await;
+        assert_eq!(r.status(), 204);
+        let r = send(&app, &token, Method::GET, &path, None, None).await;
+        assert_scim_error(r, 404, None).await;
+
+        let bulk = |leave_date: String| {
+            app.authed(Method::POST, "/v1/sync/employees?mode=delta", &token)
+                .header("content-type", "text/csv")
+                .body(format!(
+                    "employee_number,external_subject,org_unit,staff_type,rank,fte,start_date,leave_date\n\
+                     E100,sub-100,north,police_officer,pc,1,2021-04-01,{leave_date}\n"
+                ))
+                .send()
+        };
+        // The HR file agrees they left (SCIM DELETE made today their leave date): still hidden.
+        let today = chrono::Utc::now().date_naive().to_string();
+        let r = bulk(today).await.unwrap();
+        assert_eq!(r.status(), 200);
+        let report: Value = r.json().await.unwrap();
+        assert_eq!((report["updated"].as_u64(), report["unchanged"].as_u64()), (Some(0), Some(1)));
+        let r = send(&app, &token, Method::GET, &path, None, None).await;
+        assert_scim_error(r, 404, None).await;
+
+        // The HR file has them in post: SCIM sees them again, the same record, active.
+        let r = bulk(String::new()).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap()["updated"], 1);
+        let r = send(&app, &token, Method::GET, &path, None, None).await;
+        assert_eq!(r.status(), 200);
+        let revived: Value = r.json().await.unwrap();
+        assert_eq!(revived["id"], created["id"]);
+        assert_eq!(revived["active"], true);
+        let r = send(&app, &token, Method::GET, "/scim/v2/Users?filter=userName%20eq%20%22E100%22", None, None).await;
+        assert_eq!(r.json::<Value>().await.unwrap()["totalResults"], 1);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -256,6 +256,28 @@ on_both_backends! {
         assert_problem(r, 415).await;
     }
 
+    async fn an_external_subject_another_employee_keeps_is_refused_by_line(backend) {
+        let app = spawn_app(backend).await;
+        let token = setup(&app).await;
+        sync_ok(&app, &token, "", THREE).await;
+        let before = employees(&app, &token).await;
+        let csv = format!("{HEADER}E4,sub-1,south,pcso,,,2023-01-01,\n\
+                           E2,sub-3,south,police_staff,,0.5,2021-02-03,\n");
+        let r = sync(&app, &token, "?mode=delta", "text/csv", csv).await;
+        let problem = assert_problem(r, 422).await;
+        let rejected = problem["rejected_rows"].as_array().unwrap();
+        let lines: Vec<u64> = rejected.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+        assert_eq!(lines, [2, 3], "{problem}");
+        assert_eq!(rejected[0]["errors"][0]["field"], "external_subject");
+        assert_eq!(rejected[0]["errors"][0]["code"], "subject_taken");
+        assert_eq!(employees(&app, &token).await, before);
+
+        // Once its holder is given another subject in the same file, the subject is free.
+        let report = sync_ok(&app, &token, "?mode=delta", "E1,sub-9,north,police_officer,pc,1,2020-01-01,\n\
+                                                           E4,sub-1,south,pcso,,,2023-01-01,\n").await;
+        assert_eq!(counts(&report), [1, 1, 0, 0]);
+    }
+
     async fn a_protected_characteristic_is_refused_by_name(backend) {
         let app = spawn_app(backend).await;
         let token = setup(&app).await;
