@@ -9,6 +9,7 @@ pub mod consent;
 pub mod declarations;
 pub mod identity;
 pub mod published;
+pub mod rotation;
 pub mod rows;
 pub mod scim;
 pub mod stats;

@@ -15,6 +15,7 @@ mod health;
 mod matrix;
 mod migrations;
 mod openapi;
+mod rotation;
 mod schema_parity;
 mod scim;
 mod snapshots;
