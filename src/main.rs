@@ -78,9 +78,10 @@ enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Re-seal every stored answer and history row under the current encryption key
-    /// (DECLARE_ENCRYPTION_KEY), opening old rows with DECLARE_ENCRYPTION_PREVIOUS_KEYS. Runs in
-    /// small transactions while the service keeps serving; safe to rerun.
+    /// Re-seal everything sealed (declarations, their history, tallies, statistics snapshots)
+    /// under the current encryption key (DECLARE_ENCRYPTION_KEY), opening old rows with
+    /// DECLARE_ENCRYPTION_PREVIOUS_KEYS. Runs in small transactions while the service keeps
+    /// serving; safe to rerun. Afterwards the previous keys can be dropped.
     RotateKey {
         /// Rows re-sealed per transaction.
         #[arg(long, default_value_t = 500)]
@@ -373,18 +374,12 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("encryption keys: {e}"))?,
             );
             let key = sealer.current_key_id().to_owned();
-            let done = declare::services::declarations::rotate_keys(&db, sealer, batch, |p| {
-                println!(
-                    "re-sealed {} declaration(s), {} history row(s) so far",
-                    p.declarations, p.history
-                );
+            let done = declare::services::rotation::rotate_keys(&db, sealer, batch, |p| {
+                println!("re-sealed {p} so far");
             })
             .await
             .map_err(problem)?;
-            println!(
-                "done: {} declaration(s) and {} history row(s) now under key `{key}`",
-                done.declarations, done.history
-            );
+            println!("done: {done} now under key `{key}`");
         }
         AdminCommand::CreateClient { org, name, roles } => {
             let organisation = identity::find_organisation_by_code(&db, org)

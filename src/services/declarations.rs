@@ -21,7 +21,7 @@ use crate::services::tallies;
 use crate::services::workforce::EmployeeView;
 use crate::store::declarations::{self as repo, Declaration, HistoryRow};
 use crate::store::workforce::Employee;
-use crate::store::{consents, Conn, Database, StoreError};
+use crate::store::{consents, Conn, Database};
 
 /// The employee's answers as they stand.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -513,87 +513,6 @@ pub async fn due_reviews(
         }))
     })
     .await?
-}
-
-/// Progress of a key rotation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Rotation {
-    pub declarations: u64,
-    pub history: u64,
-}
-
-/// Re-seals every declaration and history row not under the current key, `batch` rows per
-/// transaction, so the service keeps serving throughout (each batch holds the write lock only
-/// briefly). Rows written meanwhile are already under the current key; a row changed between
-/// read and re-seal is skipped by the conditional update and picked up by the next batch.
-pub async fn rotate_keys(
-    db: &Database,
-    sealer: Arc<Sealer>,
-    batch: i64,
-    mut progress: impl FnMut(Rotation) + Send + 'static,
-) -> AppResult<Rotation> {
-    let batch = batch.clamp(1, 10_000);
-    let db = db.clone();
-    db.clone()
-        .run(move |conn| Ok(rotate_all(conn, &sealer, batch, &mut progress)))
-        .await?
-}
-
-fn rotate_all(
-    conn: &mut Conn,
-    sealer: &Sealer,
-    batch: i64,
-    progress: &mut dyn FnMut(Rotation),
-) -> AppResult<Rotation> {
-    let current = sealer.current_key_id().to_owned();
-    let mut done = Rotation::default();
-    loop {
-        let moved = conn.transaction(|conn| -> AppResult<u64> {
-            let rows = repo::stale_declarations(conn, &current, batch)?;
-            let mut n = 0;
-            for (employee, version, key_id, blob) in rows {
-                let context = declaration_context(&employee);
-                let answers = open(sealer, &key_id, &blob, &context)?;
-                let fresh = seal(sealer, &answers, &context)?;
-                n += repo::reseal_declaration(
-                    conn,
-                    &employee,
-                    version,
-                    &key_id,
-                    &fresh.key_id,
-                    &fresh.blob,
-                )? as u64;
-            }
-            Ok(n)
-        })?;
-        if moved == 0 && repo::stale_declarations(conn, &current, 1)?.is_empty() {
-            break;
-        }
-        done.declarations += moved;
-        progress(done);
-    }
-    loop {
-        let moved = conn.transaction(|conn| -> AppResult<u64> {
-            let rows = repo::stale_history(conn, &current, batch)?;
-            let mut n = 0;
-            for (id, employee, seq, key_id, blob) in rows {
-                let context = history_context(&employee, seq);
-                let answers = open(sealer, &key_id, &blob, &context)?;
-                let fresh = seal(sealer, &answers, &context)?;
-                n += repo::reseal_history(conn, &id, &key_id, &fresh.key_id, &fresh.blob)? as u64;
-            }
-            Ok(n)
-        })?;
-        if moved == 0 && repo::stale_history(conn, &current, 1)?.is_empty() {
-            break;
-        }
-        done.history += moved;
-        progress(done);
-    }
-    conn.transaction(|conn| -> Result<(), StoreError> {
-        audit::append(conn, Actor::cli().event("keys.rotate", None))
-    })?;
-    Ok(done)
 }
 
 /// The stored answers of one employee, opened with `sealer` (for operators' checks and tests;

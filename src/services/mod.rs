@@ -10,6 +10,7 @@ pub mod declarations;
 pub mod identity;
 pub mod published;
 pub mod retention;
+pub mod rotation;
 pub mod rows;
 pub mod scim;
 pub mod stats;

@@ -43,7 +43,7 @@ impl CellKey {
 }
 
 /// Binds a sealed row to its organisation and cell, so rows cannot be swapped.
-fn context(org: &str, cell: &str) -> Vec<u8> {
+pub(crate) fn context(org: &str, cell: &str) -> Vec<u8> {
     format!("tally:{org}:{cell}").into_bytes()
 }
 

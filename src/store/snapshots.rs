@@ -1,5 +1,6 @@
-//! Statistics snapshots: insert once, read many times. There is deliberately no update or
-//! delete here: a snapshot is immutable once taken, so figures asked of it never change.
+//! Statistics snapshots: insert once, read many times. There is deliberately no delete, and
+//! the one update (`reseal`) swaps the key and ciphertext only: a snapshot's content is
+//! immutable once taken, so figures asked of it never change.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -83,4 +84,35 @@ pub fn consistent_reads(conn: &mut Conn) -> StoreResult<()> {
         diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut **c)?;
     }
     Ok(())
+}
+
+/// A snapshot to re-seal: (id, organisation id, key id, sealed).
+pub type StaleSnapshot = (String, String, String, Vec<u8>);
+
+/// Snapshots not under `current_key`.
+pub fn stale(conn: &mut Conn, current_key: &str, limit: i64) -> StoreResult<Vec<StaleSnapshot>> {
+    Ok(crate::with_conn!(conn, |c| ss::table
+        .filter(ss::key_id.ne(current_key))
+        .order(ss::id.asc())
+        .limit(limit)
+        .select((ss::id, ss::organisation_id, ss::key_id, ss::sealed))
+        .load(c))?)
+}
+
+/// Replaces one snapshot's ciphertext with the same content sealed under `new_key`, if it is
+/// still under `old_key` (another rotation may have got there first). Nothing else changes.
+pub fn reseal(
+    conn: &mut Conn,
+    id: &str,
+    old_key: &str,
+    new_key: &str,
+    sealed: &[u8],
+) -> StoreResult<usize> {
+    Ok(crate::with_conn!(conn, |c| diesel::update(
+        ss::table
+            .filter(ss::id.eq(id))
+            .filter(ss::key_id.eq(old_key))
+    )
+    .set((ss::key_id.eq(new_key), ss::sealed.eq(sealed)))
+    .execute(c))?)
 }

@@ -80,3 +80,46 @@ pub fn insert_many(conn: &mut Conn, rows: &[TallyRow]) -> StoreResult<()> {
     }
     Ok(())
 }
+
+/// A tally row to re-seal: (organisation id, cell, version, key id, sealed).
+pub type StaleTally = (String, String, i64, String, Vec<u8>);
+
+/// Tally rows not under `current_key`, oldest cells first.
+pub fn stale(conn: &mut Conn, current_key: &str, limit: i64) -> StoreResult<Vec<StaleTally>> {
+    Ok(crate::with_conn!(conn, |c| tallies::table
+        .filter(tallies::key_id.ne(current_key))
+        .order((tallies::organisation_id.asc(), tallies::cell.asc()))
+        .limit(limit)
+        .select((
+            tallies::organisation_id,
+            tallies::cell,
+            tallies::version,
+            tallies::key_id,
+            tallies::sealed
+        ))
+        .load(c))?)
+}
+
+/// Re-seals one tally row if it is unchanged since it was read (same version and key): a
+/// count that moved meanwhile was sealed under the current key by its writer, and a stale
+/// re-seal must not put the old count back. Returns rows updated. The version is kept, since
+/// the counts did not change.
+pub fn reseal(
+    conn: &mut Conn,
+    org: &str,
+    cell: &str,
+    version: i64,
+    old_key: &str,
+    new_key: &str,
+    sealed: &[u8],
+) -> StoreResult<usize> {
+    Ok(crate::with_conn!(conn, |c| diesel::update(
+        tallies::table
+            .filter(tallies::organisation_id.eq(org))
+            .filter(tallies::cell.eq(cell))
+            .filter(tallies::version.eq(version))
+            .filter(tallies::key_id.eq(old_key))
+    )
+    .set((tallies::key_id.eq(new_key), tallies::sealed.eq(sealed)))
+    .execute(c))?)
+}

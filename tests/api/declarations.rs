@@ -471,7 +471,7 @@ on_both_backends! {
         let old = app.state.config.encryption_key.clone();
         let new = declare::config::KeyedSecret { id: "k2".into(), secret: declare::config::random_secret(32) };
         let rotating = Arc::new(declare::crypto::Sealer::new(&new, std::slice::from_ref(&old)).unwrap());
-        let done = declare::services::declarations::rotate_keys(&app.state.db, rotating, 1, |_| {}).await.unwrap();
+        let done = declare::services::rotation::rotate_keys(&app.state.db, rotating, 1, |_| {}).await.unwrap();
         assert_eq!((done.declarations, done.history), (1, 2));
         let mut conn = app.raw_connection();
         assert_eq!(raw_count(&mut conn, "SELECT COUNT(*) AS n FROM declarations WHERE key_id = 'k2'"), 1);
@@ -484,7 +484,7 @@ on_both_backends! {
         assert_eq!(history.len(), 2);
         assert_eq!(history[0]["sex"].gateway, "female");
         // Rerunning finds nothing to do.
-        let again = declare::services::declarations::rotate_keys(&app.state.db, only_new, 10, |_| {}).await.unwrap();
+        let again = declare::services::rotation::rotate_keys(&app.state.db, only_new, 10, |_| {}).await.unwrap();
         assert_eq!((again.declarations, again.history), (0, 0));
         // The old key alone no longer opens them.
         let only_old = Arc::new(declare::crypto::Sealer::new(&old, &[]).unwrap());

@@ -128,6 +128,33 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
 }
 
 impl TestApp {
+    /// Stops this app's server and starts the application again on the same database, with
+    /// this app's configuration adjusted by `adjust` (an operator's restart with new settings;
+    /// tokens stay valid, the signing keys being kept). The new app does not own the
+    /// database: keep `self` alive while it is used.
+    pub async fn restart_with(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        self.server.abort();
+        let mut config = (*self.state.config).clone();
+        adjust(&mut config);
+        let app = Application::build(config).expect("application builds");
+        let port = app.port();
+        let state = app.state();
+        let server = tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client: self.client.clone(),
+            db: TestDatabase {
+                url: self.db.url.clone(),
+                backend: self.db.backend,
+                pg_name: None,
+                dir: tempfile::tempdir().expect("temp dir"),
+            },
+            state,
+            server,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -17,6 +17,7 @@ mod matrix;
 mod migrations;
 mod openapi;
 mod retention;
+mod rotation;
 mod schema_parity;
 mod scim;
 mod snapshots;

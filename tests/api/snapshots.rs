@@ -91,7 +91,7 @@ async fn restructure(app: &TestApp, hr: &str) {
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 }
 
-fn first_of_month(months_ahead: u32) -> NaiveDateTime {
+pub(crate) fn first_of_month(months_ahead: u32) -> NaiveDateTime {
     let today = chrono::Utc::now().date_naive();
     NaiveDate::from_ymd_opt(today.year(), today.month(), 1)
         .unwrap()
@@ -109,7 +109,7 @@ fn monthly() -> Schedule {
 }
 
 /// Takes the monthly snapshot due at `now` through the same service the CLI and scheduler use.
-async fn take_at(app: &TestApp, org: uuid::Uuid, now: NaiveDateTime) {
+pub(crate) async fn take_at(app: &TestApp, org: uuid::Uuid, now: NaiveDateTime) {
     let taken = snapshots::take_due(
         &app.state.db,
         app.state.sealer.clone(),

@@ -69,7 +69,7 @@ fn rfc3339(at: NaiveDateTime) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn context(org: &str, id: &str) -> Vec<u8> {
+pub(crate) fn context(org: &str, id: &str) -> Vec<u8> {
     format!("snapshot:{org}:{id}").into_bytes()
 }
 

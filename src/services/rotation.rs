@@ -1,0 +1,202 @@
+//! Key rotation: re-sealing everything sealed under an older key with the current one, so the
+//! older key can be retired (`declare admin rotate-key`).
+//!
+//! The rules a reader must keep:
+//! - Every kind of sealed data is covered: declarations, their history, the tallies and the
+//!   statistics snapshots. A new sealed table must be added here, or dropping an old key from
+//!   `DECLARE_ENCRYPTION_PREVIOUS_KEYS` breaks it.
+//! - The plaintext is re-sealed byte for byte under the same context: rotation never
+//!   reinterprets what it moves, so a snapshot's figures and a tally's counts are exactly
+//!   what they were.
+//! - `batch` rows per short transaction, so the service keeps serving throughout. Each update
+//!   is conditional on the row being unchanged since it was read (its key, and its version
+//!   where it has one): a row written meanwhile is already under the current key (the writer
+//!   sealed it), and a stale re-seal must never put old content back. Rows skipped that way
+//!   are picked up by the next batch if they are still stale.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::crypto::{Sealed, Sealer};
+use crate::error::{AppError, AppResult};
+use crate::services::audit::{self, Actor};
+use crate::services::declarations::{declaration_context, history_context};
+use crate::services::stats::snapshots;
+use crate::services::tallies;
+use crate::store::{self, Conn, Database, StoreError};
+
+/// Rows re-sealed so far, per kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Rotation {
+    pub declarations: u64,
+    pub history: u64,
+    pub tallies: u64,
+    pub snapshots: u64,
+}
+
+impl Rotation {
+    pub fn total(&self) -> u64 {
+        self.declarations + self.history + self.tallies + self.snapshots
+    }
+}
+
+impl fmt::Display for Rotation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} declaration(s), {} history row(s), {} tally row(s), {} snapshot(s)",
+            self.declarations, self.history, self.tallies, self.snapshots
+        )
+    }
+}
+
+/// Re-seals every row not under the current key, `batch` rows per transaction, reporting
+/// after each batch.
+pub async fn rotate_keys(
+    db: &Database,
+    sealer: Arc<Sealer>,
+    batch: i64,
+    mut progress: impl FnMut(Rotation) + Send + 'static,
+) -> AppResult<Rotation> {
+    let batch = batch.clamp(1, 10_000);
+    db.run(move |conn| Ok(rotate_all(conn, &sealer, batch, &mut progress)))
+        .await?
+}
+
+fn rotate_all(
+    conn: &mut Conn,
+    sealer: &Sealer,
+    batch: i64,
+    progress: &mut dyn FnMut(Rotation),
+) -> AppResult<Rotation> {
+    let mut done = Rotation::default();
+    drain(
+        conn,
+        &mut done,
+        progress,
+        |d| &mut d.declarations,
+        |conn| declarations(conn, sealer, batch),
+    )?;
+    drain(
+        conn,
+        &mut done,
+        progress,
+        |d| &mut d.history,
+        |conn| history(conn, sealer, batch),
+    )?;
+    drain(
+        conn,
+        &mut done,
+        progress,
+        |d| &mut d.tallies,
+        |conn| tally_rows(conn, sealer, batch),
+    )?;
+    drain(
+        conn,
+        &mut done,
+        progress,
+        |d| &mut d.snapshots,
+        |conn| snapshot_rows(conn, sealer, batch),
+    )?;
+    conn.transaction(|conn| -> Result<(), StoreError> {
+        audit::append(conn, Actor::cli().event("keys.rotate", None))
+    })?;
+    Ok(done)
+}
+
+/// What one batch did: rows found under an older key, and rows re-sealed.
+struct Batch {
+    found: usize,
+    moved: u64,
+}
+
+/// Runs `step` in its own transaction until it finds nothing left under an older key.
+fn drain(
+    conn: &mut Conn,
+    done: &mut Rotation,
+    progress: &mut dyn FnMut(Rotation),
+    count: impl Fn(&mut Rotation) -> &mut u64,
+    mut step: impl FnMut(&mut Conn) -> AppResult<Batch>,
+) -> AppResult<()> {
+    loop {
+        let batch = conn.transaction(|conn| step(conn))?;
+        if batch.found == 0 {
+            return Ok(());
+        }
+        *count(done) += batch.moved;
+        progress(*done);
+    }
+}
+
+/// The same plaintext, sealed under the current key and the same context.
+fn reseal(sealer: &Sealer, key_id: &str, blob: Vec<u8>, context: &[u8]) -> AppResult<Sealed> {
+    let old = Sealed {
+        key_id: key_id.to_owned(),
+        blob,
+    };
+    let plain = sealer.open(&old, context).map_err(AppError::internal)?;
+    sealer.seal(&plain, context).map_err(AppError::internal)
+}
+
+fn declarations(conn: &mut Conn, sealer: &Sealer, batch: i64) -> AppResult<Batch> {
+    let rows = store::declarations::stale_declarations(conn, sealer.current_key_id(), batch)?;
+    let found = rows.len();
+    let mut moved = 0;
+    for (employee, version, key_id, blob) in rows {
+        let fresh = reseal(sealer, &key_id, blob, &declaration_context(&employee))?;
+        moved += store::declarations::reseal_declaration(
+            conn,
+            &employee,
+            version,
+            &key_id,
+            &fresh.key_id,
+            &fresh.blob,
+        )? as u64;
+    }
+    Ok(Batch { found, moved })
+}
+
+fn history(conn: &mut Conn, sealer: &Sealer, batch: i64) -> AppResult<Batch> {
+    let rows = store::declarations::stale_history(conn, sealer.current_key_id(), batch)?;
+    let found = rows.len();
+    let mut moved = 0;
+    for (id, employee, seq, key_id, blob) in rows {
+        let fresh = reseal(sealer, &key_id, blob, &history_context(&employee, seq))?;
+        moved +=
+            store::declarations::reseal_history(conn, &id, &key_id, &fresh.key_id, &fresh.blob)?
+                as u64;
+    }
+    Ok(Batch { found, moved })
+}
+
+fn tally_rows(conn: &mut Conn, sealer: &Sealer, batch: i64) -> AppResult<Batch> {
+    let rows = store::tallies::stale(conn, sealer.current_key_id(), batch)?;
+    let found = rows.len();
+    let mut moved = 0;
+    for (org, cell, version, key_id, blob) in rows {
+        let fresh = reseal(sealer, &key_id, blob, &tallies::context(&org, &cell))?;
+        moved += store::tallies::reseal(
+            conn,
+            &org,
+            &cell,
+            version,
+            &key_id,
+            &fresh.key_id,
+            &fresh.blob,
+        )? as u64;
+    }
+    Ok(Batch { found, moved })
+}
+
+fn snapshot_rows(conn: &mut Conn, sealer: &Sealer, batch: i64) -> AppResult<Batch> {
+    let rows = store::snapshots::stale(conn, sealer.current_key_id(), batch)?;
+    let found = rows.len();
+    let mut moved = 0;
+    for (id, org, key_id, blob) in rows {
+        let fresh = reseal(sealer, &key_id, blob, &snapshots::context(&org, &id))?;
+        moved += store::snapshots::reseal(conn, &id, &key_id, &fresh.key_id, &fresh.blob)? as u64;
+    }
+    Ok(Batch { found, moved })
+}

@@ -1,0 +1,150 @@
+//! Key rotation covers every kind of sealed data: after `rotate-key`, the service restarted
+//! with only the new key still reads every declaration, its history, the live figures and the
+//! snapshot figures, unchanged, and no row is left under the old key.
+
+use std::sync::Arc;
+
+use declare::config::{random_secret, KeyedSecret};
+use declare::crypto::Sealer;
+use declare::services::rotation::{self, Rotation};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{raw_count, spawn_app, TestApp};
+use crate::on_both_backends;
+use crate::snapshots::{first_of_month, take_at};
+use crate::stats::{figures, force_named, sync_and_answer, workforce};
+
+const SEALED_TABLES: [&str; 4] = [
+    "declarations",
+    "declaration_history",
+    "tallies",
+    "stats_snapshots",
+];
+
+fn keyed_rows(app: &TestApp, key_id: &str) -> Vec<i64> {
+    let mut conn = app.raw_connection();
+    SEALED_TABLES
+        .iter()
+        .map(|table| {
+            raw_count(
+                &mut conn,
+                &format!("SELECT COUNT(*) AS n FROM {table} WHERE key_id = '{key_id}'"),
+            )
+        })
+        .collect()
+}
+
+/// Declares `answers` (consenting first if needed) through the API.
+async fn answer(app: &TestApp, token: &str, answers: Value) {
+    let r = app
+        .authed(Method::PUT, "/v1/me/consents", token)
+        .json(&json!({"notice_version": 1, "purposes": {"equality_monitoring": true}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .authed(Method::GET, "/v1/me/declaration", token)
+        .send()
+        .await
+        .unwrap();
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    let r = app
+        .authed(Method::PUT, "/v1/me/declaration", token)
+        .header("if-match", etag)
+        .json(&json!({ "answers": answers }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+async fn declaration(app: &TestApp, token: &str) -> Value {
+    let r = app
+        .authed(Method::GET, "/v1/me/declaration", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+on_both_backends! {
+    async fn after_rotation_only_the_new_key_is_needed_for_anything(backend) {
+        let app = spawn_app(backend).await;
+        let old = app.state.config.encryption_key.clone();
+        let (hr, edi, org) = force_named(&app, "rotor").await;
+        sync_and_answer(&app, &hr, org, &workforce()).await;
+        let (login, employee) = app.create_employee_account(org, "pc-rota").await;
+        let token = app.login(&login).await;
+        answer(&app, &token, json!({"disability": {"gateway": "yes"}, "sex": {"gateway": "female"}})).await;
+        answer(&app, &token, json!({"disability": {"gateway": "no"}, "sex": {"gateway": "female"}})).await;
+        take_at(&app, org, first_of_month(1)).await;
+        let snapshot = figures(&app, &edi, "/v1/stats/snapshots").await[0]["id"].as_str().unwrap().to_owned();
+
+        // A re-seal read before a tally changed must not overwrite the change.
+        let before_change = app.state.db.run(|conn| declare::store::tallies::stale(conn, "none", 1000)).await.unwrap();
+        answer(&app, &token, json!({"disability": {"gateway": "prefer_not_to_say"}, "sex": {"gateway": "female"}})).await;
+        let after_change = app.state.db.run(|conn| declare::store::tallies::stale(conn, "none", 1000)).await.unwrap();
+        let changed: Vec<_> = before_change.into_iter().filter(|row| !after_change.contains(row)).collect();
+        assert!(!changed.is_empty(), "the answer moved between tally groups");
+        for (org, cell, version, key, _) in changed {
+            let written = app.state.db
+                .run(move |conn| declare::store::tallies::reseal(conn, &org, &cell, version, &key, "stale", b"stale"))
+                .await
+                .unwrap();
+            assert_eq!(written, 0, "a stale re-seal lost a concurrent change");
+        }
+
+        let questions: Vec<String> = [
+            "/v1/stats/completion?characteristic=disability&by=org_unit",
+            "/v1/stats/distribution?characteristic=disability&by=staff_type",
+            "/v1/stats/distribution?characteristic=sex&by=org_unit",
+        ]
+        .iter()
+        .flat_map(|q| [q.to_string(), format!("{q}&snapshot={snapshot}")])
+        .collect();
+        let mut before = Vec::new();
+        for q in &questions {
+            before.push(figures(&app, &edi, q).await);
+        }
+        let declared = declaration(&app, &token).await;
+        let (answers, history) = declare::services::declarations::stored_answers(
+            &app.state.db, app.state.sealer.clone(), employee).await.unwrap().unwrap();
+        assert!(keyed_rows(&app, &old.id).iter().all(|&n| n > 0), "every kind is sealed under the old key");
+
+        let new = KeyedSecret { id: "k-new".into(), secret: random_secret(32) };
+        let rotating = Arc::new(Sealer::new(&new, std::slice::from_ref(&old)).unwrap());
+        let done = rotation::rotate_keys(&app.state.db, rotating.clone(), 2, |_| {}).await.unwrap();
+        assert_eq!((done.declarations, done.history, done.snapshots), (1, 3, 1));
+        assert!(done.tallies >= 3, "{done}");
+        assert_eq!(keyed_rows(&app, &old.id), vec![0, 0, 0, 0], "nothing left under the old key");
+        assert_eq!(keyed_rows(&app, "k-new").iter().sum::<i64>() as u64, done.total());
+        let again = rotation::rotate_keys(&app.state.db, rotating, 10, |_| {}).await.unwrap();
+        assert_eq!(again, Rotation::default(), "rerunning finds nothing to do");
+
+        // The operator drops the old key and restarts: everything still reads, unchanged.
+        let restarted = app.restart_with(|config| {
+            config.encryption_key = new.clone();
+            config.encryption_previous_keys = Vec::new();
+        }).await;
+        for (q, then) in questions.iter().zip(&before) {
+            let now = figures(&restarted, &edi, q).await;
+            if q.contains("snapshot=") {
+                assert_eq!(&now, then, "{q} changed");
+            } else {
+                assert_eq!(now["rows"], then["rows"], "{q} changed");
+            }
+        }
+        assert_eq!(declaration(&restarted, &token).await, declared);
+        let (answers_now, history_now) = declare::services::declarations::stored_answers(
+            &restarted.state.db, restarted.state.sealer.clone(), employee).await.unwrap().unwrap();
+        assert_eq!((answers_now, history_now), (answers, history));
+        // The re-sealed tallies still take changes under the new key alone.
+        let tallies_then = crate::tallies::snapshot(&restarted, org).await;
+        answer(&restarted, &token, json!({"disability": {"gateway": "yes"}, "sex": {"gateway": "female"}})).await;
+        assert_ne!(crate::tallies::snapshot(&restarted, org).await, tallies_then);
+        assert_eq!(keyed_rows(&restarted, &old.id), vec![0, 0, 0, 0]);
+    }
+}
