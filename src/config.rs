@@ -165,6 +165,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "round published counts to the nearest multiple of this (e.g. 5), after suppression",
     },
     Variable {
+        name: "DECLARE_FIGURE_CACHE_CELLS",
+        default: "250000",
+        meaning: "published cells of figures kept in memory until their tallies, structure or catalogue change (0: no cache)",
+    },
+    Variable {
         name: "DECLARE_ENCRYPTION_KEY",
         default: "generated in development",
         meaning: "base64 32-byte AEAD key that encrypts answers and tallies at rest",
@@ -245,6 +250,8 @@ pub struct Config {
     pub encryption_previous_keys: Vec<KeyedSecret>,
     pub login_throttle: LoginLimits,
     pub disclosure: crate::domain::disclosure::DisclosureConfig,
+    /// Bound of the figures cache in published cells; 0 turns it off.
+    pub figure_cache_cells: usize,
     pub external_idp: Option<ExternalIdp>,
     /// argon2id cost (memory KiB, iterations, parallelism); OWASP's in production, cheap in tests.
     pub argon2_cost: (u32, u32, u32),
@@ -411,6 +418,11 @@ impl Config {
             round_to: round_to.filter(|r| *r > 1),
             ..Default::default()
         };
+        let figure_cache_cells = parse_or(
+            "DECLARE_FIGURE_CACHE_CELLS",
+            take("DECLARE_FIGURE_CACHE_CELLS"),
+            Some(250_000),
+        )?;
         let external_idp = match take("DECLARE_IDP_ISSUER") {
             None => None,
             Some(issuer) => Some(ExternalIdp {
@@ -481,6 +493,7 @@ impl Config {
             encryption_previous_keys,
             login_throttle,
             disclosure,
+            figure_cache_cells,
             external_idp,
             argon2_cost: OWASP_ARGON2,
         })
@@ -520,6 +533,7 @@ impl Config {
                 window_seconds: 900,
             },
             disclosure: Default::default(),
+            figure_cache_cells: 250_000,
             external_idp: None,
             // Cheap hashing keeps the suite fast; production uses OWASP_ARGON2.
             argon2_cost: (1024, 1, 1),

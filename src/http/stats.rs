@@ -51,6 +51,7 @@ async fn figures(
         &state.db,
         state.sealer.clone(),
         state.config.disclosure,
+        &state.figures,
         org,
         request,
     )

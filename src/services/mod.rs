@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalogue;
 pub mod consent;
 pub mod declarations;
+pub mod figure_cache;
 pub mod identity;
 pub mod rows;
 pub mod scim;

@@ -46,7 +46,7 @@ const DECLARED: &str = "declared";
 const BLANK: &str = "blank";
 const NO_RANK: &str = "no_rank";
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FigureRow {
     /// Org unit, staff type or rank code; `overall` for the whole organisation.
     pub key: String,
@@ -60,7 +60,7 @@ pub struct FigureRow {
     pub cells: Vec<PublishedCell>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Figures {
     pub characteristic: String,
     pub breakdown: Breakdown,
@@ -108,8 +108,45 @@ pub struct FigureRequest {
     pub view: View,
 }
 
-/// Figures for one characteristic of one organisation.
+/// Figures already computed, served while their inputs are unchanged.
+pub type FigureCache = super::figure_cache::FigureCache<Figures>;
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Figures for one characteristic of one organisation: from the cache while the tallies,
+/// structure and catalogue they were computed from are unchanged, else computed afresh.
 pub async fn figures(
+    db: &Database,
+    sealer: std::sync::Arc<Sealer>,
+    config: DisclosureConfig,
+    cache: &FigureCache,
+    org: Uuid,
+    request: FigureRequest,
+) -> AppResult<Figures> {
+    let shape = format!(
+        "{:?}/{}/{:?}",
+        request.breakdown, request.level, request.view
+    );
+    let key = super::figure_cache::Key::new(org, &request.characteristic, shape, &config);
+    let org_key = org.to_string();
+    // Read before the figures' own reads: see `figure_cache` on why that order is safe.
+    let fingerprint = db
+        .run(move |conn| Ok(super::figure_cache::fingerprint(conn, &org_key)))
+        .await??;
+    if let Some(mut cached) = cache.get(&key, &fingerprint) {
+        // Nothing they count has changed since: they describe now too.
+        cached.as_at = now();
+        return Ok(cached);
+    }
+    let fresh = compute(db, sealer, config, org, request).await?;
+    let cells = fresh.rows.iter().map(|r| r.cells.len() + 1).sum();
+    cache.put(key, fingerprint, fresh.clone(), cells);
+    Ok(fresh)
+}
+
+async fn compute(
     db: &Database,
     sealer: std::sync::Arc<Sealer>,
     config: DisclosureConfig,
@@ -311,7 +348,7 @@ pub async fn figures(
         characteristic,
         breakdown,
         level: (breakdown == Breakdown::OrgUnit).then_some(level),
-        as_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        as_at: now(),
         columns,
         rows,
         rules: protected.rules,

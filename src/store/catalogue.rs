@@ -44,6 +44,17 @@ pub fn current_published(conn: &mut Conn, org: &str) -> StoreResult<Option<Catal
         .optional())?)
 }
 
+/// The id of the organisation's current version, without reading its document.
+pub fn current_published_id(conn: &mut Conn, org: &str) -> StoreResult<Option<String>> {
+    Ok(crate::with_conn!(conn, |c| cv::table
+        .filter(cv::organisation_id.eq(org))
+        .filter(cv::status.eq(PUBLISHED))
+        .order(cv::version_number.desc())
+        .select(cv::id)
+        .first(c)
+        .optional())?)
+}
+
 /// Published versions, newest first.
 pub fn list_published(conn: &mut Conn, org: &str) -> StoreResult<Vec<CatalogueVersion>> {
     Ok(crate::with_conn!(conn, |c| cv::table

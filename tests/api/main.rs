@@ -10,6 +10,7 @@ mod catalogue;
 mod compose;
 mod declarations;
 mod errors;
+mod figure_cache;
 mod health;
 mod matrix;
 mod openapi;
