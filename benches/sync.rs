@@ -9,33 +9,11 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::time::Instant;
 
-use declare::services::structure::{self, NewOrgUnit, NewRank, UnitKind};
 use declare::services::sync::{self, Mode, SyncOptions, SyncOutcome};
 use declare::store::Database;
 use diesel::{Connection as _, RunQueryDsl as _};
-
-const STAFF_TYPES: [&str; 6] = [
-    "police_officer",
-    "police_staff",
-    "pcso",
-    "special_constable",
-    "police_support_volunteer",
-    "designated_officer",
-];
-const RANKS: [&str; 9] = [
-    "constable",
-    "sergeant",
-    "inspector",
-    "chief_inspector",
-    "superintendent",
-    "chief_superintendent",
-    "assistant_chief_constable",
-    "deputy_chief_constable",
-    "chief_constable",
-];
 
 /// VmHWM (peak resident set) of this process, in MiB.
 fn peak_mib() -> f64 {
@@ -45,110 +23,6 @@ fn peak_mib() -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// A realistic force: 10 command areas x 8 departments x 5 teams; returns the team codes.
-async fn build_structure(db: &Database, org: uuid::Uuid) -> Vec<String> {
-    let unit = |code: String, kind, parent| NewOrgUnit {
-        name: code.to_uppercase(),
-        code,
-        kind,
-        parent_id: parent,
-    };
-    let cli = declare::services::audit::Actor::cli_for(org);
-    let force = structure::create_unit(
-        db,
-        org,
-        cli.clone(),
-        unit("force".into(), UnitKind::Force, None),
-    )
-    .await
-    .unwrap();
-    let mut teams = Vec::new();
-    for a in 0..10 {
-        let area = structure::create_unit(
-            db,
-            org,
-            cli.clone(),
-            unit(format!("area-{a}"), UnitKind::CommandArea, Some(force.id)),
-        )
-        .await
-        .unwrap();
-        for d in 0..8 {
-            let dept = structure::create_unit(
-                db,
-                org,
-                cli.clone(),
-                unit(format!("dept-{a}-{d}"), UnitKind::Department, Some(area.id)),
-            )
-            .await
-            .unwrap();
-            for t in 0..5 {
-                let code = format!("team-{a}-{d}-{t}");
-                structure::create_unit(
-                    db,
-                    org,
-                    cli.clone(),
-                    unit(code.clone(), UnitKind::Team, Some(dept.id)),
-                )
-                .await
-                .unwrap();
-                teams.push(code);
-            }
-        }
-    }
-    // Listing staff types seeds the six national ones.
-    structure::list_staff_types(db, org).await.unwrap();
-    for (order, rank) in RANKS.iter().enumerate() {
-        let new = NewRank {
-            code: (*rank).into(),
-            name: rank.replace('_', " "),
-            order: order as i64,
-            staff_type_id: None,
-        };
-        structure::create_rank(db, org, cli.clone(), new)
-            .await
-            .unwrap();
-    }
-    teams
-}
-
-/// Writes the workforce CSV; `moved` shifts every row whose index is a multiple of it to the
-/// next team (a delta of moves), and `only_moved` writes just those rows.
-fn write_csv(
-    path: &std::path::Path,
-    employees: usize,
-    teams: &[String],
-    moved: Option<usize>,
-    only_moved: bool,
-) {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(
-        out,
-        "employee_number,external_subject,org_unit,staff_type,rank,fte,start_date,leave_date"
-    )
-    .unwrap();
-    for i in 0..employees {
-        let shift = match moved {
-            Some(every) if i % every == 0 => 1,
-            _ if only_moved => continue,
-            _ => 0,
-        };
-        let staff_type = STAFF_TYPES[(i * 7) % 10 % 6];
-        let rank = if staff_type == "police_officer" {
-            RANKS[(i * 13) % 100 / 12 % 9]
-        } else {
-            ""
-        };
-        let fte = if i % 5 == 0 { "0.6" } else { "1.0" };
-        let start = format!("20{:02}-{:02}-01", 5 + i % 20, 1 + i % 12);
-        writeln!(
-            out,
-            "E{i:07},sub-{i:07},{},{staff_type},{rank},{fte},{start},",
-            teams[(i + shift) % teams.len()]
-        )
-        .unwrap();
-    }
 }
 
 async fn timed_sync(
@@ -230,11 +104,11 @@ async fn main() {
         declare::services::identity::create_organisation(&db, "bench-force".into(), "Bench".into())
             .await
             .unwrap();
-    let teams = build_structure(&db, org.id).await;
-    write_csv(&csv, employees, &teams, None, false);
+    let teams = common::force::build_structure(&db, org.id).await;
+    common::force::write_csv(&csv, employees, &teams, None, false);
     // A delta file: one person in twenty moves team.
     let delta = dir.path().join("moves.csv");
-    write_csv(&delta, employees, &teams, Some(20), true);
+    common::force::write_csv(&delta, employees, &teams, Some(20), true);
     let size_mib = std::fs::metadata(&csv).unwrap().len() as f64 / (1024.0 * 1024.0);
     println!("== workforce sync: {employees} employees, {} teams, 6 staff types, 9 ranks ({size_mib:.1} MiB CSV)", teams.len());
 

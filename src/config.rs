@@ -190,6 +190,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "how often `declare serve` takes any due snapshot (0: never; `declare stats snapshot` still does)",
     },
     Variable {
+        name: "DECLARE_FIGURE_CACHE_CELLS",
+        default: "250000",
+        meaning: "published cells of figures kept in memory until their tallies, structure or catalogue change (0: no cache)",
+    },
+    Variable {
         name: "DECLARE_ENCRYPTION_KEY",
         default: "generated in development",
         meaning: "base64 32-byte AEAD key that encrypts answers and tallies at rest",
@@ -275,6 +280,8 @@ pub struct Config {
     pub snapshot_schedule: crate::domain::schedule::Schedule,
     /// How often the service looks for a due snapshot; `None`: it never does.
     pub snapshot_check_seconds: Option<u64>,
+    /// Bound of the figures cache in published cells; 0 turns it off.
+    pub figure_cache_cells: usize,
     pub external_idp: Option<ExternalIdp>,
     /// argon2id cost (memory KiB, iterations, parallelism); OWASP's in production, cheap in tests.
     pub argon2_cost: (u32, u32, u32),
@@ -490,6 +497,11 @@ impl Config {
             Some(3600),
         )?;
         let snapshot_check_seconds = (snapshot_check_seconds > 0).then_some(snapshot_check_seconds);
+        let figure_cache_cells = parse_or(
+            "DECLARE_FIGURE_CACHE_CELLS",
+            take("DECLARE_FIGURE_CACHE_CELLS"),
+            Some(250_000),
+        )?;
         let external_idp = match take("DECLARE_IDP_ISSUER") {
             None => None,
             Some(issuer) => Some(ExternalIdp {
@@ -563,6 +575,7 @@ impl Config {
             disclosure,
             snapshot_schedule,
             snapshot_check_seconds,
+            figure_cache_cells,
             external_idp,
             argon2_cost: OWASP_ARGON2,
         })
@@ -610,6 +623,7 @@ impl Config {
             snapshot_schedule: Default::default(),
             // Tests that want the scheduled task turn it on; the others must not race it.
             snapshot_check_seconds: None,
+            figure_cache_cells: 250_000,
             external_idp: None,
             // Cheap hashing keeps the suite fast; production uses OWASP_ARGON2.
             argon2_cost: (1024, 1, 1),

@@ -38,7 +38,12 @@ impl Application {
             crate::crypto::Sealer::new(&config.encryption_key, &config.encryption_previous_keys)
                 .map_err(|e| anyhow::anyhow!("encryption keys: {e}"))?,
         );
+        let figures = Arc::new(crate::services::stats::FigureCache::with_limits(
+            crate::services::figure_cache::MAX_ENTRIES,
+            config.figure_cache_cells,
+        ));
         let state = web::Data::new(AppState {
+            figures,
             config: Arc::new(config),
             db,
             metrics: Metrics::new()?,

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use declare::config::Config;
 use declare::startup::Application;
 
+pub mod force;
+
 /// A running app on a temp SQLite file, or on a fresh PostgreSQL database when
 /// `DECLARE_BENCH_POSTGRES_URL` names a server (database created and dropped here).
 pub struct BenchApp {

@@ -45,6 +45,8 @@ pub struct AppState {
     /// Seals and opens answers and tallies at rest (current key plus previous keys during a
     /// rotation).
     pub sealer: Arc<crate::crypto::Sealer>,
+    /// Published figures until their inputs change (`services::figure_cache`).
+    pub figures: Arc<crate::services::stats::FigureCache>,
 }
 
 #[derive(OpenApi)]

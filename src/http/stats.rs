@@ -166,6 +166,7 @@ async fn figures(
         &state.db,
         state.sealer.clone(),
         state.config.disclosure,
+        &state.figures,
         org,
         query.snapshot,
         request,

@@ -118,6 +118,16 @@ pub(crate) fn seal(sealer: &Sealer, answers: &AnswerSet, context: &[u8]) -> AppR
     sealer.seal(&plain, context).map_err(AppError::internal)
 }
 
+/// Seals an answer set exactly as a declaration row stores it, for bulk loaders (benchmarks)
+/// that write rows through the store and must produce what the service would have.
+pub fn seal_declaration(
+    sealer: &Sealer,
+    employee_id: &str,
+    answers: &AnswerSet,
+) -> AppResult<Sealed> {
+    seal(sealer, answers, &declaration_context(employee_id))
+}
+
 /// The organisation's current published catalogue (id and document).
 fn current_catalogue(conn: &mut Conn, org: &str) -> AppResult<(String, Arc<Catalogue>)> {
     super::published::current(conn, org)

@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod catalogue_migration;
 pub mod consent;
 pub mod declarations;
+pub mod figure_cache;
 pub mod identity;
 pub mod published;
 pub mod retention;

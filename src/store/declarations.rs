@@ -111,6 +111,17 @@ pub fn insert(conn: &mut Conn, row: &Declaration) -> StoreResult<()> {
     Ok(())
 }
 
+/// Inserts many rows in multi-row statements (a bulk load into an empty organisation).
+pub fn insert_many(conn: &mut Conn, rows: &[Declaration]) -> StoreResult<()> {
+    // 8 columns a row: 1000 rows stay well under both backends' bind-parameter limits.
+    for chunk in rows.chunks(1000) {
+        crate::with_conn!(conn, |c| diesel::insert_into(d::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 /// Replaces the stored answers only if the row is still at `expected` version. The condition
 /// is in the UPDATE itself, so on PostgreSQL a writer that lost the race re-checks it after
 /// the winner commits and updates nothing: 0 means "someone else changed it".

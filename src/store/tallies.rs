@@ -123,3 +123,15 @@ pub fn reseal(
     .set((tallies::key_id.eq(new_key), tallies::sealed.eq(sealed)))
     .execute(c))?)
 }
+
+/// The organisation's tallies summed without opening any: rows, sum of versions, latest
+/// update. Every write changes it (see `services::figure_cache`).
+pub fn stamp(conn: &mut Conn, org: &str) -> StoreResult<(i64, i64, Option<NaiveDateTime>)> {
+    use diesel::dsl::{count_star, max, sql};
+    // SUM of a BIGINT is NUMERIC on PostgreSQL; the cast keeps one type on both backends.
+    let versions = || sql::<diesel::sql_types::BigInt>("CAST(COALESCE(SUM(version), 0) AS BIGINT)");
+    Ok(crate::with_conn!(conn, |c| tallies::table
+        .filter(tallies::organisation_id.eq(org.to_owned()))
+        .select((count_star(), versions(), max(tallies::updated_at)))
+        .first(c))?)
+}

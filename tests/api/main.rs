@@ -11,6 +11,7 @@ mod compose;
 mod declarations;
 mod errors;
 mod external_staff;
+mod figure_cache;
 mod health;
 mod hr_audit;
 mod matrix;

@@ -7,7 +7,7 @@ use declare::domain::tally::Groups;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app, TestApp};
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with, TestApp};
 use crate::on_both_backends;
 
 pub(crate) const HEADER: &str =
@@ -282,5 +282,44 @@ on_both_backends! {
         // An empty organisation publishes zeros, not an error.
         let empty = figures(&app, &edi, "/v1/stats/completion?characteristic=sex").await;
         assert_eq!(row(&empty, "Whole organisation")["headcount"], 0);
+    }
+
+    async fn rounding_publishes_counts_to_the_nearest_five_and_rates_from_exact_counts(backend) {
+        let app = spawn_app_with(backend, |config| config.disclosure.round_to = Some(5)).await;
+        let (hr, edi, org) = force(&app).await;
+        // No count is small, so nothing is suppressed and every figure shows the rounding.
+        let mut all = people("N", "north", "police_officer", "pc", &[("yes", 12), ("no", 9), ("prefer_not_to_say", 6), ("", 7)]);
+        all.extend(people("S", "south", "police_staff", "", &[("yes", 6), ("no", 11), ("prefer_not_to_say", 5), ("", 8)]));
+        sync_and_answer(&app, &hr, org, &all).await;
+
+        let overall = figures(&app, &edi, "/v1/stats/completion?characteristic=disability").await;
+        assert_eq!(overall["rules"]["round_to"], 5);
+        assert_eq!(overall["rules"]["rate_decimals"], 1);
+        let whole = row(&overall, "Whole organisation");
+        // Exact: headcount 64, declared 38, prefer not to say 11, blank 15.
+        assert_eq!(whole["headcount"], 65);
+        assert_eq!((cell(whole, "declared"), cell(whole, "prefer_not_to_say"), cell(whole, "blank")), (json!(40), json!(10), json!(15)));
+        // Rates come from the exact counts (38 of 64), rounded to one decimal place.
+        let percent = |row: &Value, column: &str| row["cells"].as_array().unwrap().iter().find(|c| c["column"] == column).unwrap()["percent"].clone();
+        assert_eq!(percent(whole, "declared"), 59.4);
+        assert_eq!(percent(whole, "prefer_not_to_say"), 17.2);
+        assert_eq!(percent(whole, "blank"), 23.4);
+
+        // Exact: north 34 = 12 yes + 9 no + 6 pnts + 7 blank; south 30 = 6 + 11 + 5 + 8.
+        let areas = figures(&app, &edi, "/v1/stats/distribution?characteristic=disability&by=org_unit&level=1").await;
+        let north = row(&areas, "NORTH");
+        assert_eq!(north["headcount"], 35);
+        assert_eq!(["yes", "no", "prefer_not_to_say", "blank"].map(|c| cell(north, c)), [json!(10), json!(10), json!(5), json!(5)]);
+        assert_eq!(percent(north, "yes"), 35.3);
+        let south = row(&areas, "SOUTH");
+        assert_eq!(south["headcount"], 30);
+        assert_eq!(["yes", "no", "prefer_not_to_say", "blank"].map(|c| cell(south, c)), [json!(5), json!(10), json!(5), json!(10)]);
+        assert_eq!(percent(south, "blank"), 26.7);
+
+        let by_type = figures(&app, &edi, "/v1/stats/completion?characteristic=disability&by=staff_type").await;
+        let staff = by_type["rows"].as_array().unwrap().iter().find(|r| r["key"] == "police_staff").unwrap();
+        assert_eq!((staff["headcount"].clone(), cell(staff, "declared")), (json!(30), json!(15)));
+        let pcso = by_type["rows"].as_array().unwrap().iter().find(|r| r["key"] == "pcso").unwrap();
+        assert_eq!(pcso["headcount"], 0, "an empty group stays 0");
     }
 }

@@ -75,7 +75,7 @@ pub struct FigureRow {
     pub cells: Vec<PublishedCell>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Figures {
     pub characteristic: String,
     pub breakdown: Breakdown,
@@ -106,21 +106,47 @@ pub async fn figures(
     db: &Database,
     sealer: Arc<Sealer>,
     config: DisclosureConfig,
+    cache: &FigureCache,
     org: Uuid,
     request: FigureRequest,
 ) -> AppResult<Figures> {
+    let shape = format!(
+        "{:?}/{}/{:?}",
+        request.breakdown, request.level, request.view
+    );
+    let key = super::figure_cache::Key::new(org, &request.characteristic, shape, &config);
+    let org_key = org.to_string();
+    // Read before the figures' own reads: see `figure_cache` on why that order is safe.
+    let fingerprint = db
+        .run(move |conn| Ok(super::figure_cache::fingerprint(conn, &org_key)))
+        .await??;
+    if let Some(mut cached) = cache.get(&key, &fingerprint) {
+        // Nothing they count has changed since: they describe now too.
+        cached.as_at = now();
+        return Ok(cached);
+    }
     let basis = basis::live(db, sealer, org).await?;
     let table = basis::compute(&basis, &request, &config)?;
-    Ok(Figures {
+    let fresh = Figures {
         characteristic: request.characteristic,
         breakdown: request.breakdown,
         level: (request.breakdown == Breakdown::OrgUnit).then_some(request.level),
-        as_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        as_at: now(),
         snapshot: None,
         columns: table.columns,
         rows: table.rows,
         rules: table.rules,
-    })
+    };
+    let cells = fresh.rows.iter().map(|r| r.cells.len() + 1).sum();
+    cache.put(key, fingerprint, fresh.clone(), cells);
+    Ok(fresh)
+}
+
+/// Figures already computed, served while their inputs are unchanged.
+pub type FigureCache = super::figure_cache::FigureCache<Figures>;
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Figures from the live tallies, or (with `snapshot`) from that snapshot of the
@@ -129,12 +155,13 @@ pub async fn figures_at(
     db: &Database,
     sealer: Arc<Sealer>,
     config: DisclosureConfig,
+    cache: &FigureCache,
     org: Uuid,
     snapshot: Option<Uuid>,
     request: FigureRequest,
 ) -> AppResult<Figures> {
     let Some(id) = snapshot else {
-        return figures(db, sealer, config, org, request).await;
+        return figures(db, sealer, config, cache, org, request).await;
     };
     let (summary, basis) = snapshots::load(db, sealer, org, id).await?;
     let table = basis::compute(&basis, &request, &config)?;

@@ -1,0 +1,284 @@
+//! A bounded cache of published figures, so a figures request whose inputs have not changed
+//! since they were last computed skips opening every sealed tally and re-running disclosure
+//! control (together most of a request's cost; see decision 0011).
+//!
+//! An entry is keyed by everything a response depends on: organisation, characteristic,
+//! breakdown, level, view and the disclosure settings. It is served only while its
+//! [`Fingerprint`] still matches: the current catalogue version, a digest of the structure
+//! (units, staff types, ranks: names, codes, parents), and the organisation's tallies summed
+//! without opening any (rows, sum of versions, latest `updated_at`). Every tally write bumps
+//! its row's version and `updated_at`, and a recount rewrites every row, so a change of counts
+//! always changes the fingerprint; no per-organisation counter row exists for every
+//! declaration write to queue on.
+//!
+//! The fingerprint is read BEFORE the figures' own reads. A write landing between the two
+//! leaves an entry computed from newer data under an older fingerprint, which only costs one
+//! recomputation; the reverse (older data under a newer fingerprint) cannot happen.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::NaiveDateTime;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::domain::disclosure::DisclosureConfig;
+use crate::error::AppResult;
+use crate::store::{catalogue, structure, tallies, Conn};
+
+/// Most entries kept, whatever their size.
+pub const MAX_ENTRIES: usize = 1024;
+/// Most published cells kept over all entries (a cell is about 100 bytes with its row), so the
+/// cache stays within a few tens of MiB however many organisations ask.
+const MAX_CELLS: usize = 250_000;
+
+/// What a cached response was computed from. Equal fingerprints mean equal figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    catalogue: Option<String>,
+    structure: [u8; 32],
+    tally_rows: i64,
+    tally_versions: i64,
+    tallies_updated: Option<NaiveDateTime>,
+}
+
+/// Reads the fingerprint of an organisation's figures; opens nothing sealed.
+pub fn fingerprint(conn: &mut Conn, org: &str) -> AppResult<Fingerprint> {
+    let (tally_rows, tally_versions, tallies_updated) = tallies::stamp(conn, org)?;
+    let catalogue = catalogue::current_published_id(conn, org)?;
+    let mut digest = Sha256::new();
+    let mut field = |value: &str| {
+        digest.update((value.len() as u64).to_le_bytes());
+        digest.update(value.as_bytes());
+    };
+    for unit in structure::list_units(conn, org)? {
+        field(&unit.id);
+        field(unit.parent_id.as_deref().unwrap_or(""));
+        field(&unit.code);
+        field(&unit.name);
+    }
+    field("staff_types");
+    for staff_type in structure::list_staff_types(conn, org)? {
+        field(&staff_type.id);
+        field(&staff_type.code);
+        field(&staff_type.name);
+    }
+    field("ranks");
+    for rank in structure::list_ranks(conn, org)? {
+        field(&rank.id);
+        field(&rank.code);
+        field(&rank.name);
+        field(&rank.sort_order.to_string());
+    }
+    Ok(Fingerprint {
+        catalogue,
+        structure: digest.finalize().into(),
+        tally_rows,
+        tally_versions,
+        tallies_updated,
+    })
+}
+
+/// Everything a response depends on besides the data the fingerprint covers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub org: Uuid,
+    pub characteristic: String,
+    /// Breakdown, level and view, as the caller spells them.
+    pub request: String,
+    pub min_cell: u64,
+    pub suppress_zeros: bool,
+    pub round_to: Option<u64>,
+    pub rate_decimals: u32,
+}
+
+impl Key {
+    pub fn new(
+        org: Uuid,
+        characteristic: &str,
+        request: String,
+        config: &DisclosureConfig,
+    ) -> Self {
+        let DisclosureConfig {
+            min_cell,
+            suppress_zeros,
+            round_to,
+            rate_decimals,
+        } = *config;
+        Key {
+            org,
+            characteristic: characteristic.to_owned(),
+            request,
+            min_cell,
+            suppress_zeros,
+            round_to,
+            rate_decimals,
+        }
+    }
+}
+
+struct Entry<T> {
+    fingerprint: Fingerprint,
+    value: T,
+    cells: usize,
+    used: u64,
+}
+
+struct Inner<T> {
+    entries: HashMap<Key, Entry<T>>,
+    cells: usize,
+    clock: u64,
+}
+
+/// Least-recently-used, bounded by entries and by published cells.
+pub struct FigureCache<T> {
+    inner: Mutex<Inner<T>>,
+    max_entries: usize,
+    max_cells: usize,
+}
+
+impl<T: Clone> Default for FigureCache<T> {
+    fn default() -> Self {
+        Self::with_limits(MAX_ENTRIES, MAX_CELLS)
+    }
+}
+
+impl<T: Clone> FigureCache<T> {
+    pub fn with_limits(max_entries: usize, max_cells: usize) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                entries: HashMap::new(),
+                cells: 0,
+                clock: 0,
+            }),
+            max_entries,
+            max_cells,
+        }
+    }
+
+    /// The value stored under `key`, if it was computed from exactly `fingerprint`.
+    pub fn get(&self, key: &Key, fingerprint: &Fingerprint) -> Option<T> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.clock += 1;
+        let clock = inner.clock;
+        let entry = inner.entries.get_mut(key)?;
+        if entry.fingerprint != *fingerprint {
+            return None;
+        }
+        entry.used = clock;
+        Some(entry.value.clone())
+    }
+
+    /// Stores `value` (weighing `cells` published cells), evicting the least recently used
+    /// entries until both limits hold. A value larger than the whole budget is not kept.
+    pub fn put(&self, key: Key, fingerprint: Fingerprint, value: T, cells: usize) {
+        if self.max_entries == 0 || self.max_cells == 0 || cells > self.max_cells {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.clock += 1;
+        let used = inner.clock;
+        if let Some(old) = inner.entries.remove(&key) {
+            inner.cells -= old.cells;
+        }
+        while inner.entries.len() >= self.max_entries || inner.cells + cells > self.max_cells {
+            let Some(oldest) = inner
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(gone) = inner.entries.remove(&oldest) {
+                inner.cells -= gone.cells;
+            }
+        }
+        inner.cells += cells;
+        inner.entries.insert(
+            key,
+            Entry {
+                fingerprint,
+                value,
+                cells,
+                used,
+            },
+        );
+    }
+
+    /// Entries and cells held, for tests and metrics.
+    pub fn size(&self) -> (usize, usize) {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        (inner.entries.len(), inner.cells)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn print(n: i64) -> Fingerprint {
+        Fingerprint {
+            catalogue: Some("c1".into()),
+            structure: [0; 32],
+            tally_rows: 1,
+            tally_versions: n,
+            tallies_updated: None,
+        }
+    }
+
+    fn key(org: Uuid, request: &str, config: &DisclosureConfig) -> Key {
+        Key::new(org, "disability", request.into(), config)
+    }
+
+    #[test]
+    fn serves_only_the_same_key_and_fingerprint() {
+        let cache = FigureCache::default();
+        let config = DisclosureConfig::default();
+        let org = Uuid::new_v4();
+        cache.put(key(org, "overall", &config), print(1), "a", 1);
+        assert_eq!(
+            cache.get(&key(org, "overall", &config), &print(1)),
+            Some("a")
+        );
+        assert_eq!(cache.get(&key(org, "overall", &config), &print(2)), None);
+        assert_eq!(
+            cache.get(&key(Uuid::new_v4(), "overall", &config), &print(1)),
+            None
+        );
+        assert_eq!(cache.get(&key(org, "rank", &config), &print(1)), None);
+        let rounded = DisclosureConfig {
+            round_to: Some(5),
+            ..config
+        };
+        assert_eq!(cache.get(&key(org, "overall", &rounded), &print(1)), None);
+        let stricter = DisclosureConfig {
+            min_cell: 10,
+            ..config
+        };
+        assert_eq!(cache.get(&key(org, "overall", &stricter), &print(1)), None);
+    }
+
+    #[test]
+    fn stays_within_its_limits_evicting_the_least_recently_used() {
+        let cache = FigureCache::with_limits(3, 100);
+        let config = DisclosureConfig::default();
+        let org = Uuid::new_v4();
+        for (i, request) in ["a", "b", "c"].iter().enumerate() {
+            cache.put(key(org, request, &config), print(1), i, 10);
+        }
+        assert!(cache.get(&key(org, "a", &config), &print(1)).is_some());
+        cache.put(key(org, "d", &config), print(1), 3, 10);
+        assert_eq!(cache.size(), (3, 30));
+        assert!(
+            cache.get(&key(org, "b", &config), &print(1)).is_none(),
+            "b was oldest"
+        );
+        assert!(cache.get(&key(org, "a", &config), &print(1)).is_some());
+        cache.put(key(org, "big", &config), print(1), 4, 95);
+        assert_eq!(cache.size(), (1, 95), "cells bound evicts the rest");
+        cache.put(key(org, "huge", &config), print(1), 5, 101);
+        assert!(cache.get(&key(org, "huge", &config), &print(1)).is_none());
+        assert_eq!(cache.size(), (1, 95));
+    }
+}
