@@ -12,16 +12,10 @@
 //! 2. **Small groups are not broken down.** For every [`BreakdownGroup`] (a row: headcount and
 //!    its parts) whose headcount fails [`may_break_down`], every part is suppressed, zeros
 //!    included (otherwise "0 blank" in a team of 3 says all three answered).
-//! 3. **Secondary suppression.** Repeat until no suppressed cell can be pinned down: take
-//!    the lowest-id suppressed cell that a viewer can pin down, where pinned down means
-//!    - **linear:** the unit vector e_i lies in the row space of the constraint matrix
-//!      restricted to the suppressed cells (published values moved to the right-hand side),
-//!      decided by exact fraction-free elimination over i128 (checked; overflow is an
-//!      error, never a wrong answer); or
-//!    - **zero-sum:** in some constraint the suppressed cells all have the same sign and the
-//!      published cells already balance, so non-negativity forces them all to 0; or
-//!    - **no witness:** the witness search (below) over the suppressed cells finds none;
-//!
+//! 3. **Secondary suppression.** Repeat until every suppressed cell has a witness (below):
+//!    take the lowest-id suppressed cell for which the witness search over the suppressed
+//!    cells finds none (a cell a viewer could pin down by linear recovery, or by the zero-sum
+//!    rule where non-negativity forces cells to 0, has no witness, so it is among these),
 //!    and suppress more published cells to protect it. The fix is the cheapest witness the
 //!    search finds when it may also move published cells: fewest published cells first
 //!    (iterative deepening up to 6), and among them the search tries, in every constraint,
@@ -66,11 +60,10 @@
 //!   across snapshots) are not covered.
 //! - Rates ([`publish_rate`]) use the exact counts, so with rounding on, a rate can narrow a
 //!   rounded count back down; they are published only when both counts are published.
-//! - Cost is polynomial for the linear test and bounded per witness search; very large
-//!   families (thousands of suppressed cells) are slow in debug builds.
+//! - Cost is bounded per witness search; very large families (thousands of suppressed cells)
+//!   are slow in debug builds.
 
 mod family;
-mod linalg;
 mod problem;
 mod suppress;
 mod witness;
