@@ -162,6 +162,18 @@ pub fn knows(basis: &Basis, characteristic: &str) -> bool {
     publication_groups(&basis.catalogue, characteristic).is_ok()
 }
 
+/// [`compute`] on the blocking pool: disclosure control on a large family is CPU work that
+/// must not stall an async worker serving other requests.
+pub async fn compute_blocking(
+    basis: Basis,
+    request: FigureRequest,
+    config: DisclosureConfig,
+) -> AppResult<Table> {
+    actix_web::web::block(move || compute(&basis, &request, &config))
+        .await
+        .map_err(AppError::internal)?
+}
+
 /// One protected table: the rows of the requested breakdown, the requested columns.
 pub struct Table {
     pub columns: Vec<String>,

@@ -126,7 +126,7 @@ pub async fn figures(
         return Ok(cached);
     }
     let basis = basis::live(db, sealer, org).await?;
-    let table = basis::compute(&basis, &request, &config)?;
+    let table = basis::compute_blocking(basis, request.clone(), config).await?;
     let fresh = Figures {
         characteristic: request.characteristic,
         breakdown: request.breakdown,
@@ -164,7 +164,7 @@ pub async fn figures_at(
         return figures(db, sealer, config, cache, org, request).await;
     };
     let (summary, basis) = snapshots::load(db, sealer, org, id).await?;
-    let table = basis::compute(&basis, &request, &config)?;
+    let table = basis::compute_blocking(basis, request.clone(), config).await?;
     Ok(Figures {
         characteristic: request.characteristic,
         breakdown: request.breakdown,

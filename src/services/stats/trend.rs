@@ -85,7 +85,7 @@ pub async fn trend(
         if !basis::knows(&basis, &request.characteristic) {
             continue;
         }
-        let table = basis::compute(&basis, &figure, &config)?;
+        let table = basis::compute_blocking(basis, figure.clone(), config).await?;
         points.push(TrendPoint {
             snapshot: summary,
             columns: table.columns,
