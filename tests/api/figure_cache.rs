@@ -18,23 +18,6 @@ struct Force {
     staff: Vec<(String, uuid::Uuid)>,
 }
 
-async fn declare(app: &TestApp, token: &str, answers: Value) {
-    let r = app
-        .authed(Method::GET, "/v1/me/declaration", token)
-        .send()
-        .await
-        .unwrap();
-    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
-    let r = app
-        .authed(Method::PUT, "/v1/me/declaration", token)
-        .header("if-match", etag)
-        .json(&json!({ "answers": answers }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-}
-
 /// Six people, each in their own top-level unit; everyone says yes to disability but fay, who
 /// says no.
 async fn force(app: &TestApp) -> Force {
@@ -63,8 +46,7 @@ async fn force(app: &TestApp) -> Force {
             .unwrap();
         assert_eq!(r.status(), 200);
         let gateway = if name == "fay" { "no" } else { "yes" };
-        declare(
-            app,
+        app.declare_answers(
             &token,
             json!({"disability": {"gateway": gateway}, "race": {"gateway": "white"}}),
         )
@@ -154,7 +136,7 @@ on_both_backends! {
         assert_eq!(entries, 3, "each figure asked for is kept");
 
         // A declaration changes: ben says no instead of yes.
-        declare(&app, &f.staff[1].0, json!({"disability": {"gateway": "no"}})).await;
+        app.declare_answers(&f.staff[1].0, json!({"disability": {"gateway": "no"}})).await;
         let after = check(&app, &f, "disability", Breakdown::Overall).await;
         assert_ne!(after, overall, "the change must show");
 

@@ -128,6 +128,24 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
 }
 
 impl TestApp {
+    /// Replaces `token`'s whole declaration through the API, with the current ETag.
+    pub async fn declare_answers(&self, token: &str, answers: serde_json::Value) {
+        let r = self
+            .authed(reqwest::Method::GET, "/v1/me/declaration", token)
+            .send()
+            .await
+            .unwrap();
+        let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+        let r = self
+            .authed(reqwest::Method::PUT, "/v1/me/declaration", token)
+            .header("if-match", etag)
+            .json(&serde_json::json!({ "answers": answers }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+
     /// Stops this app's server and starts the application again on the same database, with
     /// this app's configuration adjusted by `adjust` (an operator's restart with new settings;
     /// tokens stay valid, the signing keys being kept). The new app does not own the

@@ -135,18 +135,6 @@ async fn get_declaration(app: &TestApp, token: &str) -> (String, Value) {
     (etag, r.json().await.unwrap())
 }
 
-async fn declare_answers(app: &TestApp, token: &str, answers: Value) {
-    let (etag, _) = get_declaration(app, token).await;
-    let r = app
-        .authed(Method::PUT, "/v1/me/declaration", token)
-        .header("if-match", etag)
-        .json(&json!({ "answers": answers }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-}
-
 struct Force {
     org: uuid::Uuid,
     hr: String,
@@ -244,23 +232,23 @@ on_both_backends! {
         let app = spawn_app(backend).await;
         let f = force(&app, 6).await;
         // Under version 1 (the national catalogue).
-        declare_answers(&app, &f.staff[0], json!({
+        app.declare_answers(&f.staff[0], json!({
             "caring_responsibilities": {"gateway": "yes_20_to_34_hours"},
             "marriage_civil_partnership": {"gateway": "never_married"},
             "disability": {"gateway": "yes", "details": {"health_conditions":
                 {"selected": ["physical_impairment", "sensory_impairment"]}}}})).await;
-        declare_answers(&app, &f.staff[1], json!({
+        app.declare_answers(&f.staff[1], json!({
             "caring_responsibilities": {"gateway": "yes_20_to_34_hours"},
             "marriage_civil_partnership": {"gateway": "married"}})).await;
-        declare_answers(&app, &f.staff[2], json!({
+        app.declare_answers(&f.staff[2], json!({
             "marriage_civil_partnership": {"gateway": "never_married"},
             "disability": {"gateway": "yes", "details": {"health_conditions":
                 {"selected": ["sensory_impairment", "other"], "other_text": "tinnitus"}}}})).await;
-        declare_answers(&app, &f.staff[3], json!({"sex": {"gateway": "female"}})).await;
+        app.declare_answers(&f.staff[3], json!({"sex": {"gateway": "female"}})).await;
         // staff[4] never declares.
         let v2 = publish_version_two(&app, &f.hr).await;
         // staff[5] declares under version 2: nothing to map, so the migration leaves it alone.
-        declare_answers(&app, &f.staff[5], json!({"sex": {"gateway": "male"}})).await;
+        app.declare_answers(&f.staff[5], json!({"sex": {"gateway": "male"}})).await;
         let caring_yes_before: u64 = crate::tallies::snapshot(&app, f.org).await.iter()
             .map(|(_, c)| c.count("caring_responsibilities", "yes")).sum();
         assert_eq!(caring_yes_before, 2);
@@ -405,7 +393,7 @@ on_both_backends! {
         let app = Arc::new(spawn_app(backend).await);
         let f = force(&app, 4).await;
         for token in &f.staff {
-            declare_answers(&app, token, json!({
+            app.declare_answers(token, json!({
                 "marriage_civil_partnership": {"gateway": "never_married"},
                 "caring_responsibilities": {"gateway": "yes_20_to_34_hours"}})).await;
         }

@@ -44,20 +44,7 @@ async fn answer(app: &TestApp, token: &str, answers: Value) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let r = app
-        .authed(Method::GET, "/v1/me/declaration", token)
-        .send()
-        .await
-        .unwrap();
-    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
-    let r = app
-        .authed(Method::PUT, "/v1/me/declaration", token)
-        .header("if-match", etag)
-        .json(&json!({ "answers": answers }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    app.declare_answers(token, answers).await;
 }
 
 async fn declaration(app: &TestApp, token: &str) -> Value {

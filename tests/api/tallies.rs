@@ -19,23 +19,6 @@ async fn consent(app: &TestApp, token: &str, grant: bool) {
     assert_eq!(r.status(), 200);
 }
 
-async fn put(app: &TestApp, token: &str, answers: Value) {
-    let r = app
-        .authed(Method::GET, "/v1/me/declaration", token)
-        .send()
-        .await
-        .unwrap();
-    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
-    let r = app
-        .authed(Method::PUT, "/v1/me/declaration", token)
-        .header("if-match", etag)
-        .json(&json!({ "answers": answers }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-}
-
 /// The organisation's tallies as they stand, with zero counts dropped.
 pub async fn snapshot(app: &TestApp, org: uuid::Uuid) -> Vec<(CellKey, CellCounts)> {
     let sealer = app.state.sealer.clone();
@@ -88,11 +71,11 @@ on_both_backends! {
         for token in &tokens {
             consent(&app, token, true).await;
         }
-        put(&app, &tokens[0], json!({"disability": {"gateway": "yes"}, "sex": {"gateway": "female"}})).await;
-        put(&app, &tokens[1], json!({"disability": {"gateway": "prefer_not_to_say"}})).await;
-        put(&app, &tokens[2], json!({"sex": {"gateway": "male"}})).await;
+        app.declare_answers(&tokens[0], json!({"disability": {"gateway": "yes"}, "sex": {"gateway": "female"}})).await;
+        app.declare_answers(&tokens[1], json!({"disability": {"gateway": "prefer_not_to_say"}})).await;
+        app.declare_answers(&tokens[2], json!({"sex": {"gateway": "male"}})).await;
         // Changes: ana changes her answer, ben erases, cat withdraws consent (erases), dev never answers.
-        put(&app, &tokens[0], json!({"disability": {"gateway": "no"}})).await;
+        app.declare_answers(&tokens[0], json!({"disability": {"gateway": "no"}})).await;
         let r = app.authed(Method::DELETE, "/v1/me/declaration", &tokens[1]).send().await.unwrap();
         assert!(r.status().is_success());
         consent(&app, &tokens[2], false).await;
@@ -117,9 +100,9 @@ on_both_backends! {
             consent(&app, &token, true).await;
             tokens.push(token);
         }
-        put(&app, &tokens[0], json!({"disability": {"gateway": "yes"}, "sex": {"gateway": "female"}})).await;
-        put(&app, &tokens[1], json!({"disability": {"gateway": "prefer_not_to_say"}})).await;
-        put(&app, &tokens[2], json!({"sex": {"gateway": "male"}})).await;
+        app.declare_answers(&tokens[0], json!({"disability": {"gateway": "yes"}, "sex": {"gateway": "female"}})).await;
+        app.declare_answers(&tokens[1], json!({"disability": {"gateway": "prefer_not_to_say"}})).await;
+        app.declare_answers(&tokens[2], json!({"sex": {"gateway": "male"}})).await;
         let hr = app.create_account(Some(org.id), "hr-lead", &["hr_admin"]).await;
         let hr = app.login(&hr).await;
         // ana moves into ben's unit, ben and dev stay, cat leaves (absent), eve joins.
@@ -175,7 +158,7 @@ on_both_backends! {
         let (login, _) = app.create_employee_account(org.id, "solo").await;
         let token = app.login(&login).await;
         consent(&app, &token, true).await;
-        put(&app, &token, json!({"disability": {"gateway": "yes"}, "sexual_orientation": {"gateway": "bisexual"}})).await;
+        app.declare_answers(&token, json!({"disability": {"gateway": "yes"}, "sexual_orientation": {"gateway": "bisexual"}})).await;
         // What a database administrator with a dump but no key can read: one row per occupied
         // cell (occupancy is in the plain workforce tables anyway), its counts sealed.
         let rows: Vec<(String, Vec<u8>)> = app.raw_tally_rows();
