@@ -18,15 +18,8 @@ use std::time::{Duration, Instant};
 use declare::auth::{Principal, PrincipalKind, Role};
 use declare::services::sync::{self, Mode, SyncOptions, SyncOutcome};
 use declare::store::{Conn, Database};
-use diesel::{Connection as _, RunQueryDsl as _};
+use diesel::RunQueryDsl as _;
 use serde_json::json;
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 struct Size {
     employees: usize,
@@ -326,29 +319,15 @@ async fn run(backend: &str, app: common::BenchApp, size: &Size) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let size = Size {
-        employees: setting("DECLARE_BENCH_EMPLOYEES", 200),
-        clients: setting("DECLARE_BENCH_CLIENTS", 8),
-        rounds: setting("DECLARE_BENCH_ROUNDS", 10),
+        employees: common::env_usize("DECLARE_BENCH_EMPLOYEES", 200),
+        clients: common::env_usize("DECLARE_BENCH_CLIENTS", 8),
+        rounds: common::env_usize("DECLARE_BENCH_ROUNDS", 10),
     };
 
     let app = common::start(|_| {}).await;
     run("SQLite", app, &size).await;
 
-    let admin = std::env::var("DECLARE_BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("declare_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut admin_conn = diesel::PgConnection::establish(&admin).unwrap();
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut admin_conn)
-        .unwrap();
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(b, _)| b)
-        .to_owned();
-    let url = format!("{base}/{name}");
-    let app = common::start(|config| config.database_url = url.clone()).await;
+    let pg = common::BenchDatabase::create();
+    let app = common::start(|config| config.database_url = pg.url.clone()).await;
     run("PostgreSQL", app, &size).await;
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin_conn)
-        .unwrap();
 }

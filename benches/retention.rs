@@ -9,6 +9,8 @@
 //! 50000, a large force) and `DECLARE_BENCH_LEAVERS` how many of them are erased (default 5000).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Instant;
 
 use chrono::Utc;
@@ -20,14 +22,7 @@ use declare::store::schema::{consents, declaration_history, declarations, employ
 use declare::store::structure::{insert_staff_types, insert_unit, OrgUnit, StaffType};
 use declare::store::workforce::Employee;
 use declare::store::{Conn, Database};
-use diesel::{Connection as _, RunQueryDsl as _};
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use diesel::RunQueryDsl as _;
 
 /// A force of `people`, the first `leavers` of whom left two years ago, each leaver with a
 /// (dummy-sealed) declaration, two history rows and a consent. The rest are in post with no
@@ -218,8 +213,8 @@ async fn measure(label: &str, ours_url: &str, raw_url: &str, people: usize, leav
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let people = env("DECLARE_BENCH_EMPLOYEES", 50_000);
-    let leavers = env("DECLARE_BENCH_LEAVERS", 5_000).min(people);
+    let people = common::env_usize("DECLARE_BENCH_EMPLOYEES", 50_000);
+    let leavers = common::env_usize("DECLARE_BENCH_LEAVERS", 5_000).min(people);
 
     let dir = tempfile::tempdir().unwrap();
     let sqlite = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
@@ -232,32 +227,9 @@ async fn main() {
     )
     .await;
 
-    let admin = std::env::var("DECLARE_BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(b, _)| b)
-        .to_owned();
-    let names: Vec<String> = (0..2)
-        .map(|_| format!("declare_bench_{}", uuid::Uuid::new_v4().simple()))
-        .collect();
-    let mut admin_conn = diesel::PgConnection::establish(&admin).unwrap();
-    for name in &names {
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin_conn)
-            .unwrap();
-    }
-    let url = |name: &str| format!("{base}/{name}");
-    measure(
-        "PostgreSQL",
-        &url(&names[0]),
-        &url(&names[1]),
-        people,
-        leavers,
-    )
-    .await;
-    for name in &names {
-        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut admin_conn);
-    }
+    let (ours, raw) = (
+        common::BenchDatabase::create(),
+        common::BenchDatabase::create(),
+    );
+    measure("PostgreSQL", &ours.url, &raw.url, people, leavers).await;
 }

@@ -27,7 +27,7 @@ use declare::services::sync::{self, Mode, SyncOptions, SyncOutcome};
 use declare::store::declarations::Declaration;
 use declare::store::Conn;
 use diesel::sql_types::{BigInt, Text};
-use diesel::{Connection as _, QueryableByName, RunQueryDsl as _};
+use diesel::{QueryableByName, RunQueryDsl as _};
 use serde_json::Value;
 
 /// Characteristics declared, with realistic weights for each gateway answer.
@@ -95,13 +95,6 @@ fn env_list(name: &str, default: &str) -> Vec<String> {
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .collect()
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// splitmix64: a deterministic, well-mixed draw per (person, question).
@@ -402,18 +395,8 @@ async fn get(client: &reqwest::Client, url: &str, token: &str) -> Value {
 }
 
 async fn run(backend: &str, size: usize, requests: usize, raw_runs: usize) {
-    let admin = std::env::var("DECLARE_BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let pg = (backend == "postgres").then(|| {
-        let name = format!("declare_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut admin_conn = diesel::PgConnection::establish(&admin).unwrap();
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin_conn)
-            .unwrap();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        (name.clone(), format!("{base}/{name}"), admin_conn)
-    });
-    let url = pg.as_ref().map(|(_, url, _)| url.clone());
+    let pg = (backend == "postgres").then(common::BenchDatabase::create);
+    let url = pg.as_ref().map(|db| db.url.clone());
     let app = common::start(|config| {
         if let Some(url) = url {
             config.database_url = url;
@@ -502,11 +485,7 @@ async fn run(backend: &str, size: usize, requests: usize, raw_runs: usize) {
     }
     drop(raw_conn);
     drop(app);
-    if let Some((name, _, mut admin_conn)) = pg {
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut admin_conn)
-            .unwrap();
-    }
+    drop(pg);
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -519,8 +498,8 @@ async fn main() {
         })
         .collect();
     let backends = env_list("DECLARE_BENCH_BACKENDS", "sqlite,postgres");
-    let requests = env_number("DECLARE_BENCH_REQUESTS", 300);
-    let raw_runs = env_number("DECLARE_BENCH_RAW_RUNS", 3);
+    let requests = common::env_usize("DECLARE_BENCH_REQUESTS", 300);
+    let raw_runs = common::env_usize("DECLARE_BENCH_RAW_RUNS", 3);
     println!(
         "== figures: {requests} requests per figure over HTTP (one at a time), raw GROUP BY median of {raw_runs}"
     );

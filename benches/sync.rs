@@ -13,7 +13,6 @@ use std::time::Instant;
 
 use declare::services::sync::{self, Mode, SyncOptions, SyncOutcome};
 use declare::store::Database;
-use diesel::{Connection as _, RunQueryDsl as _};
 
 /// VmHWM (peak resident set) of this process, in MiB.
 fn peak_mib() -> f64 {
@@ -79,22 +78,9 @@ async fn main() {
             .with_writer(std::io::stderr)
             .init();
     }
-    let employees: usize = std::env::var("DECLARE_BENCH_EMPLOYEES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(250_000);
-    let admin = std::env::var("DECLARE_BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("declare_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut admin_conn = diesel::PgConnection::establish(&admin).unwrap();
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut admin_conn)
-        .unwrap();
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(b, _)| b)
-        .to_owned();
-    let url = format!("{base}/{name}");
+    let employees = common::env_usize("DECLARE_BENCH_EMPLOYEES", 250_000);
+    let pg = common::BenchDatabase::create();
+    let url = pg.url.clone();
 
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("workforce.csv");
@@ -167,7 +153,5 @@ async fn main() {
     );
 
     drop(db);
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin_conn)
-        .unwrap();
+    drop(pg);
 }

@@ -92,3 +92,51 @@ pub fn row(what: &str, ours: Duration, raw_what: &str, raw: Duration) {
         us(raw)
     );
 }
+
+/// A benchmark setting from the environment (`DECLARE_BENCH_*`), or its default.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A fresh PostgreSQL database on the server at `DECLARE_BENCH_POSTGRES_URL` (default: the
+/// local one), dropped with this value, connections and all, however the bench ends.
+pub struct BenchDatabase {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl BenchDatabase {
+    pub fn create() -> Self {
+        use diesel::{Connection as _, RunQueryDsl as _};
+        let admin = std::env::var("DECLARE_BENCH_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("declare_bench_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = diesel::PgConnection::establish(&admin).unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .unwrap();
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        BenchDatabase {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        }
+    }
+}
+
+impl Drop for BenchDatabase {
+    fn drop(&mut self) {
+        use diesel::{Connection as _, RunQueryDsl as _};
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn);
+        }
+    }
+}
