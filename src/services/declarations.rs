@@ -549,9 +549,6 @@ pub async fn stored_answers(
     .await?
 }
 
-/// Catalogue versions opened while counting, by id: a recount meets each version many times.
-pub type CatalogueCache = std::collections::HashMap<String, Arc<Catalogue>>;
-
 /// What a stored declaration counts as in the tallies: its answers collapsed to publication
 /// groups under the catalogue version they were answered against (the one they were counted
 /// under when written), so taking them out again subtracts exactly what was added.
@@ -559,20 +556,20 @@ pub fn counted_groups(
     conn: &mut Conn,
     sealer: &Sealer,
     employee_id: &str,
-    cache: &mut CatalogueCache,
 ) -> AppResult<crate::domain::tally::Groups> {
     match repo::find(conn, employee_id)? {
-        Some(row) => groups_of_row(conn, sealer, &row, cache),
+        Some(row) => groups_of_row(conn, sealer, &row),
         None => Ok(Default::default()),
     }
 }
 
 /// [`counted_groups`] of a declaration already loaded (a recount reads them a page at a time).
+/// Parsed catalogue versions come from the process-wide [`super::published`] cache, so a
+/// recount meeting one version many times parses it once.
 pub fn groups_of_row(
     conn: &mut Conn,
     sealer: &Sealer,
     row: &Declaration,
-    cache: &mut CatalogueCache,
 ) -> AppResult<crate::domain::tally::Groups> {
     let answers = open(
         sealer,
@@ -580,15 +577,7 @@ pub fn groups_of_row(
         &row.sealed,
         &declaration_context(&row.employee_id),
     )?;
-    if !cache.contains_key(&row.catalogue_version_id) {
-        let document =
-            super::published::version(conn, &row.organisation_id, &row.catalogue_version_id)?;
-        cache.insert(row.catalogue_version_id.clone(), document);
-    }
-    let catalogue = cache
-        .get(&row.catalogue_version_id)
-        .ok_or_else(|| AppError::internal("catalogue cache"))?;
-    Ok(crate::domain::tally::groups_of(catalogue, &answers))
+    groups_of_opened(conn, row, &answers)
 }
 
 /// [`counted_groups`] of a row already read and opened.
@@ -608,7 +597,7 @@ pub fn erase_counted(conn: &mut Conn, sealer: &Sealer, employee: &Employee) -> A
     // A write (or a catalogue migration) committing between our read and the DELETE would
     // leave the tallies subtracting answers that are no longer the stored ones.
     repo::lock(conn, &employee.id)?;
-    let before = counted_groups(conn, sealer, &employee.id, &mut CatalogueCache::new())?;
+    let before = counted_groups(conn, sealer, &employee.id)?;
     repo::erase(conn, &employee.id)?;
     if let Some(cell) = tallies::counted_cell(employee) {
         tallies::update_cell(conn, sealer, &employee.organisation_id, &cell, |c| {

@@ -124,7 +124,7 @@ pub fn run_blocking(
             // without a write to move the tallies, so recount (costly: it reads every
             // declaration in post) only then.
             if *stale {
-                super::tallies::rebuild(conn, sealer, org, super::tallies::counted_groups(sealer))?;
+                super::tallies::recount(conn, sealer, org)?;
             }
             let event = in_org(&options.actor, org)?
                 .event("retention.run", None)

@@ -172,13 +172,12 @@ pub fn recount_paged(conn: &mut Conn, sealer: &Sealer, org: &str, page: i64) -> 
                 (key, counts)
             })
             .collect();
-    let mut cache = super::declarations::CatalogueCache::new();
     let mut after = String::new();
     loop {
         let rows = crate::store::declarations::in_post_page(conn, org, &today, &after, page)?;
         let full = rows.len() as i64 == page;
         for (org_unit, staff_type, rank, row) in rows {
-            let groups = super::declarations::groups_of_row(conn, sealer, &row, &mut cache)?;
+            let groups = super::declarations::groups_of_row(conn, sealer, &row)?;
             let key = CellKey {
                 org_unit,
                 staff_type,
@@ -227,8 +226,7 @@ fn replace_org(
 /// What each person counts as in a recount: their stored declaration, opened and collapsed to
 /// publication groups under the catalogue version it was answered against.
 pub fn counted_groups(sealer: &Sealer) -> impl FnMut(&mut Conn, &str) -> AppResult<Groups> + '_ {
-    let mut cache = super::declarations::CatalogueCache::new();
-    move |conn, employee| super::declarations::counted_groups(conn, sealer, employee, &mut cache)
+    move |conn, employee| super::declarations::counted_groups(conn, sealer, employee)
 }
 
 /// The cell an employee counts in, if they are in post today (no leave date, or one still to
@@ -255,12 +253,7 @@ pub fn follow_person(
     if from == to {
         return Ok(());
     }
-    let groups = super::declarations::counted_groups(
-        conn,
-        sealer,
-        &after.id,
-        &mut super::declarations::CatalogueCache::new(),
-    )?;
+    let groups = super::declarations::counted_groups(conn, sealer, &after.id)?;
     if let Some(from) = &from {
         update_cell(conn, sealer, &after.organisation_id, from, |c| {
             c.leave(&groups)
