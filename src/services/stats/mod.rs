@@ -127,16 +127,7 @@ pub async fn figures(
     }
     let basis = basis::live(db, sealer, org).await?;
     let table = basis::compute_blocking(basis, request.clone(), config).await?;
-    let fresh = Figures {
-        characteristic: request.characteristic,
-        breakdown: request.breakdown,
-        level: (request.breakdown == Breakdown::OrgUnit).then_some(request.level),
-        as_at: now(),
-        snapshot: None,
-        columns: table.columns,
-        rows: table.rows,
-        rules: table.rules,
-    };
+    let fresh = Figures::of(request, table, now(), None);
     let cells = fresh.rows.iter().map(|r| r.cells.len() + 1).sum();
     cache.put(key, fingerprint, fresh.clone(), cells);
     Ok(fresh)
@@ -165,14 +156,31 @@ pub async fn figures_at(
     };
     let (summary, basis) = snapshots::load(db, sealer, org, id).await?;
     let table = basis::compute_blocking(basis, request.clone(), config).await?;
-    Ok(Figures {
-        characteristic: request.characteristic,
-        breakdown: request.breakdown,
-        level: (request.breakdown == Breakdown::OrgUnit).then_some(request.level),
-        as_at: summary.taken_at.clone(),
-        snapshot: Some(summary),
-        columns: table.columns,
-        rows: table.rows,
-        rules: table.rules,
-    })
+    Ok(Figures::of(
+        request,
+        table,
+        summary.taken_at.clone(),
+        Some(summary),
+    ))
+}
+
+impl Figures {
+    /// The response for `request` from its protected table, live or from a snapshot.
+    fn of(
+        request: FigureRequest,
+        table: basis::Table,
+        as_at: String,
+        snapshot: Option<SnapshotSummary>,
+    ) -> Self {
+        Figures {
+            level: (request.breakdown == Breakdown::OrgUnit).then_some(request.level),
+            characteristic: request.characteristic,
+            breakdown: request.breakdown,
+            as_at,
+            snapshot,
+            columns: table.columns,
+            rows: table.rows,
+            rules: table.rules,
+        }
+    }
 }
