@@ -16,11 +16,11 @@ use crate::domain::schedule::SnapshotKind;
 use crate::error::{AppError, AppResult};
 use crate::http::principal::{Authorized, FigureViewers};
 use crate::http::AppState;
+use crate::services::identity;
 use crate::services::stats::trend::{self, Trend, TrendRequest};
 use crate::services::stats::{
     self, csv, snapshots, Breakdown, FigureRequest, Figures, SnapshotSummary, View,
 };
-use crate::store::organisations;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -95,18 +95,7 @@ async fn organisation_of(
             "a national viewer names the organisation: ?organisation=ID",
         )),
         (None, Some(asked)) => {
-            let id = asked.to_string();
-            state
-                .db
-                .run(move |conn| organisations::find(conn, &id))
-                .await
-                .map_err(|e| {
-                    if e.is_not_found() {
-                        AppError::NotFound("no such organisation".into())
-                    } else {
-                        e.into()
-                    }
-                })?;
+            identity::find_organisation(&state.db, asked).await?;
             Ok(asked)
         }
     }

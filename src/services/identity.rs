@@ -140,6 +140,19 @@ pub async fn list_organisations(db: &Database) -> AppResult<Vec<OrganisationView
         .collect())
 }
 
+pub async fn find_organisation(db: &Database, id: Uuid) -> AppResult<OrganisationView> {
+    db.run(move |conn| organisations::find(conn, &id.to_string()))
+        .await
+        .map(Into::into)
+        .map_err(|e| {
+            if e.is_not_found() {
+                AppError::NotFound("no such organisation".into())
+            } else {
+                e.into()
+            }
+        })
+}
+
 pub async fn find_organisation_by_code(db: &Database, code: String) -> AppResult<OrganisationView> {
     db.run(move |conn| organisations::find_by_code(conn, &code))
         .await
