@@ -244,8 +244,6 @@ pub enum DisclosureError {
         total: u128,
         sum_of_parts: u128,
     },
-    #[error("arithmetic overflow in exact elimination")]
-    ArithmeticOverflow,
     #[error("cell {label} cannot be protected: nothing left to suppress")]
     Unprotectable { label: String },
     #[error("invalid table family: {0}")]
