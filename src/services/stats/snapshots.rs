@@ -173,11 +173,7 @@ pub async fn run_schedule(
     schedule: Schedule,
     interval: Duration,
 ) {
-    let actor = Actor {
-        id: "scheduler".into(),
-        organisation_id: None,
-        request_id: None,
-    };
+    let actor = Actor::system("snapshots");
     loop {
         let now = Utc::now().naive_utc();
         match take_due(
