@@ -256,6 +256,7 @@ pub async fn get_trend(
         &state.db,
         state.sealer.clone(),
         state.config.disclosure,
+        &state.figures,
         org,
         request,
     )

@@ -11,6 +11,9 @@
 //! always changes the fingerprint; no per-organisation counter row exists for every
 //! declaration write to queue on.
 //!
+//! Figures from a statistics snapshot are keyed by the snapshot too and stored under
+//! [`Fingerprint::frozen`]: a snapshot never changes, so they are computed once.
+//!
 //! The fingerprint is read BEFORE the figures' own reads. A write landing between the two
 //! leaves an entry computed from newer data under an older fingerprint, which only costs one
 //! recomputation; the reverse (older data under a newer fingerprint) cannot happen.
@@ -40,6 +43,20 @@ pub struct Fingerprint {
     tally_rows: i64,
     tally_versions: i64,
     tallies_updated: Option<NaiveDateTime>,
+}
+
+impl Fingerprint {
+    /// The fingerprint of figures whose inputs can never change: a statistics snapshot has no
+    /// delete and its one update swaps only the key its content is sealed under.
+    pub fn frozen() -> Self {
+        Fingerprint {
+            catalogue: None,
+            structure: [0; 32],
+            tally_rows: 0,
+            tally_versions: 0,
+            tallies_updated: None,
+        }
+    }
 }
 
 /// Reads the fingerprint of an organisation's figures; opens nothing sealed.
@@ -83,6 +100,8 @@ pub fn fingerprint(conn: &mut Conn, org: &str) -> AppResult<Fingerprint> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     pub org: Uuid,
+    /// The snapshot the figures come from; `None` for the live tallies.
+    pub snapshot: Option<Uuid>,
     pub characteristic: String,
     /// Breakdown, level and view, as the caller spells them.
     pub request: String,
@@ -107,12 +126,21 @@ impl Key {
         } = *config;
         Key {
             org,
+            snapshot: None,
             characteristic: characteristic.to_owned(),
             request,
             min_cell,
             suppress_zeros,
             round_to,
             rate_decimals,
+        }
+    }
+
+    /// The same question asked of one snapshot of the organisation.
+    pub fn at_snapshot(self, snapshot: Uuid) -> Self {
+        Key {
+            snapshot: Some(snapshot),
+            ..self
         }
     }
 }

@@ -5,7 +5,7 @@
 use chrono::{Datelike, Months, NaiveDate, NaiveDateTime};
 use declare::domain::schedule::Schedule;
 use declare::services::audit::Actor;
-use declare::services::stats::snapshots;
+use declare::services::stats::{self, snapshots, Breakdown, FigureCache, FigureRequest, View};
 use reqwest::Method;
 use secrecy::ExposeSecret as _;
 use serde_json::{json, Value};
@@ -212,6 +212,25 @@ on_both_backends! {
         for (q, then) in questions.iter().zip(&before) {
             assert_eq!(&figures(&app, &edi, q).await, then, "{q} changed");
         }
+        // Snapshot figures are computed once and kept; frozen in fact, not only in the cache:
+        // recomputed from the sealed snapshot with no cache at all, they are the same.
+        let (entries, _) = app.state.figures.size();
+        assert!(entries >= questions.len(), "snapshot figures are kept ({entries} entries)");
+        let uncached = stats::figures_at(
+            &app.state.db,
+            app.state.sealer.clone(),
+            app.state.config.disclosure,
+            &FigureCache::with_limits(0, 0),
+            org,
+            Some(id.parse().unwrap()),
+            FigureRequest { characteristic: "disability".into(), breakdown: Breakdown::OrgUnit, level: 1, view: View::Completion },
+        )
+        .await
+        .unwrap();
+        assert_eq!(serde_json::to_value(uncached).unwrap(), before[1]);
+        // Kept figures are never served to another organisation's viewer.
+        let (_, stranger, _) = force_named(&app, "elsewhere").await;
+        assert_problem(get(&app, &stranger, &questions[1]).await, 404).await;
     }
 
     async fn the_scheduled_task_takes_a_due_snapshot_once(backend) {

@@ -27,6 +27,8 @@ use crate::domain::disclosure::{DisclosureConfig, Published, PublishedCell, Rule
 use crate::error::AppResult;
 use crate::store::Database;
 
+use super::figure_cache::{Fingerprint, Key as CacheKey};
+
 pub use basis::Basis;
 pub use snapshots::SnapshotSummary;
 
@@ -110,11 +112,7 @@ pub async fn figures(
     org: Uuid,
     request: FigureRequest,
 ) -> AppResult<Figures> {
-    let shape = format!(
-        "{:?}/{}/{:?}",
-        request.breakdown, request.level, request.view
-    );
-    let key = super::figure_cache::Key::new(org, &request.characteristic, shape, &config);
+    let key = cache_key(org, &request, &config);
     let org_key = org.to_string();
     // Read before the figures' own reads: see `figure_cache` on why that order is safe.
     let fingerprint = db
@@ -128,13 +126,20 @@ pub async fn figures(
     let basis = basis::live(db, sealer, org).await?;
     let table = basis::compute_blocking(basis, request.clone(), config).await?;
     let fresh = Figures::of(request, table, now(), None);
-    let cells = fresh.rows.iter().map(|r| r.cells.len() + 1).sum();
-    cache.put(key, fingerprint, fresh.clone(), cells);
+    cache.put(key, fingerprint, fresh.clone(), fresh.weight());
     Ok(fresh)
 }
 
 /// Figures already computed, served while their inputs are unchanged.
 pub type FigureCache = super::figure_cache::FigureCache<Figures>;
+
+fn cache_key(org: Uuid, request: &FigureRequest, config: &DisclosureConfig) -> CacheKey {
+    let shape = format!(
+        "{:?}/{}/{:?}",
+        request.breakdown, request.level, request.view
+    );
+    CacheKey::new(org, &request.characteristic, shape, config)
+}
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -154,14 +159,35 @@ pub async fn figures_at(
     let Some(id) = snapshot else {
         return figures(db, sealer, config, cache, org, request).await;
     };
+    let key = cache_key(org, &request, &config).at_snapshot(id);
+    // Only a snapshot this organisation could open was ever stored under its key.
+    if let Some(cached) = cache.get(&key, &Fingerprint::frozen()) {
+        return Ok(cached);
+    }
     let (summary, basis) = snapshots::load(db, sealer, org, id).await?;
+    from_snapshot(cache, key, summary, basis, request, config).await
+}
+
+/// Computes one snapshot's figures and keeps them for good: a snapshot never changes, so
+/// disclosure control runs once per question, however often a board asks it.
+async fn from_snapshot(
+    cache: &FigureCache,
+    key: CacheKey,
+    summary: SnapshotSummary,
+    basis: Basis,
+    request: FigureRequest,
+    config: DisclosureConfig,
+) -> AppResult<Figures> {
     let table = basis::compute_blocking(basis, request.clone(), config).await?;
-    Ok(Figures::of(
-        request,
-        table,
-        summary.taken_at.clone(),
-        Some(summary),
-    ))
+    let taken_at = summary.taken_at.clone();
+    let figures = Figures::of(request, table, taken_at, Some(summary));
+    cache.put(
+        key,
+        Fingerprint::frozen(),
+        figures.clone(),
+        figures.weight(),
+    );
+    Ok(figures)
 }
 
 impl Figures {
@@ -182,5 +208,10 @@ impl Figures {
             rows: table.rows,
             rules: table.rules,
         }
+    }
+
+    /// Published cells, as the cache weighs an entry.
+    fn weight(&self) -> usize {
+        self.rows.iter().map(|r| r.cells.len() + 1).sum()
     }
 }

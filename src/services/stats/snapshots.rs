@@ -266,23 +266,3 @@ pub fn open(
     })?;
     Ok((summary, Basis { catalogue, frozen }))
 }
-
-/// Every snapshot of the organisation (optionally of one kind), opened, oldest first.
-pub async fn load_all(
-    db: &Database,
-    sealer: Arc<Sealer>,
-    org: Uuid,
-    kind: Option<SnapshotKind>,
-) -> AppResult<Vec<(SnapshotSummary, Basis)>> {
-    let org = org.to_string();
-    db.run(move |conn| {
-        Ok((|| {
-            store::list(conn, &org)?
-                .into_iter()
-                .filter(|m| kind.map_or(true, |k| m.kind == k.as_str()))
-                .map(|m| open(conn, &sealer, &org, &m.id))
-                .collect()
-        })())
-    })
-    .await?
-}

@@ -18,7 +18,11 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::store::Database;
 
 use super::basis;
-use super::{Breakdown, FigureRequest, FigureRow, SnapshotSummary, View};
+use super::{
+    cache_key, from_snapshot, Breakdown, FigureCache, FigureRequest, FigureRow, SnapshotSummary,
+    View,
+};
+use crate::services::figure_cache::Fingerprint;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrendPoint {
@@ -53,21 +57,41 @@ pub async fn trend(
     db: &Database,
     sealer: Arc<Sealer>,
     config: DisclosureConfig,
+    cache: &FigureCache,
     org: Uuid,
     request: TrendRequest,
 ) -> AppResult<Trend> {
-    let snapshots = super::snapshots::load_all(db, sealer.clone(), org, request.kind).await?;
     let figure = FigureRequest {
         characteristic: request.characteristic.clone(),
         breakdown: request.breakdown,
         level: request.level,
         view: View::Trend,
     };
+    let mut points = Vec::new();
+    for summary in super::snapshots::list(db, org, request.kind).await? {
+        let key = cache_key(org, &figure, &config).at_snapshot(summary.id);
+        let figures = match cache.get(&key, &Fingerprint::frozen()) {
+            Some(cached) => cached,
+            None => {
+                let (summary, basis) =
+                    super::snapshots::load(db, sealer.clone(), org, summary.id).await?;
+                if !basis::knows(&basis, &request.characteristic) {
+                    continue;
+                }
+                from_snapshot(cache, key, summary, basis, figure.clone(), config).await?
+            }
+        };
+        points.push(TrendPoint {
+            snapshot: figures
+                .snapshot
+                .ok_or_else(|| AppError::internal("snapshot figures without their snapshot"))?,
+            columns: figures.columns,
+            rows: figures.rows,
+            rules: figures.rules,
+        });
+    }
     // A characteristic no catalogue has, now or then, is a mistake worth a 422.
-    if !snapshots
-        .iter()
-        .any(|(_, b)| basis::knows(b, &request.characteristic))
-    {
+    if points.is_empty() {
         let live = basis::live(db, sealer, org).await?;
         if !basis::knows(&live, &request.characteristic) {
             return Err(AppError::Validation(vec![FieldError::new(
@@ -79,19 +103,6 @@ pub async fn trend(
                 ),
             )]));
         }
-    }
-    let mut points = Vec::new();
-    for (summary, basis) in snapshots {
-        if !basis::knows(&basis, &request.characteristic) {
-            continue;
-        }
-        let table = basis::compute_blocking(basis, figure.clone(), config).await?;
-        points.push(TrendPoint {
-            snapshot: summary,
-            columns: table.columns,
-            rows: table.rows,
-            rules: table.rules,
-        });
     }
     Ok(Trend {
         characteristic: request.characteristic,
