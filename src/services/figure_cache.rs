@@ -1,9 +1,10 @@
-//! A bounded cache of published figures, so a figures request whose inputs have not changed
+//! A bounded cache of protected figures, so a figures request whose inputs have not changed
 //! since they were last computed skips opening every sealed tally and re-running disclosure
 //! control (together most of a request's cost; see decision 0011).
 //!
-//! An entry is keyed by everything a response depends on: organisation, characteristic,
-//! breakdown, level, view and the disclosure settings. It is served only while its
+//! An entry is one characteristic's whole protected family (every breakdown, level and view
+//! is a selection from it), keyed by organisation, characteristic and the disclosure
+//! settings. It is served only while its
 //! [`Fingerprint`] still matches: the current catalogue version, a digest of the structure
 //! (units, staff types, ranks: names, codes, parents), and the organisation's tallies summed
 //! without opening any (rows, sum of versions, latest `updated_at`). Every tally write bumps
@@ -103,8 +104,6 @@ pub struct Key {
     /// The snapshot the figures come from; `None` for the live tallies.
     pub snapshot: Option<Uuid>,
     pub characteristic: String,
-    /// Breakdown, level and view, as the caller spells them.
-    pub request: String,
     pub min_cell: u64,
     pub suppress_zeros: bool,
     pub round_to: Option<u64>,
@@ -112,12 +111,7 @@ pub struct Key {
 }
 
 impl Key {
-    pub fn new(
-        org: Uuid,
-        characteristic: &str,
-        request: String,
-        config: &DisclosureConfig,
-    ) -> Self {
+    pub fn new(org: Uuid, characteristic: &str, config: &DisclosureConfig) -> Self {
         let DisclosureConfig {
             min_cell,
             suppress_zeros,
@@ -128,7 +122,6 @@ impl Key {
             org,
             snapshot: None,
             characteristic: characteristic.to_owned(),
-            request,
             min_cell,
             suppress_zeros,
             round_to,
@@ -255,8 +248,8 @@ mod tests {
         }
     }
 
-    fn key(org: Uuid, request: &str, config: &DisclosureConfig) -> Key {
-        Key::new(org, "disability", request.into(), config)
+    fn key(org: Uuid, characteristic: &str, config: &DisclosureConfig) -> Key {
+        Key::new(org, characteristic, config)
     }
 
     #[test]
@@ -275,6 +268,8 @@ mod tests {
             None
         );
         assert_eq!(cache.get(&key(org, "rank", &config), &print(1)), None);
+        let snapshot = key(org, "overall", &config).at_snapshot(Uuid::new_v4());
+        assert_eq!(cache.get(&snapshot, &print(1)), None);
         let rounded = DisclosureConfig {
             round_to: Some(5),
             ..config

@@ -212,10 +212,12 @@ on_both_backends! {
         for (q, then) in questions.iter().zip(&before) {
             assert_eq!(&figures(&app, &edi, q).await, then, "{q} changed");
         }
-        // Snapshot figures are computed once and kept; frozen in fact, not only in the cache:
-        // recomputed from the sealed snapshot with no cache at all, they are the same.
+        // Snapshot figures are protected once per characteristic and kept; frozen in fact, not
+        // only in the cache: recomputed from the sealed snapshot with no cache, the same.
         let (entries, _) = app.state.figures.size();
-        assert!(entries >= questions.len(), "snapshot figures are kept ({entries} entries)");
+        figures(&app, &edi, &format!("/v1/stats/completion?characteristic=race&snapshot={id}")).await;
+        figures(&app, &edi, &format!("/v1/stats/distribution?characteristic=race&by=rank&snapshot={id}")).await;
+        assert_eq!(app.state.figures.size().0, entries + 1, "one more family kept, for race at the snapshot");
         let uncached = stats::figures_at(
             &app.state.db,
             app.state.sealer.clone(),

@@ -3,8 +3,9 @@
 //! A [`Basis`] is everything one organisation's figures depend on: the catalogue version
 //! (which answers publish under which group), the org-unit tree, staff types and ranks with
 //! their labels, and the tally cells. [`live`] reads today's; a snapshot stores a frozen copy
-//! ([`Frozen`]) and the catalogue version's id. [`compute`] is a pure function of the basis,
-//! the request and the disclosure settings, so equal bases give equal figures.
+//! ([`Frozen`]) and the catalogue version's id. [`protect_family`] is a pure function of the
+//! basis, the characteristic and the disclosure settings, and [`table`] selects a request's rows
+//! and columns from it, so equal bases give equal figures.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -15,8 +16,8 @@ use uuid::Uuid;
 use crate::crypto::Sealer;
 use crate::domain::catalogue::{Catalogue, PREFER_NOT_TO_SAY};
 use crate::domain::disclosure::{
-    build_family, protect, Dimension, DisclosureConfig, FamilySpec, OrgUnit, RowKind, RulesApplied,
-    Subtotal, Tally,
+    build_family, protect, Dimension, DisclosureConfig, FamilySpec, OrgUnit, Published,
+    PublishedCell, RowKind, RulesApplied, Subtotal, Tally,
 };
 use crate::domain::tally::CellCounts;
 use crate::error::{AppError, AppResult, FieldError};
@@ -162,14 +163,14 @@ pub fn knows(basis: &Basis, characteristic: &str) -> bool {
     publication_groups(&basis.catalogue, characteristic).is_ok()
 }
 
-/// [`compute`] on the blocking pool: disclosure control on a large family is CPU work that
-/// must not stall an async worker serving other requests.
-pub async fn compute_blocking(
+/// [`protect_family`] on the blocking pool: disclosure control on a large family is CPU work
+/// that must not stall an async worker serving other requests.
+pub async fn protect_blocking(
     basis: Basis,
-    request: FigureRequest,
+    characteristic: String,
     config: DisclosureConfig,
-) -> AppResult<Table> {
-    actix_web::web::block(move || compute(&basis, &request, &config))
+) -> AppResult<Protected> {
+    actix_web::web::block(move || protect_family(&basis, &characteristic, &config))
         .await
         .map_err(AppError::internal)?
 }
@@ -181,19 +182,89 @@ pub struct Table {
     pub rules: RulesApplied,
 }
 
-/// The figures for one request, through disclosure control. Pure: no clock, no I/O.
-pub fn compute(
+/// Where a row of the family is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Shown {
+    Overall,
+    /// Among the org units at this level of the tree.
+    Level(u32),
+    StaffType,
+    Rank,
+    /// In no table (a unit's own people at a depth where its children are not shown).
+    Nowhere,
+}
+
+#[derive(Debug, Clone)]
+struct ProtectedRow {
+    shown: Shown,
+    key: String,
+    label: String,
+    headcount: Published,
+    cells: Vec<PublishedCell>,
+}
+
+/// One characteristic's whole family after disclosure control: every table a viewer can ask
+/// for (any breakdown, level or view) is a selection from it, so it is protected once.
+#[derive(Debug, Clone)]
+pub struct Protected {
+    answers: Vec<String>,
+    rows: Vec<ProtectedRow>,
+    rules: RulesApplied,
+}
+
+impl Protected {
+    /// Published cells, as the figure cache weighs an entry.
+    pub fn weight(&self) -> usize {
+        self.rows.iter().map(|r| r.cells.len() + 1).sum()
+    }
+}
+
+/// The rows and columns `request` asks for, from the protected family.
+pub fn table(protected: &Protected, request: &FigureRequest) -> Table {
+    let answers = &protected.answers;
+    let columns: Vec<String> = match request.view {
+        View::Completion => vec![DECLARED.into(), PREFER_NOT_TO_SAY.into(), BLANK.into()],
+        View::Distribution => answers.iter().cloned().chain([BLANK.to_owned()]).collect(),
+        View::Trend => [DECLARED.to_owned()]
+            .into_iter()
+            .chain(answers.iter().cloned())
+            .chain([BLANK.to_owned()])
+            .collect(),
+    };
+    let rows = protected
+        .rows
+        .iter()
+        .filter(|row| match (&row.shown, request.breakdown) {
+            (Shown::Overall, Breakdown::Overall) => true,
+            (Shown::Level(level), Breakdown::OrgUnit) => *level == request.level,
+            (Shown::StaffType, Breakdown::StaffType) => true,
+            (Shown::Rank, Breakdown::Rank) => true,
+            _ => false,
+        })
+        .map(|row| FigureRow {
+            key: row.key.clone(),
+            label: row.label.clone(),
+            headcount: row.headcount,
+            cells: columns
+                .iter()
+                .filter_map(|column| row.cells.iter().find(|c| &c.column == column))
+                .cloned()
+                .collect(),
+        })
+        .collect();
+    Table {
+        columns,
+        rows,
+        rules: protected.rules,
+    }
+}
+
+/// Builds one characteristic's family from the basis and runs disclosure control on it.
+pub fn protect_family(
     basis: &Basis,
-    request: &FigureRequest,
+    characteristic: &str,
     config: &DisclosureConfig,
-) -> AppResult<Table> {
-    let FigureRequest {
-        characteristic,
-        breakdown,
-        level,
-        view,
-    } = request;
-    let (breakdown, level) = (*breakdown, *level);
+) -> AppResult<Protected> {
     let answers = publication_groups(&basis.catalogue, characteristic)?;
     let Frozen {
         units,
@@ -320,65 +391,59 @@ pub fn compute(
     let family = build_family(&spec, &family_tallies).map_err(AppError::internal)?;
     let protected = protect(&family, config).map_err(AppError::internal)?;
 
-    let columns: Vec<String> = match view {
-        View::Completion => vec![DECLARED.into(), PREFER_NOT_TO_SAY.into(), BLANK.into()],
-        View::Distribution => answers.iter().cloned().chain([BLANK.to_owned()]).collect(),
-        View::Trend => [DECLARED.to_owned()]
-            .into_iter()
-            .chain(answers.iter().cloned())
-            .chain([BLANK.to_owned()])
-            .collect(),
-    };
     let rows = protected
         .rows
         .into_iter()
-        .filter(|row| match (&row.kind, breakdown) {
-            (RowKind::Overall, Breakdown::Overall) => true,
-            (RowKind::OrgUnit { depth, .. }, Breakdown::OrgUnit) => {
-                let unit = row.key.trim_end_matches("/direct");
-                let shown_depth = if row.key.ends_with("/direct") {
-                    depth_of(unit) + 1
-                } else {
-                    *depth
-                };
-                shown_depth == level && *depth == shown_depth
-            }
-            (RowKind::Group { dimension }, Breakdown::StaffType) => dimension == "staff_type",
-            (RowKind::Group { dimension }, Breakdown::Rank) => dimension == "rank",
-            _ => false,
-        })
         .map(|row| {
-            let (key, label) = match &row.kind {
-                RowKind::Overall => ("overall".to_owned(), "Whole organisation".to_owned()),
+            let (shown, key, label) = match &row.kind {
+                RowKind::Overall => (
+                    Shown::Overall,
+                    "overall".to_owned(),
+                    "Whole organisation".to_owned(),
+                ),
                 RowKind::Group { dimension } => {
                     let label = labels
                         .get(&format!("{dimension}:{}", row.key))
                         .cloned()
                         .unwrap_or_else(|| row.key.clone());
-                    (row.key.clone(), label)
+                    let shown = match dimension.as_str() {
+                        "staff_type" => Shown::StaffType,
+                        "rank" => Shown::Rank,
+                        _ => Shown::Nowhere,
+                    };
+                    (shown, row.key.clone(), label)
                 }
-                RowKind::OrgUnit { .. } => {
+                RowKind::OrgUnit { depth, .. } => {
+                    // A unit's own people show beside its children, one level down.
+                    let unit = row.key.trim_end_matches("/direct");
+                    let shown_depth = if row.key.ends_with("/direct") {
+                        depth_of(unit) + 1
+                    } else {
+                        *depth
+                    };
+                    let shown = if *depth == shown_depth {
+                        Shown::Level(shown_depth)
+                    } else {
+                        Shown::Nowhere
+                    };
                     let label = labels
                         .get(&row.key)
                         .cloned()
                         .unwrap_or_else(|| row.key.clone());
-                    (row.key.clone(), label)
+                    (shown, row.key.clone(), label)
                 }
             };
-            FigureRow {
+            ProtectedRow {
+                shown,
                 key,
                 label,
                 headcount: row.headcount,
-                cells: columns
-                    .iter()
-                    .filter_map(|column| row.cells.iter().find(|c| &c.column == column))
-                    .cloned()
-                    .collect(),
+                cells: row.cells,
             }
         })
         .collect();
-    Ok(Table {
-        columns,
+    Ok(Protected {
+        answers,
         rows,
         rules: protected.rules,
     })

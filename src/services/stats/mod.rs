@@ -8,7 +8,7 @@
 //! come from the same protected family, so they are consistent with each other too.
 //!
 //! Figures come from a [`Basis`]: the live tallies with today's structure and catalogue, or a
-//! snapshot's frozen copy of them ([`snapshots`]). The same computation ([`basis::compute`])
+//! snapshot's frozen copy of them ([`snapshots`]). The same computation ([`basis::protect_family`])
 //! runs on either, so a snapshot answers exactly as the live tallies did when it was taken.
 
 mod basis;
@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::crypto::Sealer;
 use crate::domain::disclosure::{DisclosureConfig, Published, PublishedCell, RulesApplied};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::store::Database;
 
 use super::figure_cache::{Fingerprint, Key as CacheKey};
@@ -112,33 +112,43 @@ pub async fn figures(
     org: Uuid,
     request: FigureRequest,
 ) -> AppResult<Figures> {
-    let key = cache_key(org, &request, &config);
+    let key = cache_key(org, &request.characteristic, &config);
     let org_key = org.to_string();
     // Read before the figures' own reads: see `figure_cache` on why that order is safe.
     let fingerprint = db
         .run(move |conn| Ok(super::figure_cache::fingerprint(conn, &org_key)))
         .await??;
-    if let Some(mut cached) = cache.get(&key, &fingerprint) {
-        // Nothing they count has changed since: they describe now too.
-        cached.as_at = now();
-        return Ok(cached);
-    }
-    let basis = basis::live(db, sealer, org).await?;
-    let table = basis::compute_blocking(basis, request.clone(), config).await?;
-    let fresh = Figures::of(request, table, now(), None);
-    cache.put(key, fingerprint, fresh.clone(), fresh.weight());
-    Ok(fresh)
+    let kept = match cache.get(&key, &fingerprint) {
+        Some(kept) => kept,
+        None => {
+            let basis = basis::live(db, sealer, org).await?;
+            let family =
+                basis::protect_blocking(basis, request.characteristic.clone(), config).await?;
+            let kept = Arc::new(Kept {
+                family,
+                snapshot: None,
+            });
+            cache.put(key, fingerprint, kept.clone(), kept.family.weight());
+            kept
+        }
+    };
+    // A kept family describes now too: nothing it counts has changed since.
+    let table = basis::table(&kept.family, &request);
+    Ok(Figures::of(request, table, now(), None))
 }
 
-/// Figures already computed, served while their inputs are unchanged.
-pub type FigureCache = super::figure_cache::FigureCache<Figures>;
+/// One characteristic's protected family, and the snapshot it comes from if any.
+pub struct Kept {
+    family: basis::Protected,
+    snapshot: Option<SnapshotSummary>,
+}
 
-fn cache_key(org: Uuid, request: &FigureRequest, config: &DisclosureConfig) -> CacheKey {
-    let shape = format!(
-        "{:?}/{}/{:?}",
-        request.breakdown, request.level, request.view
-    );
-    CacheKey::new(org, &request.characteristic, shape, config)
+/// Protected families already computed, served while their inputs are unchanged: every
+/// breakdown, level and view of a characteristic is a selection from one family.
+pub type FigureCache = super::figure_cache::FigureCache<Arc<Kept>>;
+
+fn cache_key(org: Uuid, characteristic: &str, config: &DisclosureConfig) -> CacheKey {
+    CacheKey::new(org, characteristic, config)
 }
 
 fn now() -> String {
@@ -159,35 +169,55 @@ pub async fn figures_at(
     let Some(id) = snapshot else {
         return figures(db, sealer, config, cache, org, request).await;
     };
-    let key = cache_key(org, &request, &config).at_snapshot(id);
+    let key = cache_key(org, &request.characteristic, &config).at_snapshot(id);
     // Only a snapshot this organisation could open was ever stored under its key.
-    if let Some(cached) = cache.get(&key, &Fingerprint::frozen()) {
-        return Ok(cached);
-    }
-    let (summary, basis) = snapshots::load(db, sealer, org, id).await?;
-    from_snapshot(cache, key, summary, basis, request, config).await
+    let kept = match cache.get(&key, &Fingerprint::frozen()) {
+        Some(kept) => kept,
+        None => {
+            let (summary, basis) = snapshots::load(db, sealer, org, id).await?;
+            from_snapshot(cache, key, summary, basis, &request.characteristic, config).await?
+        }
+    };
+    let summary = kept.snapshot()?;
+    let table = basis::table(&kept.family, &request);
+    Ok(Figures::of(
+        request,
+        table,
+        summary.taken_at.clone(),
+        Some(summary),
+    ))
 }
 
-/// Computes one snapshot's figures and keeps them for good: a snapshot never changes, so
-/// disclosure control runs once per question, however often a board asks it.
+impl Kept {
+    fn snapshot(&self) -> AppResult<SnapshotSummary> {
+        self.snapshot
+            .clone()
+            .ok_or_else(|| AppError::internal("snapshot figures kept without their snapshot"))
+    }
+}
+
+/// Protects one snapshot's family and keeps it for good: a snapshot never changes, so
+/// disclosure control runs once per characteristic, however often a board asks.
 async fn from_snapshot(
     cache: &FigureCache,
     key: CacheKey,
     summary: SnapshotSummary,
     basis: Basis,
-    request: FigureRequest,
+    characteristic: &str,
     config: DisclosureConfig,
-) -> AppResult<Figures> {
-    let table = basis::compute_blocking(basis, request.clone(), config).await?;
-    let taken_at = summary.taken_at.clone();
-    let figures = Figures::of(request, table, taken_at, Some(summary));
+) -> AppResult<Arc<Kept>> {
+    let family = basis::protect_blocking(basis, characteristic.to_owned(), config).await?;
+    let kept = Arc::new(Kept {
+        family,
+        snapshot: Some(summary),
+    });
     cache.put(
         key,
         Fingerprint::frozen(),
-        figures.clone(),
-        figures.weight(),
+        kept.clone(),
+        kept.family.weight(),
     );
-    Ok(figures)
+    Ok(kept)
 }
 
 impl Figures {
@@ -208,10 +238,5 @@ impl Figures {
             rows: table.rows,
             rules: table.rules,
         }
-    }
-
-    /// Published cells, as the cache weighs an entry.
-    fn weight(&self) -> usize {
-        self.rows.iter().map(|r| r.cells.len() + 1).sum()
     }
 }

@@ -69,25 +69,24 @@ pub async fn trend(
     };
     let mut points = Vec::new();
     for summary in super::snapshots::list(db, org, request.kind).await? {
-        let key = cache_key(org, &figure, &config).at_snapshot(summary.id);
-        let figures = match cache.get(&key, &Fingerprint::frozen()) {
-            Some(cached) => cached,
+        let key = cache_key(org, &figure.characteristic, &config).at_snapshot(summary.id);
+        let kept = match cache.get(&key, &Fingerprint::frozen()) {
+            Some(kept) => kept,
             None => {
                 let (summary, basis) =
                     super::snapshots::load(db, sealer.clone(), org, summary.id).await?;
                 if !basis::knows(&basis, &request.characteristic) {
                     continue;
                 }
-                from_snapshot(cache, key, summary, basis, figure.clone(), config).await?
+                from_snapshot(cache, key, summary, basis, &figure.characteristic, config).await?
             }
         };
+        let table = basis::table(&kept.family, &figure);
         points.push(TrendPoint {
-            snapshot: figures
-                .snapshot
-                .ok_or_else(|| AppError::internal("snapshot figures without their snapshot"))?,
-            columns: figures.columns,
-            rows: figures.rows,
-            rules: figures.rules,
+            snapshot: kept.snapshot()?,
+            columns: table.columns,
+            rows: table.rows,
+            rules: table.rules,
         });
     }
     // A characteristic no catalogue has, now or then, is a mistake worth a 422.
