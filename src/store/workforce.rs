@@ -634,3 +634,21 @@ pub fn in_post_cells_locked(
         Conn::Sqlite(c) => query().load(&mut **c)?,
     })
 }
+
+/// (leave date, row last written) of the organisation's people whose leave date is after
+/// `after` and no later than `today` (ISO dates compare as text): those whose leave date
+/// arrived since the tallies were last brought up to date on `after`.
+pub fn leave_dates_arrived(
+    conn: &mut Conn,
+    org: &str,
+    after: &str,
+    today: &str,
+) -> StoreResult<Vec<(Option<String>, chrono::NaiveDateTime)>> {
+    use super::schema::employees::dsl as e;
+    Ok(crate::with_conn!(conn, |c| e::employees
+        .filter(e::organisation_id.eq(org.to_owned()))
+        .filter(e::leave_date.gt(after.to_owned()))
+        .filter(e::leave_date.le(today.to_owned()))
+        .select((e::leave_date, e::updated_at))
+        .load(c))?)
+}
