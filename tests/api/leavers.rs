@@ -72,34 +72,14 @@ fn actions(events: &[Value], action: &str) -> Vec<Value> {
 
 /// A person with consent and a declaration, and their token to change it.
 async fn declaring(app: &TestApp, org: uuid::Uuid, name: &str) -> String {
-    let (login, _) = app.create_employee_account(org, name).await;
-    let token = app.login(&login).await;
-    let r = app
-        .authed(Method::PUT, "/v1/me/consents", &token)
-        .json(&json!({"notice_version": 1, "purposes": {"equality_monitoring": true}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let (token, _) = app.consenting_employee(org, name).await;
     answer(app, &token, "yes").await;
     token
 }
 
 async fn answer(app: &TestApp, token: &str, disability: &str) {
-    let r = app
-        .authed(Method::GET, "/v1/me/declaration", token)
-        .send()
-        .await
-        .unwrap();
-    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
-    let r = app
-        .authed(Method::PUT, "/v1/me/declaration", token)
-        .header("if-match", etag)
-        .json(&json!({"answers": {"disability": {"gateway": disability}}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    app.declare_answers(token, json!({"disability": {"gateway": disability}}))
+        .await;
 }
 
 on_both_backends! {

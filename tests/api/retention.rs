@@ -21,33 +21,12 @@ pub(crate) fn days_ago(n: u64) -> String {
 
 /// An employee who consented and declared, then changed their answers (so history has rows).
 pub(crate) async fn declared(app: &TestApp, org: uuid::Uuid, name: &str) -> uuid::Uuid {
-    let (login, id) = app.create_employee_account(org, name).await;
-    let token = app.login(&login).await;
-    let r = app
-        .authed(Method::PUT, "/v1/me/consents", &token)
-        .json(&json!({"notice_version": 1, "purposes": {"equality_monitoring": true}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let (token, id) = app.consenting_employee(org, name).await;
     for answers in [
         json!({"disability": {"gateway": "yes"}, "sex": {"gateway": "female"}}),
         json!({"disability": {"gateway": "no"}}),
     ] {
-        let r = app
-            .authed(Method::GET, "/v1/me/declaration", &token)
-            .send()
-            .await
-            .unwrap();
-        let etag = r.headers()["etag"].to_str().unwrap().to_owned();
-        let r = app
-            .authed(Method::PUT, "/v1/me/declaration", &token)
-            .header("if-match", etag)
-            .json(&json!({ "answers": answers }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        app.declare_answers(&token, answers).await;
     }
     id
 }
