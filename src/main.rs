@@ -667,6 +667,13 @@ fn retention_run(config: &Config, dry_run: bool, batch: i64) -> anyhow::Result<(
             ""
         },
     );
+    if report.leavers.people > 0 {
+        println!(
+            "{} person(s) whose leave date had arrived taken out of the current figures of {} \
+             organisation(s)",
+            report.leavers.people, report.leavers.organisations
+        );
+    }
     Ok(())
 }
 

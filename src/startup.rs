@@ -78,7 +78,9 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then drains in-flight requests. Alongside, the scheduled
     /// tasks run and stop with the server: statistics snapshots as they fall due (when
     /// `snapshot_check_seconds` is set) and, unless `DECLARE_RETENTION_INTERVAL_SECONDS` is 0,
-    /// the erasure of leavers past the retention period, at start-up and then every interval.
+    /// the erasure of leavers past the retention period, at start-up and then every interval,
+    /// and (with it) the pass that takes leavers out of the figures, at start-up and each
+    /// midnight (UTC).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let _snapshots = self.state.config.snapshot_check_seconds.map(|seconds| {
             AbortOnDrop(tokio::spawn(
@@ -102,6 +104,14 @@ impl Application {
                 self.state.sealer.clone(),
                 retention.period_days,
                 std::time::Duration::from_secs(retention.interval_seconds),
+            )))
+        });
+        // Same switch: a deployment that runs `declare retention run` from cron gets the
+        // leavers' pass from it too (decision 0014).
+        let _leavers = (retention.interval_seconds > 0).then(|| {
+            AbortOnDrop(tokio::spawn(crate::services::leavers::schedule(
+                self.state.db.clone(),
+                self.state.sealer.clone(),
             )))
         });
         self.server.await

@@ -327,9 +327,64 @@ pub fn in_post_on(leave_date: Option<&str>, day: &str) -> bool {
     leave_date.map_or(true, |date| date > day)
 }
 
+/// Whether tallies last brought up to date on `counted_on` (a recount or a leavers' pass; `None`
+/// if never recorded) may still count someone who is not in post on `today`: they were in post
+/// on the day the tallies were last evaluated for them. With a record that day is `counted_on`;
+/// without one, the best evidence left is the day their row was last written (`written_on`),
+/// the write that moved them in the tallies.
+pub fn counted_after_leaving(
+    leave_date: Option<&str>,
+    written_on: &str,
+    counted_on: Option<&str>,
+    today: &str,
+) -> bool {
+    let evaluated = counted_on.unwrap_or(written_on);
+    !in_post_on(leave_date, today) && in_post_on(leave_date, evaluated)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+
+    #[test]
+    fn tallies_still_count_a_leaver_whose_date_arrived_after_they_last_counted() {
+        let today = "2027-01-10";
+        // Counted on the 5th, left on the 8th: still counted.
+        assert!(counted_after_leaving(
+            Some("2027-01-08"),
+            "2026-01-01",
+            Some("2027-01-05"),
+            today
+        ));
+        // Left on the day of the last count, or before: that count already left them out.
+        assert!(!counted_after_leaving(
+            Some("2027-01-05"),
+            "2026-01-01",
+            Some("2027-01-05"),
+            today
+        ));
+        // Leaving tomorrow, or never: in post, counted rightly.
+        assert!(!counted_after_leaving(
+            Some("2027-01-11"),
+            "2026-01-01",
+            Some("2027-01-05"),
+            today
+        ));
+        assert!(!counted_after_leaving(None, "2026-01-01", None, today));
+        // No record: the last write is the evidence (a date set in advance, or set after it).
+        assert!(counted_after_leaving(
+            Some("2027-01-08"),
+            "2027-01-02",
+            None,
+            today
+        ));
+        assert!(!counted_after_leaving(
+            Some("2027-01-08"),
+            "2027-01-09",
+            None,
+            today
+        ));
+    }
 
     #[test]
     fn a_leave_date_still_ahead_is_in_post_until_the_day() {

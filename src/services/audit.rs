@@ -84,6 +84,11 @@ pub fn append(conn: &mut Conn, event: NewEvent) -> StoreResult<()> {
     audit::append(conn, event).map(|_| ())
 }
 
+/// Appends events in order under one lock, in multi-row INSERTs (see [`append`]).
+pub fn append_many(conn: &mut Conn, events: Vec<NewEvent>) -> StoreResult<()> {
+    audit::append_many(conn, events).map(|_| ())
+}
+
 /// Records an event on its own (for actions that change nothing else, like a login).
 pub async fn record(db: &Database, event: NewEvent) -> AppResult<()> {
     db.run(move |conn| conn.transaction(|conn| append(conn, event)))

@@ -9,6 +9,7 @@ pub mod consent;
 pub mod declarations;
 pub mod figure_cache;
 pub mod identity;
+pub mod leavers;
 pub mod published;
 pub mod retention;
 pub mod rotation;

@@ -5,9 +5,9 @@
 //! came back) is never touched. What: those rows, deleted for real, in batches of short
 //! transactions so a big run never holds the write lock for long; each person's erasure is an
 //! audit event (their employee id and row counts, never a value) in the same transaction.
-//! Afterwards each organisation touched gets one summary event, and a recount of its tallies
-//! when someone erased had a leave date set in advance (see [`left_without_a_write`]).
-//! A second run finds nothing left to do.
+//! Afterwards each organisation touched gets one summary event. A real run first takes
+//! leavers whose date has arrived out of the tallies ([`super::leavers`]), so erasing someone
+//! never changes a count. A second run finds nothing left to do.
 
 use std::collections::BTreeMap;
 
@@ -35,6 +35,8 @@ pub struct RetentionReport {
     pub organisations: u64,
     #[serde(flatten)]
     pub erased: Erased,
+    /// The leavers' pass run first (real runs only).
+    pub leavers: super::leavers::LeaversReport,
 }
 
 /// The first leave date that is still kept: leave dates before it are erased.
@@ -63,8 +65,14 @@ pub fn run_blocking(
         .format("%Y-%m-%d")
         .to_string();
     let batch = options.batch.max(1);
-    // Per organisation: people, rows, and whether its tallies may still count one of them.
-    let mut per_org: BTreeMap<String, (u64, Erased, bool)> = BTreeMap::new();
+    // Erased people are past their leave date; after this pass no tally counts them.
+    let leavers = if options.dry_run {
+        Default::default()
+    } else {
+        super::leavers::run_blocking(conn, sealer, options.today, &options.actor)?
+    };
+    // Per organisation: people and rows.
+    let mut per_org: BTreeMap<String, (u64, Erased)> = BTreeMap::new();
     let mut after = String::new();
     loop {
         let done = if options.dry_run {
@@ -83,20 +91,24 @@ pub fn run_blocking(
         } else {
             conn.transaction(|conn| -> AppResult<Vec<store::Due>> {
                 let due = store::next_due(conn, &cutoff, &after, batch, true)?;
-                for (employee, org, leave_date, written) in &due {
-                    let erased = store::erase_person(conn, employee)?;
-                    if erased.is_empty() {
+                let ids: Vec<String> = due.iter().map(|(employee, ..)| employee.clone()).collect();
+                let erased = store::erase_people(conn, &ids)?;
+                let mut events = Vec::with_capacity(erased.len());
+                // In the batch's order (by id), one event per person who lost anything.
+                for (employee, org, ..) in &due {
+                    let Some(erased) = erased.get(employee) else {
                         continue; // a concurrent run got there first
-                    }
+                    };
                     let entry = per_org.entry(org.clone()).or_default();
                     entry.0 += 1;
-                    entry.1.add(erased);
-                    entry.2 |= left_without_a_write(leave_date.as_deref(), *written);
-                    let event = in_org(&options.actor, org)?
-                        .event("retention.erase", Some(format!("employee:{employee}")))
-                        .with_detail(json!(erased));
-                    audit::append(conn, event)?;
+                    entry.1.add(*erased);
+                    events.push(
+                        in_org(&options.actor, org)?
+                            .event("retention.erase", Some(format!("employee:{employee}")))
+                            .with_detail(json!(erased)),
+                    );
                 }
+                audit::append_many(conn, events)?;
                 Ok(due)
             })?
         };
@@ -107,9 +119,10 @@ pub fn run_blocking(
     let mut report = RetentionReport {
         dry_run: options.dry_run,
         cutoff: cutoff.clone(),
+        leavers,
         ..Default::default()
     };
-    for (org, (people, erased, stale)) in &per_org {
+    for (org, (people, erased)) in &per_org {
         report.people += people;
         report.erased.add(*erased);
         if *people > 0 {
@@ -119,13 +132,6 @@ pub fn run_blocking(
             continue;
         }
         conn.transaction(|conn| -> AppResult<()> {
-            // Erased people are past their leave date, so no tally counts them and erasing
-            // changes no count. The exception is a leave date set in advance: it passed
-            // without a write to move the tallies, so recount (costly: it reads every
-            // declaration in post) only then.
-            if *stale {
-                super::tallies::recount(conn, sealer, org)?;
-            }
             let event = in_org(&options.actor, org)?
                 .event("retention.run", None)
                 .with_detail(json!({
@@ -135,19 +141,12 @@ pub fn run_blocking(
                     "declarations": erased.declarations,
                     "history": erased.history,
                     "consents": erased.consents,
-                    "recounted": stale,
                 }));
             audit::append(conn, event)?;
             Ok(())
         })?;
     }
     Ok(report)
-}
-
-/// The leave date came after the record's last write, so the write that set it counted the
-/// person as in post, and nothing since has necessarily taken them out of the tallies.
-fn left_without_a_write(leave_date: Option<&str>, written: chrono::NaiveDateTime) -> bool {
-    leave_date.is_some_and(|date| date > written.date().format("%Y-%m-%d").to_string().as_str())
 }
 
 fn in_org(actor: &Actor, org: &str) -> AppResult<Actor> {

@@ -125,6 +125,8 @@ pub fn rebuild(
     mut groups_of: impl FnMut(&mut Conn, &str) -> AppResult<Groups>,
 ) -> AppResult<usize> {
     let today = Utc::now().date_naive().to_string();
+    tallies::set_counted_on(conn, org, &today)?;
+    tallies::lock_org(conn, org)?;
     let people = workforce::in_post_cells(conn, org, &today)?;
     let mut cells: BTreeMap<CellKey, CellCounts> = BTreeMap::new();
     for (employee, org_unit, staff_type, rank) in people {
@@ -156,6 +158,11 @@ pub fn recount(conn: &mut Conn, sealer: &Sealer, org: &str) -> AppResult<usize> 
 /// [`recount`] reading `page` declarations at a time (tests page by one to cross boundaries).
 pub fn recount_paged(conn: &mut Conn, sealer: &Sealer, org: &str, page: i64) -> AppResult<usize> {
     let today = Utc::now().date_naive().to_string();
+    // First the organisation's tally record, then its cells (the order a leavers' pass takes
+    // too): another recount or pass waits, writers that moved a cell have committed before the
+    // reads below, and writers still to come wait for this one and apply their change to it.
+    tallies::set_counted_on(conn, org, &today)?;
+    tallies::lock_org(conn, org)?;
     let mut cells: BTreeMap<CellKey, CellCounts> =
         workforce::in_post_headcounts(conn, org, &today)?
             .into_iter()
@@ -218,8 +225,7 @@ fn replace_org(
             seal(sealer, org, &key, counts, version)
         })
         .collect::<AppResult<Vec<_>>>()?;
-    tallies::delete_org(conn, org)?;
-    tallies::insert_many(conn, &rows)?;
+    tallies::replace_org_rows(conn, org, &rows)?;
     Ok(cells.len())
 }
 

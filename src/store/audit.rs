@@ -80,6 +80,21 @@ impl AppendLock for diesel::SqliteConnection {
 /// Appends one event. Call it inside `Conn::transaction` with the change it audits, so
 /// the lock is held to commit and the event and the change land (or roll back) together.
 pub fn append(conn: &mut Conn, event: NewEvent) -> StoreResult<AuditEvent> {
+    let mut rows = append_many(conn, vec![event])?;
+    rows.pop()
+        .ok_or_else(|| diesel::result::Error::NotFound.into())
+}
+
+/// Rows per multi-row INSERT: 10 binds a row stays well under SQLite's bind limit.
+const APPEND_ROWS: usize = 500;
+
+/// Appends events in order, chained one to the next, under one lock and one read of the
+/// chain's end, in multi-row INSERTs: what a batch that audits each of many people needs.
+/// Same transaction rules as [`append`].
+pub fn append_many(conn: &mut Conn, events: Vec<NewEvent>) -> StoreResult<Vec<AuditEvent>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
     crate::with_conn!(conn, |c| {
         c.lock_for_append()?;
         let last: Option<(i64, String)> = audit_events::table
@@ -87,25 +102,35 @@ pub fn append(conn: &mut Conn, event: NewEvent) -> StoreResult<AuditEvent> {
             .select((audit_events::seq, audit_events::hash))
             .first(c)
             .optional()?;
-        let (seq, prev_hash) = last.map_or((1, GENESIS.to_owned()), |(seq, hash)| (seq + 1, hash));
-        let mut row = AuditEvent {
-            seq,
-            occurred_at: event.occurred_at,
-            organisation_id: event.organisation_id,
-            actor: event.actor,
-            action: event.action,
-            subject: event.subject,
-            request_id: event.request_id,
-            prev_hash,
-            hash: String::new(),
-            detail: event.detail,
-        };
-        row.hash = chain_hash(&row.prev_hash, &row.fields());
-        diesel::insert_into(audit_events::table)
-            .values(&row)
-            .execute(c)?;
-        Ok(row)
+        let (mut seq, mut prev_hash) =
+            last.map_or((1, GENESIS.to_owned()), |(seq, hash)| (seq + 1, hash));
+        let mut rows = Vec::with_capacity(events.len());
+        for event in events {
+            let mut row = AuditEvent {
+                seq,
+                occurred_at: event.occurred_at,
+                organisation_id: event.organisation_id,
+                actor: event.actor,
+                action: event.action,
+                subject: event.subject,
+                request_id: event.request_id,
+                prev_hash,
+                hash: String::new(),
+                detail: event.detail,
+            };
+            row.hash = chain_hash(&row.prev_hash, &row.fields());
+            prev_hash = row.hash.clone();
+            seq += 1;
+            rows.push(row);
+        }
+        for chunk in rows.chunks(APPEND_ROWS) {
+            diesel::insert_into(audit_events::table)
+                .values(chunk)
+                .execute(c)?;
+        }
+        Ok::<_, diesel::result::Error>(rows)
     })
+    .map_err(Into::into)
 }
 
 /// Events after `after`, oldest first, optionally only one organisation's.

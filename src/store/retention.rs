@@ -127,22 +127,71 @@ pub fn count_held(conn: &mut Conn, ids: &[String]) -> StoreResult<Erased> {
     })?)
 }
 
-/// Deletes one person's answers, answer history and consent records, for real.
-pub fn erase_person(conn: &mut Conn, employee: &str) -> StoreResult<Erased> {
-    Ok(crate::with_conn!(conn, |c| {
-        let history = diesel::delete(
-            declaration_history::table.filter(declaration_history::employee_id.eq(employee)),
-        )
-        .execute(c)?;
-        let current =
-            diesel::delete(declarations::table.filter(declarations::employee_id.eq(employee)))
-                .execute(c)?;
-        let consents = diesel::delete(consents::table.filter(consents::employee_id.eq(employee)))
+/// Deletes these people's answers, answer history and consent records, for real, by three
+/// set-based DELETEs, and says what each person lost (people with nothing left are absent:
+/// a concurrent run got there first). PostgreSQL counts the deleted rows (`RETURNING`); on
+/// SQLite the caller's write lock makes a count just before the DELETEs exact.
+pub fn erase_people(
+    conn: &mut Conn,
+    ids: &[String],
+) -> StoreResult<std::collections::BTreeMap<String, Erased>> {
+    use std::collections::BTreeMap;
+    let mut out: BTreeMap<String, Erased> = BTreeMap::new();
+    let mut tally = |owners: Vec<String>, field: fn(&mut Erased) -> &mut u64| {
+        for owner in owners {
+            *field(out.entry(owner).or_default()) += 1;
+        }
+    };
+    match conn {
+        Conn::Postgres(pooled) => {
+            let c: &mut diesel::PgConnection = &mut *pooled;
+            let history = diesel::delete(
+                declaration_history::table.filter(declaration_history::employee_id.eq_any(ids)),
+            )
+            .returning(declaration_history::employee_id)
+            .get_results(c)?;
+            tally(history, |e| &mut e.history);
+            let current =
+                diesel::delete(declarations::table.filter(declarations::employee_id.eq_any(ids)))
+                    .returning(declarations::employee_id)
+                    .get_results(c)?;
+            tally(current, |e| &mut e.declarations);
+            let given = diesel::delete(consents::table.filter(consents::employee_id.eq_any(ids)))
+                .returning(consents::employee_id)
+                .get_results(c)?;
+            tally(given, |e| &mut e.consents);
+        }
+        Conn::Sqlite(pooled) => {
+            let c: &mut diesel::SqliteConnection = &mut *pooled;
+            tally(
+                declaration_history::table
+                    .filter(declaration_history::employee_id.eq_any(ids))
+                    .select(declaration_history::employee_id)
+                    .load(c)?,
+                |e| &mut e.history,
+            );
+            tally(
+                declarations::table
+                    .filter(declarations::employee_id.eq_any(ids))
+                    .select(declarations::employee_id)
+                    .load(c)?,
+                |e| &mut e.declarations,
+            );
+            tally(
+                consents::table
+                    .filter(consents::employee_id.eq_any(ids))
+                    .select(consents::employee_id)
+                    .load(c)?,
+                |e| &mut e.consents,
+            );
+            diesel::delete(
+                declaration_history::table.filter(declaration_history::employee_id.eq_any(ids)),
+            )
             .execute(c)?;
-        Ok::<_, diesel::result::Error>(Erased {
-            declarations: current as u64,
-            history: history as u64,
-            consents: consents as u64,
-        })
-    })?)
+            diesel::delete(declarations::table.filter(declarations::employee_id.eq_any(ids)))
+                .execute(c)?;
+            diesel::delete(consents::table.filter(consents::employee_id.eq_any(ids))).execute(c)?;
+        }
+    }
+    Ok(out)
 }

@@ -145,6 +145,13 @@ diesel::joinable!(catalogue_versions -> organisations (organisation_id));
 diesel::allow_tables_to_appear_in_same_query!(organisations, catalogue_versions);
 
 diesel::table! {
+    tally_state (organisation_id) {
+        organisation_id -> Text,
+        counted_on -> Text,
+    }
+}
+
+diesel::table! {
     tallies (organisation_id, cell) {
         organisation_id -> Text,
         cell -> Text,

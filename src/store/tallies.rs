@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::tallies;
+use super::schema::{tallies, tally_state};
 use super::{Conn, StoreResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -61,23 +61,95 @@ pub fn list_org(conn: &mut Conn, org: &str) -> StoreResult<Vec<TallyRow>> {
         .load(c))?)
 }
 
-pub fn delete_org(conn: &mut Conn, org: &str) -> StoreResult<usize> {
-    Ok(crate::with_conn!(conn, |c| diesel::delete(
-        tallies::table.filter(tallies::organisation_id.eq(org.to_owned()))
-    )
-    .execute(c))?)
+/// Replaces the organisation's rows with `rows` in place: cells not in `rows` are deleted, the
+/// rest upserted. In place, not delete-and-insert, so a writer waiting on a cell's row lock
+/// (`find_for_update`) reads the new row when the lock is released rather than finding it gone.
+pub fn replace_org_rows(conn: &mut Conn, org: &str, rows: &[TallyRow]) -> StoreResult<()> {
+    let keep: Vec<&str> = rows.iter().map(|r| r.cell.as_str()).collect();
+    let existing: Vec<String> = list_org(conn, org)?.into_iter().map(|r| r.cell).collect();
+    let gone: Vec<&String> = existing
+        .iter()
+        .filter(|c| !keep.contains(&c.as_str()))
+        .collect();
+    for chunk in gone.chunks(INSERT_ROWS) {
+        crate::with_conn!(&mut *conn, |c| diesel::delete(
+            tallies::table
+                .filter(tallies::organisation_id.eq(org.to_owned()))
+                .filter(tallies::cell.eq_any(chunk))
+        )
+        .execute(c))?;
+    }
+    use diesel::upsert::excluded;
+    match conn {
+        Conn::Postgres(c) => {
+            for chunk in rows.chunks(INSERT_ROWS) {
+                diesel::insert_into(tallies::table)
+                    .values(chunk)
+                    .on_conflict((tallies::organisation_id, tallies::cell))
+                    .do_update()
+                    .set((
+                        tallies::key_id.eq(excluded(tallies::key_id)),
+                        tallies::sealed.eq(excluded(tallies::sealed)),
+                        tallies::version.eq(excluded(tallies::version)),
+                        tallies::updated_at.eq(excluded(tallies::updated_at)),
+                    ))
+                    .execute(&mut **c)?;
+            }
+        }
+        // Diesel has no multi-row upsert for SQLite; in-process statements are cheap.
+        Conn::Sqlite(_) => {
+            for row in rows {
+                upsert(conn, row)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Rows per multi-row INSERT: 6 binds a row stays under SQLite's bind limit.
 const INSERT_ROWS: usize = 1000;
 
-/// Inserts fresh rows (after [`delete_org`]) a thousand to a statement, not one per cell.
-pub fn insert_many(conn: &mut Conn, rows: &[TallyRow]) -> StoreResult<()> {
-    for chunk in rows.chunks(INSERT_ROWS) {
-        crate::with_conn!(&mut *conn, |c| diesel::insert_into(tallies::table)
-            .values(chunk)
-            .execute(c))?;
+/// Locks every tally row of the organisation until the transaction ends (PostgreSQL; SQLite
+/// callers hold the write lock already), so a recount reads declarations and workforce only
+/// after every writer that already moved a cell has committed, and later writers wait for it.
+pub fn lock_org(conn: &mut Conn, org: &str) -> StoreResult<()> {
+    if let Conn::Postgres(c) = conn {
+        tallies::table
+            .filter(tallies::organisation_id.eq(org.to_owned()))
+            .select(tallies::cell)
+            .for_update()
+            .load::<String>(&mut **c)?;
     }
+    Ok(())
+}
+
+/// The day the organisation's tallies were last brought up to date with who is in post, locked
+/// until the transaction ends on PostgreSQL (a recount or leavers' pass of the same organisation
+/// waits). `None`: never recorded (tallies written before the record existed).
+pub fn counted_on_for_update(conn: &mut Conn, org: &str) -> StoreResult<Option<String>> {
+    let query = || {
+        tally_state::table
+            .find(org.to_owned())
+            .select(tally_state::counted_on)
+    };
+    Ok(match conn {
+        Conn::Postgres(c) => query().for_update().first(&mut **c).optional()?,
+        Conn::Sqlite(c) => query().first(&mut **c).optional()?,
+    })
+}
+
+/// Records that the organisation's tallies count exactly the people in post on `day` (ISO).
+/// On PostgreSQL the upsert holds the row lock until the transaction ends.
+pub fn set_counted_on(conn: &mut Conn, org: &str, day: &str) -> StoreResult<()> {
+    crate::with_conn!(conn, |c| diesel::insert_into(tally_state::table)
+        .values((
+            tally_state::organisation_id.eq(org),
+            tally_state::counted_on.eq(day)
+        ))
+        .on_conflict(tally_state::organisation_id)
+        .do_update()
+        .set(tally_state::counted_on.eq(day))
+        .execute(c))?;
     Ok(())
 }
 

@@ -318,6 +318,29 @@ fn merge_postgres(
     today: &str,
     leave_date: Option<&str>,
 ) -> QueryResult<MergeCounts> {
+    // An organisation's first load (no employees yet): every staged row is new and nobody
+    // can become a leaver, so a plain INSERT .. SELECT does it without the join and without
+    // materialising 250k joined rows for the CTEs. Two first loads racing still collide on
+    // the (organisation_id, employee_number) unique index, as with the merge.
+    let loaded: bool = diesel::select(diesel::dsl::exists(
+        employees::table.filter(employees::organisation_id.eq(org)),
+    ))
+    .get_result(c)?;
+    if !loaded {
+        let created = diesel::sql_query(format!(
+            "{INSERT_COLUMNS} SELECT s.new_id, $1, s.employee_number, s.external_subject, \
+             s.org_unit_id, s.staff_type_id, s.rank_id, s.fte, s.start_date, s.leave_date, $2 \
+             FROM sync_stage s"
+        ))
+        .bind::<Text, _>(org)
+        .bind::<Timestamp, _>(now)
+        .execute(c)?;
+        return Ok(MergeCounts {
+            created: created as i64,
+            updated: 0,
+            leavers: 0,
+        });
+    }
     // $1 organisation, $2 now, $3 today, $4 the leavers' leave date (`full` mode only).
     let (join, leaver, leavers) = match leave_date {
         Some(_) => (
@@ -633,4 +656,22 @@ pub fn in_post_cells_locked(
         }
         Conn::Sqlite(c) => query().load(&mut **c)?,
     })
+}
+
+/// (leave date, row last written) of the organisation's people whose leave date is after
+/// `after` and no later than `today` (ISO dates compare as text): those whose leave date
+/// arrived since the tallies were last brought up to date on `after`.
+pub fn leave_dates_arrived(
+    conn: &mut Conn,
+    org: &str,
+    after: &str,
+    today: &str,
+) -> StoreResult<Vec<(Option<String>, chrono::NaiveDateTime)>> {
+    use super::schema::employees::dsl as e;
+    Ok(crate::with_conn!(conn, |c| e::employees
+        .filter(e::organisation_id.eq(org.to_owned()))
+        .filter(e::leave_date.gt(after.to_owned()))
+        .filter(e::leave_date.le(today.to_owned()))
+        .select((e::leave_date, e::updated_at))
+        .load(c))?)
 }

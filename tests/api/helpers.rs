@@ -146,6 +146,24 @@ impl TestApp {
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     }
 
+    /// An employee with an account who has consented to equality monitoring: (token, id).
+    pub async fn consenting_employee(
+        &self,
+        org: uuid::Uuid,
+        username: &str,
+    ) -> (String, uuid::Uuid) {
+        let (login, id) = self.create_employee_account(org, username).await;
+        let token = self.login(&login).await;
+        let r = self
+            .authed(reqwest::Method::PUT, "/v1/me/consents", &token)
+            .json(&serde_json::json!({"notice_version": 1, "purposes": {"equality_monitoring": true}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        (token, id)
+    }
+
     /// Stops this app's server and starts the application again on the same database, with
     /// this app's configuration adjusted by `adjust` (an operator's restart with new settings;
     /// tokens stay valid, the signing keys being kept). The new app does not own the

@@ -12,49 +12,28 @@ use crate::helpers::{raw_count, spawn_app, spawn_app_with, TestApp};
 use crate::on_both_backends;
 use crate::tallies::{recount, snapshot};
 
-const HEADER: &str =
+pub(crate) const HEADER: &str =
     "employee_number,external_subject,org_unit,staff_type,rank,fte,start_date,leave_date\n";
 
-fn days_ago(n: u64) -> String {
+pub(crate) fn days_ago(n: u64) -> String {
     (Utc::now().date_naive() - Days::new(n)).to_string()
 }
 
 /// An employee who consented and declared, then changed their answers (so history has rows).
-async fn declared(app: &TestApp, org: uuid::Uuid, name: &str) -> uuid::Uuid {
-    let (login, id) = app.create_employee_account(org, name).await;
-    let token = app.login(&login).await;
-    let r = app
-        .authed(Method::PUT, "/v1/me/consents", &token)
-        .json(&json!({"notice_version": 1, "purposes": {"equality_monitoring": true}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+pub(crate) async fn declared(app: &TestApp, org: uuid::Uuid, name: &str) -> uuid::Uuid {
+    let (token, id) = app.consenting_employee(org, name).await;
     for answers in [
         json!({"disability": {"gateway": "yes"}, "sex": {"gateway": "female"}}),
         json!({"disability": {"gateway": "no"}}),
     ] {
-        let r = app
-            .authed(Method::GET, "/v1/me/declaration", &token)
-            .send()
-            .await
-            .unwrap();
-        let etag = r.headers()["etag"].to_str().unwrap().to_owned();
-        let r = app
-            .authed(Method::PUT, "/v1/me/declaration", &token)
-            .header("if-match", etag)
-            .json(&json!({ "answers": answers }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        app.declare_answers(&token, answers).await;
     }
     id
 }
 
 /// Sets leave dates the way HR does, through a delta sync (which moves the tallies too).
 /// `create_employee` gave each person their own unit and staff type, named after the number.
-async fn set_leave_dates(app: &TestApp, token: &str, people: &[(&str, &str)]) {
+pub(crate) async fn set_leave_dates(app: &TestApp, token: &str, people: &[(&str, &str)]) {
     let mut csv = HEADER.to_owned();
     for (name, leave_date) in people {
         let number = format!("E-{name}");
@@ -88,7 +67,7 @@ fn held(app: &TestApp, employee: uuid::Uuid) -> (i64, i64, i64) {
     )
 }
 
-fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
+pub(crate) fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
     let key = &app.state.config.encryption_key;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_declare"))
         .args(args)
@@ -107,7 +86,7 @@ fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
-async fn audit_events(app: &TestApp, org: uuid::Uuid) -> Vec<Value> {
+pub(crate) async fn audit_events(app: &TestApp, org: uuid::Uuid) -> Vec<Value> {
     let login = app
         .create_account(
             Some(org),
@@ -128,7 +107,7 @@ async fn audit_events(app: &TestApp, org: uuid::Uuid) -> Vec<Value> {
 }
 
 /// People counted in the organisation's live tallies, and how many of them answered disability.
-async fn counted(app: &TestApp, org: uuid::Uuid) -> (u64, u64) {
+pub(crate) async fn counted(app: &TestApp, org: uuid::Uuid) -> (u64, u64) {
     let cells = snapshot(app, org).await;
     let people = cells.iter().map(|(_, c)| c.headcount).sum();
     let answered = cells
