@@ -78,7 +78,9 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then drains in-flight requests. Alongside, the scheduled
     /// tasks run and stop with the server: statistics snapshots as they fall due (when
     /// `snapshot_check_seconds` is set) and, unless `DECLARE_RETENTION_INTERVAL_SECONDS` is 0,
-    /// the erasure of leavers past the retention period, at start-up and then every interval.
+    /// the erasure of leavers past the retention period, at start-up and then every interval;
+    /// and on PostgreSQL the sealing of pending audit events every
+    /// `DECLARE_AUDIT_SEAL_INTERVAL_MS` (decision 0013).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let _snapshots = self.state.config.snapshot_check_seconds.map(|seconds| {
             AbortOnDrop(tokio::spawn(
@@ -104,6 +106,15 @@ impl Application {
                 std::time::Duration::from_secs(retention.interval_seconds),
             )))
         });
+        let seal_every = self.state.config.audit_seal_interval_ms;
+        let _audit_seal = (seal_every > 0
+            && self.state.db.backend() == crate::store::Backend::Postgres)
+            .then(|| {
+                AbortOnDrop(tokio::spawn(crate::services::audit::seal_schedule(
+                    self.state.db.clone(),
+                    std::time::Duration::from_millis(seal_every),
+                )))
+            });
         self.server.await
     }
 }

@@ -348,7 +348,6 @@ pub async fn write(
             })?;
         }
         let out = view(conn, &sealer, employee, Some(&row))?;
-        // Last: on PostgreSQL the audit append locks the trail until commit.
         event(conn, actor, "declaration.write", employee)?;
         Ok(out)
     })
@@ -438,6 +437,9 @@ pub async fn export(
 ) -> AppResult<Export> {
     in_transaction(db, principal, request_id, move |conn, employee, actor| {
         event(conn, actor, "export.read", employee)?;
+        // The events listed must be sealed ones, this export's own included: seal in this
+        // transaction (on PostgreSQL that holds the trail's lock to commit; exports are rare).
+        crate::store::audit::seal_in(conn)?;
         let row = repo::find(conn, &employee.id)?;
         let declaration = match &row {
             Some(row) => Some(view(conn, &sealer, employee, Some(row))?),
