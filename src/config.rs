@@ -90,6 +90,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "how often `serve` runs the retention erasure (first run at start-up); 0 turns the schedule off",
     },
     Variable {
+        name: "DECLARE_AUDIT_SEAL_INTERVAL_MS",
+        default: "200",
+        meaning: "how often `serve` chains audit events recorded but not yet sealed (PostgreSQL; readers of the trail also seal first); 0 leaves it to readers",
+    },
+    Variable {
         name: "DECLARE_TOKEN_SIGNING_KEY",
         default: "generated in development",
         meaning: "base64 secret (32+ bytes) that signs access tokens",
@@ -267,6 +272,8 @@ pub struct Config {
     /// truncated file cannot mark half the force as leavers.
     pub sync_max_leaver_fraction: f64,
     pub retention: Retention,
+    /// How often `serve` seals pending audit events (PostgreSQL); 0: only readers seal.
+    pub audit_seal_interval_ms: u64,
     pub token_signing_key: KeyedSecret,
     pub token_previous_keys: Vec<KeyedSecret>,
     pub token_issuer: String,
@@ -412,6 +419,11 @@ impl Config {
                 Some(86_400),
             )?,
         };
+        let audit_seal_interval_ms = parse_or(
+            "DECLARE_AUDIT_SEAL_INTERVAL_MS",
+            take("DECLARE_AUDIT_SEAL_INTERVAL_MS"),
+            Some(200),
+        )?;
         let token_issuer = take("DECLARE_TOKEN_ISSUER").unwrap_or_else(|| "declare".into());
         let token_audience = take("DECLARE_TOKEN_AUDIENCE").unwrap_or_else(|| "declare-api".into());
         let token_ttl_seconds = parse_or(
@@ -564,6 +576,7 @@ impl Config {
             sync_body_limit,
             sync_max_leaver_fraction,
             retention,
+            audit_seal_interval_ms,
             token_signing_key,
             token_previous_keys,
             token_issuer,
@@ -601,6 +614,8 @@ impl Config {
                 period_days: 365,
                 interval_seconds: 0,
             },
+            // Off unless a test turns it on, so tests prove that readers seal before reading.
+            audit_seal_interval_ms: 0,
             token_signing_key: KeyedSecret {
                 id: "t1".into(),
                 secret: random_secret(32),

@@ -80,7 +80,8 @@ impl Application {
     /// `snapshot_check_seconds` is set) and, unless `DECLARE_RETENTION_INTERVAL_SECONDS` is 0,
     /// the erasure of leavers past the retention period, at start-up and then every interval,
     /// and (with it) the pass that takes leavers out of the figures, at start-up and each
-    /// midnight (UTC).
+    /// midnight (UTC); and on PostgreSQL the sealing of pending audit events every
+    /// `DECLARE_AUDIT_SEAL_INTERVAL_MS` (decision 0013).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let _snapshots = self.state.config.snapshot_check_seconds.map(|seconds| {
             AbortOnDrop(tokio::spawn(
@@ -114,6 +115,15 @@ impl Application {
                 self.state.sealer.clone(),
             )))
         });
+        let seal_every = self.state.config.audit_seal_interval_ms;
+        let _audit_seal = (seal_every > 0
+            && self.state.db.backend() == crate::store::Backend::Postgres)
+            .then(|| {
+                AbortOnDrop(tokio::spawn(crate::services::audit::seal_schedule(
+                    self.state.db.clone(),
+                    std::time::Duration::from_millis(seal_every),
+                )))
+            });
         self.server.await
     }
 }

@@ -79,14 +79,34 @@ impl Actor {
     }
 }
 
-/// Appends an event inside the caller's write transaction.
+/// Records an event inside the caller's write transaction (chained at once on SQLite, sealed
+/// after commit on PostgreSQL: see [`seal`]).
 pub fn append(conn: &mut Conn, event: NewEvent) -> StoreResult<()> {
-    audit::append(conn, event).map(|_| ())
+    audit::append(conn, event)
 }
 
-/// Appends events in order under one lock, in multi-row INSERTs (see [`append`]).
+/// Chains every event recorded but not yet sealed. Readers of the trail call it first; `serve`
+/// also runs it every `DECLARE_AUDIT_SEAL_INTERVAL_MS` ([`seal_schedule`]).
+pub async fn seal(db: &Database) -> AppResult<usize> {
+    Ok(db.run(audit::seal).await?)
+}
+
+/// Seals the trail every `interval` until the task is dropped. PostgreSQL only: on SQLite
+/// every event is chained by the transaction that records it.
+pub async fn seal_schedule(db: Database, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = seal(&db).await {
+            tracing::warn!(error = %error, "sealing the audit trail failed; the next tick retries");
+        }
+    }
+}
+
+/// Records events in order, in multi-row INSERTs (see [`append`]).
 pub fn append_many(conn: &mut Conn, events: Vec<NewEvent>) -> StoreResult<()> {
-    audit::append_many(conn, events).map(|_| ())
+    audit::append_many(conn, events)
 }
 
 /// Records an event on its own (for actions that change nothing else, like a login).
@@ -145,7 +165,10 @@ pub async fn page(
 ) -> AppResult<AuditPage> {
     let org = organisation_id.to_string();
     let events = db
-        .run(move |conn| audit::page(conn, Some(&org), after, limit))
+        .run(move |conn| {
+            audit::seal(conn)?;
+            audit::page(conn, Some(&org), after, limit)
+        })
         .await?;
     let next_after = (events.len() as i64 == limit)
         .then(|| events.last().map(|e| e.seq))
@@ -167,6 +190,7 @@ pub async fn verify(db: &Database) -> AppResult<Result<ChainReport, ChainBreak>>
     let db = db.clone();
     Ok(db
         .run(|conn| {
+            audit::seal(conn)?;
             let (mut previous, mut next_seq) = (GENESIS.to_owned(), 1i64);
             loop {
                 let page = audit::page(conn, None, next_seq - 1, 1000)?;

@@ -144,12 +144,35 @@ fn view(
     employee: &Employee,
     row: Option<&Declaration>,
 ) -> AppResult<DeclarationView> {
-    let (current_id, current) = current_catalogue(conn, &employee.organisation_id)?;
-    let Some(row) = row else {
+    let current = current_catalogue(conn, &employee.organisation_id)?;
+    let opened = match row {
+        Some(row) => Some((
+            row,
+            open(
+                sealer,
+                &row.key_id,
+                &row.sealed,
+                &declaration_context(&employee.id),
+            )?,
+        )),
+        None => None,
+    };
+    view_of(conn, employee, &current, opened)
+}
+
+/// [`view`] of a row whose answers are already open, against a current catalogue already read
+/// (a write has both in hand: it need not read the catalogue or open the row again).
+fn view_of(
+    conn: &mut Conn,
+    employee: &Employee,
+    (current_id, current): &(String, Arc<Catalogue>),
+    opened: Option<(&Declaration, AnswerSet)>,
+) -> AppResult<DeclarationView> {
+    let Some((row, answers)) = opened else {
         return Ok(DeclarationView {
             version: 0,
             catalogue_version_id: None,
-            current_catalogue_version_id: uuid(&current_id)?,
+            current_catalogue_version_id: uuid(current_id)?,
             answers: AnswerSet::new(),
             unanswered: current
                 .characteristics
@@ -161,13 +184,7 @@ fn view(
             updated_at: None,
         });
     };
-    let answers = open(
-        sealer,
-        &row.key_id,
-        &row.sealed,
-        &declaration_context(&employee.id),
-    )?;
-    let answered = if row.catalogue_version_id == current_id {
+    let answered = if &row.catalogue_version_id == current_id {
         None
     } else {
         Some(super::published::version(
@@ -188,7 +205,7 @@ fn view(
     Ok(DeclarationView {
         version: row.version,
         catalogue_version_id: Some(uuid(&row.catalogue_version_id)?),
-        current_catalogue_version_id: uuid(&current_id)?,
+        current_catalogue_version_id: uuid(current_id)?,
         unanswered: current
             .characteristics
             .iter()
@@ -298,7 +315,8 @@ pub async fn write(
                 answers
             }
         };
-        let (catalogue_id, catalogue) = current_catalogue(conn, &employee.organisation_id)?;
+        let current = current_catalogue(conn, &employee.organisation_id)?;
+        let (catalogue_id, catalogue) = (current.0.clone(), current.1.clone());
         validate_answers_for_write(&catalogue, &answers, &previous).map_err(|problems| {
             AppError::Validation(problems.into_iter().map(FieldError::from).collect())
         })?;
@@ -347,8 +365,7 @@ pub async fn write(
                 c.replace(&before, &after)
             })?;
         }
-        let out = view(conn, &sealer, employee, Some(&row))?;
-        // Last: on PostgreSQL the audit append locks the trail until commit.
+        let out = view_of(conn, employee, &current, Some((&row, answers)))?;
         event(conn, actor, "declaration.write", employee)?;
         Ok(out)
     })
@@ -438,6 +455,9 @@ pub async fn export(
 ) -> AppResult<Export> {
     in_transaction(db, principal, request_id, move |conn, employee, actor| {
         event(conn, actor, "export.read", employee)?;
+        // The events listed must be sealed ones, this export's own included: seal in this
+        // transaction (on PostgreSQL that holds the trail's lock to commit; exports are rare).
+        crate::store::audit::seal_in(conn)?;
         let row = repo::find(conn, &employee.id)?;
         let declaration = match &row {
             Some(row) => Some(view(conn, &sealer, employee, Some(row))?),

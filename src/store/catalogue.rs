@@ -47,9 +47,14 @@ pub fn current_published(conn: &mut Conn, org: &str) -> StoreResult<Option<Catal
 /// The id of the organisation's current version, without its document (callers that cache
 /// parsed documents by id need only this).
 pub fn current_published_id(conn: &mut Conn, org: &str) -> StoreResult<Option<String>> {
+    // Every declaration read and write asks this, so it is written as "not a draft" (the
+    // same rows: `status` is CHECKed to be one of the two). `status = ?` would be compared
+    // with the partial index `catalogue_versions_one_draft` (`WHERE status = 'draft'`) by
+    // SQLite's planner, which then marks the cached statement expired on every bind and
+    // re-prepares it on every call (a tenth of a write's CPU, by `perf`).
     Ok(crate::with_conn!(conn, |c| cv::table
         .filter(cv::organisation_id.eq(org))
-        .filter(cv::status.eq(PUBLISHED))
+        .filter(cv::status.ne(DRAFT))
         .order(cv::version_number.desc())
         .select(cv::id)
         .first(c)

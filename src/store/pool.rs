@@ -36,6 +36,10 @@ pub struct Database {
 
 /// SQLite settings every connection needs: WAL so readers never wait on the writer, a busy
 /// timeout so concurrent writers queue instead of failing, and foreign keys (off by default).
+/// The WAL is checkpointed every 10,000 pages rather than SQLite's 1,000: a declaration write
+/// dirties about fifteen pages, mostly the same hot ones (tally cells, the ends of the history
+/// and audit tables), so the default made every ~70th write copy them back and fsync twice
+/// while holding the write lock; ten times fewer checkpoints copy each hot page once per run.
 #[derive(Debug)]
 struct SqlitePragmas;
 
@@ -43,7 +47,8 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(
             "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+             PRAGMA wal_autocheckpoint = 10000;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }

@@ -128,6 +128,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Events recorded but not yet chained into `audit_events` (decision 0013).
+    audit_pending (id) {
+        id -> BigInt,
+        occurred_at -> Text,
+        organisation_id -> Nullable<Text>,
+        actor -> Text,
+        action -> Text,
+        subject -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     catalogue_versions (id) {
         id -> Text,
         organisation_id -> Text,

@@ -419,11 +419,15 @@ impl TestApp {
     }
 
     /// A direct connection to the test database, as a database administrator would have.
+    /// Pending audit events are sealed first (as every reader of the trail does), so a count
+    /// of `audit_events` sees every event committed so far (decision 0013).
     pub fn raw_connection(&self) -> declare::store::Conn {
-        declare::store::Database::connect(&self.db.url, 1)
+        let mut conn = declare::store::Database::connect(&self.db.url, 1)
             .expect("raw database")
             .get(std::time::Duration::from_secs(5))
-            .expect("raw connection")
+            .expect("raw connection");
+        declare::store::audit::seal(&mut conn).expect("sealing the audit trail");
+        conn
     }
 }
 
