@@ -41,8 +41,12 @@ impl System {
 }
 
 /// Search budget per witness; past it the cell is treated as exposed (more suppression, never
-/// less protection).
-const WITNESS_NODE_BUDGET: usize = 20_000;
+/// less protection). Most witnesses are found in a few dozen nodes; a search that runs long is
+/// usually proving there is none, and every such proof is repeated at each deepening level.
+/// Measured on the race family of a 10k force (1,254 small cells, release, `benches/stats.rs`):
+/// 20,000 nodes took 58 s and suppressed 1,456 more cells; 5,000 took 41 s (1,534); 2,000 took
+/// 9.2 s (1,341); 500 took 6.8 s (1,840). Decision 0011.
+const WITNESS_NODE_BUDGET: usize = 2_000;
 
 /// Most published cells one fix may suppress before falling back to a single greedy pick.
 pub(super) const MAX_NEW_PER_FIX: usize = 6;
