@@ -37,8 +37,10 @@ impl AuditEvent {
     }
 }
 
-/// What a caller records; sequence and hashes are assigned here.
-#[derive(Debug, Clone)]
+/// What a caller records; sequence and hashes are assigned here. On PostgreSQL it is first
+/// inserted as it is into `audit_pending`.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_pending)]
 pub struct NewEvent {
     pub occurred_at: String,
     pub organisation_id: Option<String>,
@@ -63,18 +65,6 @@ impl NewEvent {
 #[diesel(table_name = audit_pending)]
 struct Pending {
     id: i64,
-    occurred_at: String,
-    organisation_id: Option<String>,
-    actor: String,
-    action: String,
-    subject: Option<String>,
-    request_id: Option<String>,
-    detail: Option<String>,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = audit_pending)]
-struct NewPending {
     occurred_at: String,
     organisation_id: Option<String>,
     actor: String,
@@ -172,20 +162,8 @@ pub fn append(conn: &mut Conn, event: NewEvent) -> StoreResult<()> {
 pub fn append_many(conn: &mut Conn, events: Vec<NewEvent>) -> StoreResult<()> {
     match conn {
         Conn::Postgres(c) => {
-            let rows: Vec<NewPending> = events
-                .into_iter()
-                .map(|event| NewPending {
-                    occurred_at: event.occurred_at,
-                    organisation_id: event.organisation_id,
-                    actor: event.actor,
-                    action: event.action,
-                    subject: event.subject,
-                    request_id: event.request_id,
-                    detail: event.detail,
-                })
-                .collect();
             // Pending ids follow insertion order, and sealing chains in id order.
-            for chunk in rows.chunks(CHUNK) {
+            for chunk in events.chunks(CHUNK) {
                 diesel::insert_into(audit_pending::table)
                     .values(chunk)
                     .execute(&mut **c)?;
