@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use declare::auth::{Principal, PrincipalKind, Role};
-use declare::services::sync::{self, Mode, SyncOptions, SyncOutcome};
+use declare::services::sync::{Mode, SyncOutcome};
 use declare::store::{Conn, Database};
 use diesel::RunQueryDsl as _;
 use serde_json::json;
@@ -67,21 +67,12 @@ async fn seed(app: &common::BenchApp, n: usize) -> (uuid::Uuid, Vec<String>) {
     let org_id = org.id;
     let outcome = tokio::task::spawn_blocking(move || {
         let mut conn = db2.get(Duration::from_secs(30)).unwrap();
-        sync::sync_blocking(
+        common::force::sync_csv(
             &mut conn,
             &sealer,
             org_id,
-            declare::services::rows::Format::Csv,
+            Mode::Full,
             std::io::Cursor::new(csv.into_bytes()),
-            &SyncOptions {
-                mode: Mode::Full,
-                dry_run: false,
-                allow_mass_leavers: false,
-                idempotency_key: None,
-                max_leaver_fraction: 0.1,
-                actor: declare::services::audit::Actor::cli_for(org_id),
-            },
-            Box::new(|_| {}),
         )
     })
     .await

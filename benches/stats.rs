@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use declare::auth::{Principal, PrincipalKind, Role};
 use declare::domain::catalogue::{Answer, AnswerSet, Catalogue};
-use declare::services::sync::{self, Mode, SyncOptions, SyncOutcome};
+use declare::services::sync::{Mode, SyncOutcome};
 use declare::store::declarations::Declaration;
 use declare::store::Conn;
 use diesel::sql_types::{BigInt, Text};
@@ -230,24 +230,8 @@ async fn seed(app: &common::BenchApp, org: uuid::Uuid, size: usize) -> Seeded {
     let started = Instant::now();
     let outcome = tokio::task::spawn_blocking(move || {
         let mut conn = db2.get(Duration::from_secs(30)).unwrap();
-        let options = SyncOptions {
-            mode: Mode::Full,
-            dry_run: false,
-            allow_mass_leavers: false,
-            idempotency_key: None,
-            max_leaver_fraction: 0.1,
-            actor: declare::services::audit::Actor::cli_for(org),
-        };
         let file = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(csv).unwrap());
-        sync::sync_blocking(
-            &mut conn,
-            &sealer,
-            org,
-            declare::services::rows::Format::Csv,
-            file,
-            &options,
-            Box::new(|_| {}),
-        )
+        common::force::sync_csv(&mut conn, &sealer, org, Mode::Full, file)
     })
     .await
     .unwrap();

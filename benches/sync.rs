@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Instant;
 
-use declare::services::sync::{self, Mode, SyncOptions, SyncOutcome};
+use declare::services::sync::{Mode, SyncOutcome};
 use declare::store::Database;
 
 /// VmHWM (peak resident set) of this process, in MiB.
@@ -35,14 +35,6 @@ async fn timed_sync(
     let started = Instant::now();
     let outcome = tokio::task::spawn_blocking(move || {
         let mut conn = db.get(std::time::Duration::from_secs(30)).unwrap();
-        let options = SyncOptions {
-            mode,
-            dry_run: false,
-            allow_mass_leavers: false,
-            idempotency_key: None,
-            max_leaver_fraction: 0.1,
-            actor: declare::services::audit::Actor::cli_for(org),
-        };
         let file =
             std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&path).unwrap());
         let key = declare::config::KeyedSecret {
@@ -50,15 +42,7 @@ async fn timed_sync(
             secret: declare::config::random_secret(32),
         };
         let sealer = declare::crypto::Sealer::new(&key, &[]).unwrap();
-        sync::sync_blocking(
-            &mut conn,
-            &sealer,
-            org,
-            declare::services::rows::Format::Csv,
-            file,
-            &options,
-            Box::new(|_| {}),
-        )
+        common::force::sync_csv(&mut conn, &sealer, org, mode, file)
     })
     .await
     .unwrap();

@@ -129,3 +129,31 @@ pub fn write_csv(
         .unwrap();
     }
 }
+
+/// Syncs a CSV workforce through the real sync service, as the CLI does (no dry run, the
+/// default leaver ceiling). Blocking: call it on a blocking thread.
+pub fn sync_csv(
+    conn: &mut declare::store::Conn,
+    sealer: &declare::crypto::Sealer,
+    org: uuid::Uuid,
+    mode: declare::services::sync::Mode,
+    csv: impl std::io::Read,
+) -> declare::error::AppResult<declare::services::sync::SyncOutcome> {
+    let options = declare::services::sync::SyncOptions {
+        mode,
+        dry_run: false,
+        allow_mass_leavers: false,
+        idempotency_key: None,
+        max_leaver_fraction: 0.1,
+        actor: declare::services::audit::Actor::cli_for(org),
+    };
+    declare::services::sync::sync_blocking(
+        conn,
+        sealer,
+        org,
+        declare::services::rows::Format::Csv,
+        csv,
+        &options,
+        Box::new(|_| {}),
+    )
+}
