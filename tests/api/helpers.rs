@@ -473,3 +473,25 @@ impl TestApp {
         .expect("tally rows")
     }
 }
+
+/// Runs the `declare` binary against the app's database with its encryption key (and the
+/// retention period the tests assume); (succeeded, stdout then stderr).
+pub(crate) fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
+    use secrecy::ExposeSecret as _;
+    let key = &app.state.config.encryption_key;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_declare"))
+        .args(args)
+        .env("DECLARE_DATABASE_URL", &app.db.url)
+        .env("DECLARE_DATA_DIR", app.db.data_dir())
+        .env("DECLARE_ENCRYPTION_KEY", key.secret.expose_secret())
+        .env("DECLARE_ENCRYPTION_KEY_ID", &key.id)
+        .env("DECLARE_RETENTION_PERIOD_DAYS", "365")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}

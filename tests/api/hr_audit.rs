@@ -3,10 +3,9 @@
 //! actor, the action, the record or the counts, and the request; never a field value.
 
 use reqwest::Method;
-use secrecy::ExposeSecret as _;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{cli, spawn_app, TestApp};
 use crate::on_both_backends;
 
 const HEADER: &str =
@@ -73,24 +72,6 @@ async fn events(app: &TestApp, auditor: &str, action: &str) -> Vec<Value> {
 fn one(found: Vec<Value>, action: &str) -> Value {
     assert_eq!(found.len(), 1, "{action}: {found:?}");
     found.into_iter().next().unwrap()
-}
-
-fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let key = &app.state.config.encryption_key;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_declare"))
-        .args(args)
-        .env("DECLARE_DATABASE_URL", &app.db.url)
-        .env("DECLARE_DATA_DIR", app.db.data_dir())
-        .env("DECLARE_ENCRYPTION_KEY", key.secret.expose_secret())
-        .env("DECLARE_ENCRYPTION_KEY_ID", &key.id)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 on_both_backends! {

@@ -8,10 +8,11 @@ use declare::services::leavers;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::helpers::cli;
 use crate::helpers::spawn_app;
 use crate::helpers::TestApp;
 use crate::on_both_backends;
-use crate::retention::{audit_events, cli, counted, days_ago, declared, set_leave_dates, HEADER};
+use crate::retention::{audit_events, counted, days_ago, declared, set_leave_dates, HEADER};
 use crate::stats::{figures, force_named, row};
 use crate::tallies::{recount, snapshot};
 

@@ -5,10 +5,9 @@
 use chrono::{Days, Utc};
 use declare::config::Retention;
 use reqwest::Method;
-use secrecy::ExposeSecret as _;
 use serde_json::{json, Value};
 
-use crate::helpers::{raw_count, spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{cli, raw_count, spawn_app, spawn_app_with, TestApp};
 use crate::on_both_backends;
 use crate::tallies::{recount, snapshot};
 
@@ -65,25 +64,6 @@ fn held(app: &TestApp, employee: uuid::Uuid) -> (i64, i64, i64) {
         count(&mut conn, "declaration_history"),
         count(&mut conn, "consents"),
     )
-}
-
-pub(crate) fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let key = &app.state.config.encryption_key;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_declare"))
-        .args(args)
-        .env("DECLARE_DATABASE_URL", &app.db.url)
-        .env("DECLARE_DATA_DIR", app.db.data_dir())
-        .env("DECLARE_ENCRYPTION_KEY", key.secret.expose_secret())
-        .env("DECLARE_ENCRYPTION_KEY_ID", &key.id)
-        .env("DECLARE_RETENTION_PERIOD_DAYS", "365")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 pub(crate) async fn audit_events(app: &TestApp, org: uuid::Uuid) -> Vec<Value> {
