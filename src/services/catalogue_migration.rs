@@ -21,7 +21,7 @@ use crate::domain::tally::{groups_of, Groups};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::audit::{self, Actor};
 use crate::services::catalogue::apply_mapping_to_all;
-use crate::services::declarations::{declaration_context, history_context, open, seal};
+use crate::services::declarations::{declaration_context, history_context, open_row, seal};
 use crate::services::tallies::{self, CellKey};
 use crate::store::catalogue as catalogues;
 use crate::store::declarations::{self as repo, Declaration, HistoryRow};
@@ -193,12 +193,7 @@ fn migrate_in(
     let opened = rows
         .into_iter()
         .map(|row| {
-            let answers = open(
-                sealer,
-                &row.key_id,
-                &row.sealed,
-                &declaration_context(&row.employee_id),
-            )?;
+            let answers = open_row(sealer, &row)?;
             let mapped_from = answers.clone();
             Ok((Opened { row, answers }, mapped_from))
         })

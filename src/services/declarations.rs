@@ -113,6 +113,16 @@ pub(crate) fn open(
         .map_err(|e| AppError::internal(format!("a sealed declaration is unreadable: {e}")))
 }
 
+/// Opens a stored declaration row under its own employee's context.
+pub(crate) fn open_row(sealer: &Sealer, row: &Declaration) -> AppResult<AnswerSet> {
+    open(
+        sealer,
+        &row.key_id,
+        &row.sealed,
+        &declaration_context(&row.employee_id),
+    )
+}
+
 pub(crate) fn seal(sealer: &Sealer, answers: &AnswerSet, context: &[u8]) -> AppResult<Sealed> {
     let plain = serde_json::to_vec(answers).map_err(AppError::internal)?;
     sealer.seal(&plain, context).map_err(AppError::internal)
@@ -146,15 +156,7 @@ fn view(
 ) -> AppResult<DeclarationView> {
     let current = current_catalogue(conn, &employee.organisation_id)?;
     let opened = match row {
-        Some(row) => Some((
-            row,
-            open(
-                sealer,
-                &row.key_id,
-                &row.sealed,
-                &declaration_context(&employee.id),
-            )?,
-        )),
+        Some(row) => Some((row, open_row(sealer, row)?)),
         None => None,
     };
     view_of(conn, employee, &current, opened)
@@ -290,12 +292,7 @@ pub async fn write(
             return Err(stale(current_version));
         }
         let previous = match &existing {
-            Some(row) => open(
-                &sealer,
-                &row.key_id,
-                &row.sealed,
-                &declaration_context(&employee.id),
-            )?,
+            Some(row) => open_row(&sealer, row)?,
             None => AnswerSet::new(),
         };
         let before = match &existing {
@@ -558,7 +555,7 @@ pub async fn stored_answers(
             let Some(row) = repo::find(conn, &id)? else {
                 return Ok(None);
             };
-            let answers = open(&sealer, &row.key_id, &row.sealed, &declaration_context(&id))?;
+            let answers = open_row(&sealer, &row)?;
             let history = repo::history(conn, &id)?
                 .into_iter()
                 .map(|h| open(&sealer, &h.key_id, &h.sealed, &history_context(&id, h.seq)))
@@ -591,12 +588,7 @@ pub fn groups_of_row(
     sealer: &Sealer,
     row: &Declaration,
 ) -> AppResult<crate::domain::tally::Groups> {
-    let answers = open(
-        sealer,
-        &row.key_id,
-        &row.sealed,
-        &declaration_context(&row.employee_id),
-    )?;
+    let answers = open_row(sealer, row)?;
     groups_of_opened(conn, row, &answers)
 }
 
