@@ -160,3 +160,26 @@ impl From<StoreError> for crate::error::AppError {
         }
     }
 }
+
+/// Writes `$1`, `$2`... as SQLite's `?`, for SQL written once for both backends. Only for
+/// statements that use each bind once, in order (SQLite's `?` are positional).
+pub fn placeholders(conn: &Conn, sql: &str) -> String {
+    match conn {
+        Conn::Postgres(_) => sql.to_owned(),
+        Conn::Sqlite(_) => {
+            let mut out = String::with_capacity(sql.len());
+            let mut chars = sql.chars().peekable();
+            while let Some(ch) = chars.next() {
+                if ch == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                    while chars.peek().is_some_and(char::is_ascii_digit) {
+                        chars.next();
+                    }
+                    out.push('?');
+                } else {
+                    out.push(ch);
+                }
+            }
+            out
+        }
+    }
+}

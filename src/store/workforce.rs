@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::schema::{employees, org_units, ranks, staff_types, sync_requests};
-use super::{Conn, StoreResult};
+use super::{placeholders, Conn, StoreResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = employees)]
@@ -175,28 +175,6 @@ pub fn stage_rows(conn: &mut Conn, rows: &[StagedRow]) -> StoreResult<()> {
         }
     }
     Ok(())
-}
-
-/// Writes `$1`, `$2`... as SQLite's `?`. Each statement below uses each bind once, in order.
-fn placeholders(conn: &Conn, sql: &str) -> String {
-    match conn {
-        Conn::Postgres(_) => sql.to_owned(),
-        Conn::Sqlite(_) => {
-            let mut out = String::with_capacity(sql.len());
-            let mut chars = sql.chars().peekable();
-            while let Some(ch) = chars.next() {
-                if ch == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
-                    while chars.peek().is_some_and(char::is_ascii_digit) {
-                        chars.next();
-                    }
-                    out.push('?');
-                } else {
-                    out.push(ch);
-                }
-            }
-            out
-        }
-    }
 }
 
 /// A staged row `s` differs from the stored employee `e` with the same number, or revives
