@@ -259,6 +259,9 @@ pub fn follow_person(
     if from == to {
         return Ok(());
     }
+    if let (Some(from), Some(to)) = (&from, &to) {
+        tallies::lock_cells(conn, &after.organisation_id, &[from.encode(), to.encode()])?;
+    }
     let groups = super::declarations::counted_groups(conn, sealer, &after.id)?;
     if let Some(from) = &from {
         update_cell(conn, sealer, &after.organisation_id, from, |c| {

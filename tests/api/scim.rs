@@ -341,3 +341,111 @@ async fn a_wrong_method_on_a_scim_endpoint_is_405() {
     assert_eq!(r.headers()["allow"], "GET");
     assert_scim_error(r, 405, None).await;
 }
+
+/// A move locks its two tally cells in the order every multi-cell writer uses (the cell's
+/// bytes), so it cannot hold one cell while waiting for another that a recount, or a move the
+/// other way, holds while waiting for the first: PostgreSQL would abort one as a deadlock.
+/// Here a second transaction plays the recount: it holds the lower cell, the move (out of the
+/// higher cell into the lower) must then wait without having taken the higher, and the
+/// holder's `NOWAIT` lock of the higher cell succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_locks_its_cells_in_the_recounts_order_postgres() {
+    use diesel::{Connection as _, RunQueryDsl as _};
+    let app = spawn_app(crate::helpers::Backend::Postgres).await;
+    let token = setup(&app).await;
+    let (north, _) = create(&app, &token, user("E1", "sub-1", "north")).await;
+    let (south, _) = create(&app, &token, user("E2", "sub-2", "south")).await;
+
+    #[derive(diesel::QueryableByName)]
+    struct Cell {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        cell: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        employee_id: String,
+    }
+    let mut holder = diesel::PgConnection::establish(&app.db.url).unwrap();
+    let cells: Vec<Cell> = diesel::sql_query(
+        "SELECT t.cell, e.id AS employee_id FROM tallies t JOIN employees e \
+         ON t.cell = e.org_unit_id || '|' || e.staff_type_id || '|' || COALESCE(e.rank_id, '-') \
+         ORDER BY t.cell COLLATE \"C\"",
+    )
+    .load(&mut holder)
+    .unwrap();
+    assert_eq!(cells.len(), 2, "one cell each for north and south");
+    let (low, high) = (&cells[0], &cells[1]);
+    let (mover, destination) = if high.employee_id == north["id"].as_str().unwrap() {
+        (&north, "south")
+    } else {
+        (&south, "north")
+    };
+    assert_eq!(mover["id"].as_str().unwrap(), high.employee_id);
+
+    holder.begin_test_transaction().unwrap();
+    let lock = |cell: &str, nowait: &str| {
+        format!("SELECT cell FROM tallies WHERE cell = '{cell}' FOR UPDATE{nowait}")
+    };
+    diesel::sql_query(lock(&low.cell, ""))
+        .execute(&mut holder)
+        .unwrap();
+
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "replace", "path": format!("{ENTERPRISE}:department"), "value": destination},
+    ]});
+    let path = format!("/scim/v2/Users/{}", mover["id"].as_str().unwrap());
+    let request = app
+        .authed(Method::PATCH, &path, &token)
+        .header("content-type", SCIM_JSON)
+        .body(patch.to_string());
+    let moving = tokio::spawn(async move { request.send().await.unwrap() });
+
+    // Until the move waits on a row lock (the lower cell's, with the fix).
+    let mut waited = false;
+    for _ in 0..200 {
+        #[derive(diesel::QueryableByName)]
+        struct Waiting {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let waiting: Waiting = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .get_result(&mut holder)
+        .unwrap();
+        if waiting.n > 0 {
+            waited = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(waited, "the move never waited on the held cell");
+    let higher = diesel::sql_query(lock(&high.cell, " NOWAIT")).execute(&mut holder);
+    assert!(
+        higher.is_ok(),
+        "the move held the higher cell while waiting for the lower: {higher:?}"
+    );
+    // Ending the holder's transaction lets the move finish.
+    diesel::sql_query("ROLLBACK").execute(&mut holder).unwrap();
+    let r = moving.await.unwrap();
+    assert_eq!(r.status(), 200);
+    let moved: Value = r.json().await.unwrap();
+    assert_eq!(moved[ENTERPRISE]["department"], destination);
+    let org = uuid::Uuid::parse_str(
+        &app.state
+            .db
+            .run(|conn| {
+                Ok(declare::with_conn!(conn, |c| {
+                    use declare::store::schema::employees::dsl as e;
+                    use diesel::prelude::*;
+                    e::employees.select(e::organisation_id).first::<String>(c)
+                })?)
+            })
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    // The move carried the headcount (the emptied cell stays as a zero row until a recount).
+    let mut kept = crate::tallies::snapshot(&app, org).await;
+    kept.retain(|(_, counts)| counts.headcount > 0 || !counts.answers.is_empty());
+    assert_eq!(kept, crate::tallies::recount(&app, org).await);
+}
