@@ -20,7 +20,9 @@
 //! recomputation; the reverse (older data under a newer fingerprint) cannot happen.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use chrono::NaiveDateTime;
 use sha2::{Digest, Sha256};
@@ -156,7 +158,14 @@ pub struct FigureCache<T> {
     inner: Mutex<Inner<T>>,
     max_entries: usize,
     max_cells: usize,
+    /// One computation per key at a time (see [`FigureCache::get_or_compute`]). Weak, so a
+    /// key's lock lives only while someone computes or waits on it.
+    flights: Mutex<HashMap<Key, Weak<tokio::sync::Mutex<()>>>>,
+    computed: AtomicU64,
 }
+
+/// Past this many keys in the flight map, dead entries are swept on the next flight.
+const FLIGHTS_SWEPT_PAST: usize = 64;
 
 impl<T: Clone> Default for FigureCache<T> {
     fn default() -> Self {
@@ -174,7 +183,60 @@ impl<T: Clone> FigureCache<T> {
             }),
             max_entries,
             max_cells,
+            flights: Mutex::new(HashMap::new()),
+            computed: AtomicU64::new(0),
         }
+    }
+
+    /// The value under `key` for `fingerprint`, computing and storing it on a miss. Misses on
+    /// one key wait for the computation already running, then read what it stored, rather
+    /// than each running disclosure control at once: a board opening a dashboard asks for
+    /// several views of one family together, and one family of a small force's many small
+    /// cells can take seconds of CPU on a 2-core machine. `compute` yields the value and its
+    /// weight in cells, or `None` when there is nothing to keep (nothing is stored).
+    pub async fn get_or_compute<F, Fut, E>(
+        &self,
+        key: Key,
+        fingerprint: Fingerprint,
+        compute: F,
+    ) -> Result<Option<T>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<(T, usize)>, E>>,
+    {
+        if let Some(value) = self.get(&key, &fingerprint) {
+            return Ok(Some(value));
+        }
+        let flight = self.flight(&key);
+        let _computing = flight.lock().await;
+        // Whoever held the lock before us may have stored it.
+        if let Some(value) = self.get(&key, &fingerprint) {
+            return Ok(Some(value));
+        }
+        self.computed.fetch_add(1, Ordering::Relaxed);
+        let Some((value, cells)) = compute().await? else {
+            return Ok(None);
+        };
+        self.put(key, fingerprint, value.clone(), cells);
+        Ok(Some(value))
+    }
+
+    /// How many values [`FigureCache::get_or_compute`] has computed (for tests).
+    pub fn computations(&self) -> u64 {
+        self.computed.load(Ordering::Relaxed)
+    }
+
+    fn flight(&self, key: &Key) -> Arc<tokio::sync::Mutex<()>> {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(flight) = flights.get(key).and_then(Weak::upgrade) {
+            return flight;
+        }
+        if flights.len() >= FLIGHTS_SWEPT_PAST {
+            flights.retain(|_, flight| flight.strong_count() > 0);
+        }
+        let flight = Arc::new(tokio::sync::Mutex::new(()));
+        flights.insert(key.clone(), Arc::downgrade(&flight));
+        flight
     }
 
     /// The value stored under `key`, if it was computed from exactly `fingerprint`.
@@ -303,5 +365,50 @@ mod tests {
         cache.put(key(org, "huge", &config), print(1), 5, 101);
         assert!(cache.get(&key(org, "huge", &config), &print(1)).is_none());
         assert_eq!(cache.size(), (1, 95));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_on_one_key_compute_once() {
+        let cache = Arc::new(FigureCache::<u64>::default());
+        let runs = Arc::new(AtomicU64::new(0));
+        let ask = |fingerprint: Fingerprint| {
+            let (cache, runs) = (cache.clone(), runs.clone());
+            tokio::spawn(async move {
+                cache
+                    .get_or_compute(
+                        key(Uuid::nil(), "race", &DisclosureConfig::default()),
+                        fingerprint,
+                        || async {
+                            runs.fetch_add(1, Ordering::SeqCst);
+                            // Long enough that every asker arrives while it runs.
+                            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                            Ok::<_, ()>(Some((42, 1)))
+                        },
+                    )
+                    .await
+            })
+        };
+        let askers: Vec<_> = (0..6).map(|_| ask(print(1))).collect();
+        for asker in askers {
+            assert_eq!(asker.await.unwrap(), Ok(Some(42)));
+        }
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            1,
+            "one computation for six misses"
+        );
+        assert_eq!(cache.computations(), 1);
+        // Changed inputs are a new computation, and nothing is kept when there is nothing.
+        assert_eq!(ask(print(2)).await.unwrap(), Ok(Some(42)));
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        let nothing = cache
+            .get_or_compute(
+                key(Uuid::nil(), "welsh", &DisclosureConfig::default()),
+                print(1),
+                || async { Ok::<Option<(u64, usize)>, ()>(None) },
+            )
+            .await;
+        assert_eq!(nothing, Ok(None));
+        assert_eq!(cache.size().0, 1, "only the race family is kept");
     }
 }

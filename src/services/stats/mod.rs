@@ -118,20 +118,15 @@ pub async fn figures(
     let fingerprint = db
         .run(move |conn| Ok(super::figure_cache::fingerprint(conn, &org_key)))
         .await??;
-    let kept = match cache.get(&key, &fingerprint) {
-        Some(kept) => kept,
-        None => {
+    let characteristic = request.characteristic.clone();
+    let kept = cache
+        .get_or_compute(key, fingerprint, || async move {
             let basis = basis::live(db, sealer, org).await?;
-            let family =
-                basis::protect_blocking(basis, request.characteristic.clone(), config).await?;
-            let kept = Arc::new(Kept {
-                family,
-                snapshot: None,
-            });
-            cache.put(key, fingerprint, kept.clone(), kept.family.weight());
-            kept
-        }
-    };
+            let family = basis::protect_blocking(basis, characteristic, config).await?;
+            Ok::<_, AppError>(Some(Kept::weighed(family, None)))
+        })
+        .await?
+        .ok_or_else(|| AppError::internal("live figures computed nothing"))?;
     // A kept family describes now too: nothing it counts has changed since.
     let table = basis::table(&kept.family, &request);
     Ok(Figures::of(request, table, now(), None))
@@ -171,13 +166,16 @@ pub async fn figures_at(
     };
     let key = cache_key(org, &request.characteristic, &config).at_snapshot(id);
     // Only a snapshot this organisation could open was ever stored under its key.
-    let kept = match cache.get(&key, &Fingerprint::frozen()) {
-        Some(kept) => kept,
-        None => {
+    let characteristic = request.characteristic.clone();
+    let kept = cache
+        .get_or_compute(key, Fingerprint::frozen(), || async move {
             let (summary, basis) = snapshots::load(db, sealer, org, id).await?;
-            from_snapshot(cache, key, summary, basis, &request.characteristic, config).await?
-        }
-    };
+            protect_snapshot(summary, basis, characteristic, config)
+                .await
+                .map(Some)
+        })
+        .await?
+        .ok_or_else(|| AppError::internal("snapshot figures computed nothing"))?;
     let summary = kept.snapshot()?;
     let table = basis::table(&kept.family, &request);
     Ok(Figures::of(
@@ -189,6 +187,12 @@ pub async fn figures_at(
 }
 
 impl Kept {
+    /// A family to keep, with its weight in the cache (its published cells).
+    fn weighed(family: basis::Protected, snapshot: Option<SnapshotSummary>) -> (Arc<Kept>, usize) {
+        let weight = family.weight();
+        (Arc::new(Kept { family, snapshot }), weight)
+    }
+
     fn snapshot(&self) -> AppResult<SnapshotSummary> {
         self.snapshot
             .clone()
@@ -196,28 +200,17 @@ impl Kept {
     }
 }
 
-/// Protects one snapshot's family and keeps it for good: a snapshot never changes, so
-/// disclosure control runs once per characteristic, however often a board asks.
-async fn from_snapshot(
-    cache: &FigureCache,
-    key: CacheKey,
+/// Protects one snapshot's family, to be kept for good under [`Fingerprint::frozen`]: a
+/// snapshot never changes, so disclosure control runs once per characteristic, however often
+/// a board asks.
+async fn protect_snapshot(
     summary: SnapshotSummary,
     basis: Basis,
-    characteristic: &str,
+    characteristic: String,
     config: DisclosureConfig,
-) -> AppResult<Arc<Kept>> {
-    let family = basis::protect_blocking(basis, characteristic.to_owned(), config).await?;
-    let kept = Arc::new(Kept {
-        family,
-        snapshot: Some(summary),
-    });
-    cache.put(
-        key,
-        Fingerprint::frozen(),
-        kept.clone(),
-        kept.family.weight(),
-    );
-    Ok(kept)
+) -> AppResult<(Arc<Kept>, usize)> {
+    let family = basis::protect_blocking(basis, characteristic, config).await?;
+    Ok(Kept::weighed(family, Some(summary)))
 }
 
 impl Figures {

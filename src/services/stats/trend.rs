@@ -19,7 +19,7 @@ use crate::store::Database;
 
 use super::basis;
 use super::{
-    cache_key, from_snapshot, Breakdown, FigureCache, FigureRequest, FigureRow, SnapshotSummary,
+    cache_key, protect_snapshot, Breakdown, FigureCache, FigureRequest, FigureRow, SnapshotSummary,
     View,
 };
 use crate::services::figure_cache::Fingerprint;
@@ -70,16 +70,21 @@ pub async fn trend(
     let mut points = Vec::new();
     for summary in super::snapshots::list(db, org, request.kind).await? {
         let key = cache_key(org, &figure.characteristic, &config).at_snapshot(summary.id);
-        let kept = match cache.get(&key, &Fingerprint::frozen()) {
-            Some(kept) => kept,
-            None => {
-                let (summary, basis) =
-                    super::snapshots::load(db, sealer.clone(), org, summary.id).await?;
-                if !basis::knows(&basis, &request.characteristic) {
-                    continue;
+        let (sealer, characteristic) = (sealer.clone(), figure.characteristic.clone());
+        let kept = cache
+            .get_or_compute(key, Fingerprint::frozen(), || async move {
+                let (summary, basis) = super::snapshots::load(db, sealer, org, summary.id).await?;
+                // A snapshot from before the characteristic existed has no point to give.
+                if !basis::knows(&basis, &characteristic) {
+                    return Ok(None);
                 }
-                from_snapshot(cache, key, summary, basis, &figure.characteristic, config).await?
-            }
+                protect_snapshot(summary, basis, characteristic, config)
+                    .await
+                    .map(Some)
+            })
+            .await?;
+        let Some(kept) = kept else {
+            continue;
         };
         let table = basis::table(&kept.family, &figure);
         points.push(TrendPoint {
