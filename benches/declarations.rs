@@ -461,6 +461,18 @@ fn sealed_size(db: &Database) -> usize {
     size.n as usize
 }
 
+/// Prints one line of writes per second and latency percentiles; returns the rate.
+fn rate_line(what: &str, unit: &str, (elapsed, mut samples): (Duration, Vec<Duration>)) -> f64 {
+    let rate = samples.len() as f64 / elapsed.as_secs_f64();
+    let p = common::percentiles(&mut samples);
+    println!(
+        "{what:<44} {rate:>9.0} {unit:<9}  p50 {:>10}   p99 {:>10}",
+        common::ms(p.p50),
+        common::ms(p.p99)
+    );
+    rate
+}
+
 async fn run(backend: &str, app: common::BenchApp, size: &Size) {
     let (org, ids, tokens) = seed(&app, size.employees).await;
     let client = reqwest::Client::builder()
@@ -468,21 +480,14 @@ async fn run(backend: &str, app: common::BenchApp, size: &Size) {
         .build()
         .unwrap();
     consent_all(&app, &client, &tokens).await;
-    let (elapsed, mut samples) = http_writes(&app, &client, &tokens, size).await;
+    let http = http_writes(&app, &client, &tokens, size).await;
     let blob = sealed_size(&app.state.db);
-    let writes = samples.len();
-    let http = common::percentiles(&mut samples);
-    let http_rate = writes as f64 / elapsed.as_secs_f64();
+    let writes = http.1.len();
 
     let raw_db = Database::connect(&app.database_url, size.clients as u32).unwrap();
-    let (raw_elapsed, mut raw_samples) = raw_upserts(&raw_db, size.employees, blob, size);
-    let raw = common::percentiles(&mut raw_samples);
-    let raw_rate = raw_samples.len() as f64 / raw_elapsed.as_secs_f64();
-
+    let raw = raw_upserts(&raw_db, size.employees, blob, size);
     let replay = replay_of(&raw_db, org, ids, blob);
-    let (same_elapsed, mut same_samples) = raw_same_statements(&raw_db, replay, size);
-    let same = common::percentiles(&mut same_samples);
-    let same_rate = same_samples.len() as f64 / same_elapsed.as_secs_f64();
+    let same = raw_same_statements(&raw_db, replay, size);
     // The replay's own audit rows are pending on PostgreSQL: let the seal task take them, so
     // the count printed at the end is about the service's.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -491,26 +496,12 @@ async fn run(backend: &str, app: common::BenchApp, size: &Size) {
         "== declaration writes, {backend}: {} employees, {} clients, {writes} writes (PUT then PATCHes), sealed row {blob} bytes",
         size.employees, size.clients
     );
-    println!(
-        "{:<44} {:>9.0} writes/s   p50 {:>10}   p99 {:>10}",
-        "declare: PUT/PATCH /v1/me/declaration",
-        http_rate,
-        common::ms(http.p50),
-        common::ms(http.p99)
-    );
-    println!(
-        "{:<44} {:>9.0} upserts/s  p50 {:>10}   p99 {:>10}",
-        "raw: one-row upsert per transaction",
-        raw_rate,
-        common::ms(raw.p50),
-        common::ms(raw.p99)
-    );
-    println!(
-        "{:<44} {:>9.0} writes/s   p50 {:>10}   p99 {:>10}",
+    let http_rate = rate_line("declare: PUT/PATCH /v1/me/declaration", "writes/s", http);
+    let raw_rate = rate_line("raw: one-row upsert per transaction", "upserts/s", raw);
+    let same_rate = rate_line(
         "raw: a write's own statements, one transaction",
-        same_rate,
-        common::ms(same.p50),
-        common::ms(same.p99)
+        "writes/s",
+        same,
     );
     println!(
         "{:<44} {:>8.1}%   (goal: at least 40%)",
