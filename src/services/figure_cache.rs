@@ -142,7 +142,8 @@ impl Key {
 
 struct Entry<T> {
     fingerprint: Fingerprint,
-    value: T,
+    /// `None`: computed, and there was nothing to keep (see [`FigureCache::get_or_compute`]).
+    value: Option<T>,
     cells: usize,
     used: u64,
 }
@@ -193,7 +194,8 @@ impl<T: Clone> FigureCache<T> {
     /// than each running disclosure control at once: a board opening a dashboard asks for
     /// several views of one family together, and one family of a small force's many small
     /// cells can take seconds of CPU on a 2-core machine. `compute` yields the value and its
-    /// weight in cells, or `None` when there is nothing to keep (nothing is stored).
+    /// weight in cells, or `None` when there is nothing to give (a snapshot from before the
+    /// characteristic existed); that answer is remembered too, under the same fingerprint.
     pub async fn get_or_compute<F, Fut, E>(
         &self,
         key: Key,
@@ -204,21 +206,23 @@ impl<T: Clone> FigureCache<T> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Option<(T, usize)>, E>>,
     {
-        if let Some(value) = self.get(&key, &fingerprint) {
-            return Ok(Some(value));
+        if let Some(found) = self.lookup(&key, &fingerprint) {
+            return Ok(found);
         }
         let flight = self.flight(&key);
         let _computing = flight.lock().await;
         // Whoever held the lock before us may have stored it.
-        if let Some(value) = self.get(&key, &fingerprint) {
-            return Ok(Some(value));
+        if let Some(found) = self.lookup(&key, &fingerprint) {
+            return Ok(found);
         }
         self.computed.fetch_add(1, Ordering::Relaxed);
-        let Some((value, cells)) = compute().await? else {
-            return Ok(None);
+        let computed = compute().await?;
+        let (value, cells) = match computed {
+            Some((value, cells)) => (Some(value), cells),
+            None => (None, 0),
         };
-        self.put(key, fingerprint, value.clone(), cells);
-        Ok(Some(value))
+        self.store(key, fingerprint, value.clone(), cells);
+        Ok(value)
     }
 
     /// How many values [`FigureCache::get_or_compute`] has computed (for tests).
@@ -241,6 +245,12 @@ impl<T: Clone> FigureCache<T> {
 
     /// The value stored under `key`, if it was computed from exactly `fingerprint`.
     pub fn get(&self, key: &Key, fingerprint: &Fingerprint) -> Option<T> {
+        self.lookup(key, fingerprint).flatten()
+    }
+
+    /// What was computed under `key` from exactly `fingerprint`, if anything was:
+    /// `Some(None)` when that computation had nothing to keep.
+    fn lookup(&self, key: &Key, fingerprint: &Fingerprint) -> Option<Option<T>> {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.clock += 1;
         let clock = inner.clock;
@@ -255,6 +265,10 @@ impl<T: Clone> FigureCache<T> {
     /// Stores `value` (weighing `cells` published cells), evicting the least recently used
     /// entries until both limits hold. A value larger than the whole budget is not kept.
     pub fn put(&self, key: Key, fingerprint: Fingerprint, value: T, cells: usize) {
+        self.store(key, fingerprint, Some(value), cells);
+    }
+
+    fn store(&self, key: Key, fingerprint: Fingerprint, value: Option<T>, cells: usize) {
         if self.max_entries == 0 || self.max_cells == 0 || cells > self.max_cells {
             return;
         }
@@ -398,17 +412,33 @@ mod tests {
             "one computation for six misses"
         );
         assert_eq!(cache.computations(), 1);
-        // Changed inputs are a new computation, and nothing is kept when there is nothing.
+        // Changed inputs are a new computation.
         assert_eq!(ask(print(2)).await.unwrap(), Ok(Some(42)));
         assert_eq!(runs.load(Ordering::SeqCst), 2);
-        let nothing = cache
-            .get_or_compute(
-                key(Uuid::nil(), "welsh", &DisclosureConfig::default()),
-                print(1),
-                || async { Ok::<Option<(u64, usize)>, ()>(None) },
-            )
-            .await;
-        assert_eq!(nothing, Ok(None));
-        assert_eq!(cache.size().0, 1, "only the race family is kept");
+        // "Nothing to give" (a snapshot from before the characteristic) is remembered too.
+        for _ in 0..2 {
+            let runs = runs.clone();
+            let nothing = cache
+                .get_or_compute(
+                    key(Uuid::nil(), "welsh", &DisclosureConfig::default()),
+                    print(1),
+                    || async move {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        Ok::<Option<(u64, usize)>, ()>(None)
+                    },
+                )
+                .await;
+            assert_eq!(nothing, Ok(None));
+        }
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            3,
+            "the second ask found the first's"
+        );
+        assert_eq!(
+            cache.size(),
+            (2, 1),
+            "the remembered nothing weighs no cells"
+        );
     }
 }

@@ -272,6 +272,39 @@ on_both_backends! {
         assert_eq!(snapshot_list(&app, &edi, "").await, list);
     }
 
+    async fn a_trend_skips_snapshots_from_before_its_characteristic_and_remembers_it(backend) {
+        let app = spawn_app(backend).await;
+        let (hr, edi, org) = force_named(&app, "added").await;
+        sync_and_answer(&app, &hr, org, &workforce()).await;
+        take_at(&app, org, first_of_month(1)).await;
+        // The force starts asking about armed forces service (a copy of caring, recoded).
+        let mut catalogue = declare::domain::catalogue::national().unwrap();
+        let mut added = catalogue.characteristics.iter().find(|c| c.code == "caring_responsibilities").unwrap().clone();
+        added.code = "armed_forces".into();
+        catalogue.characteristics.push(added);
+        catalogue.version = "added-2026.1".into();
+        let r = app.authed(Method::POST, "/v1/catalogue/drafts", &hr).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let draft: Value = r.json().await.unwrap();
+        let r = app.authed(Method::PUT, "/v1/catalogue/drafts/current", &hr)
+            .header("if-match", format!("\"{}\"", draft["etag"].as_str().unwrap()))
+            .json(&catalogue).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let r = app.authed(Method::POST, "/v1/catalogue/drafts/current/publish", &hr).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        take_at(&app, org, first_of_month(2)).await;
+
+        let path = "/v1/stats/trend?characteristic=armed_forces";
+        let trend = figures(&app, &edi, path).await;
+        let points = trend["points"].as_array().unwrap();
+        assert_eq!(points.len(), 1, "only the snapshot taken after it was asked: {trend}");
+        assert_eq!(points[0]["snapshot"]["period"], first_of_month(2).format("%Y-%m").to_string());
+        // Both snapshots were looked at once; asking again opens neither.
+        let computed = app.state.figures.computations();
+        assert_eq!(figures(&app, &edi, path).await, trend);
+        assert_eq!(app.state.figures.computations(), computed);
+    }
+
     async fn the_trend_is_exact_and_each_point_equals_its_snapshot(backend) {
         let app = spawn_app(backend).await;
         let (hr, edi, org) = force_named(&app, "trend").await;
