@@ -259,18 +259,24 @@ pub fn follow_person(
     if from == to {
         return Ok(());
     }
-    if let (Some(from), Some(to)) = (&from, &to) {
-        tallies::lock_cells(conn, &after.organisation_id, &[from.encode(), to.encode()])?;
-    }
     let groups = super::declarations::counted_groups(conn, sealer, &after.id)?;
-    if let Some(from) = &from {
-        update_cell(conn, sealer, &after.organisation_id, from, |c| {
-            c.leave(&groups)
-        })?;
-    }
-    if let Some(to) = &to {
-        update_cell(conn, sealer, &after.organisation_id, to, |c| {
-            c.join(&groups)
+    // Leaving one cell and joining another commute, so they are applied in the order every
+    // writer holding more than one tally row locks them (the cell's bytes, as `recount`
+    // does): a move each way, or a move beside a recount, cannot each hold a row the other
+    // waits for.
+    let mut changes: Vec<(&CellKey, bool)> = from
+        .iter()
+        .map(|cell| (cell, false))
+        .chain(to.iter().map(|cell| (cell, true)))
+        .collect();
+    changes.sort_by_key(|(cell, _)| cell.encode());
+    for (cell, joining) in changes {
+        update_cell(conn, sealer, &after.organisation_id, cell, |c| {
+            if joining {
+                c.join(&groups)
+            } else {
+                c.leave(&groups)
+            }
         })?;
     }
     Ok(())

@@ -109,38 +109,21 @@ pub fn replace_org_rows(conn: &mut Conn, org: &str, rows: &[TallyRow]) -> StoreR
 /// Rows per multi-row INSERT: 6 binds a row stays under SQLite's bind limit.
 const INSERT_ROWS: usize = 1000;
 
-/// The one order every writer that holds more than one tally row locks them in: the cell's
-/// bytes, whatever the database's collation. Two writers locking cells in different orders
-/// (a move each way, or a move beside a recount) would each hold a row the other waits for,
-/// and PostgreSQL would abort one of them as a deadlock.
-fn lock_order() -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
-    diesel::dsl::sql::<diesel::sql_types::Text>("cell COLLATE \"C\"")
-}
-
 /// Locks every tally row of the organisation until the transaction ends (PostgreSQL; SQLite
 /// callers hold the write lock already), so a recount reads declarations and workforce only
 /// after every writer that already moved a cell has committed, and later writers wait for it.
+///
+/// Rows are locked in the cell's byte order, whatever the database's collation: the one order
+/// every writer holding more than one tally row takes them in (`services::tallies::
+/// follow_person` changes a move's two cells in it), so none can hold a row another waits for.
 pub fn lock_org(conn: &mut Conn, org: &str) -> StoreResult<()> {
     if let Conn::Postgres(c) = conn {
         tallies::table
             .filter(tallies::organisation_id.eq(org.to_owned()))
             .select(tallies::cell)
-            .order(lock_order())
-            .for_update()
-            .load::<String>(&mut **c)?;
-    }
-    Ok(())
-}
-
-/// Locks the given cells' rows (those that exist) in [`lock_order`], for a writer about to
-/// change more than one (PostgreSQL; SQLite callers hold the write lock already).
-pub fn lock_cells(conn: &mut Conn, org: &str, cells: &[String]) -> StoreResult<()> {
-    if let Conn::Postgres(c) = conn {
-        tallies::table
-            .filter(tallies::organisation_id.eq(org.to_owned()))
-            .filter(tallies::cell.eq_any(cells))
-            .select(tallies::cell)
-            .order(lock_order())
+            .order(diesel::dsl::sql::<diesel::sql_types::Text>(
+                "cell COLLATE \"C\"",
+            ))
             .for_update()
             .load::<String>(&mut **c)?;
     }
