@@ -243,14 +243,14 @@ fn raw_upserts(db: &Database, ids: usize, blob: usize, size: &Size) -> (Duration
         Conn::Sqlite(_) => "CREATE TABLE raw_declarations (id TEXT PRIMARY KEY, sealed BLOB NOT NULL, version BIGINT NOT NULL)",
     };
     declare::with_conn!(&mut conn, |c| diesel::sql_query(ddl).execute(c)).unwrap();
+    let sql = placeholders(
+        &conn,
+        "INSERT INTO raw_declarations (id, sealed, version) VALUES ($1, $2, 1) \
+         ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed, version = raw_declarations.version + 1",
+    );
     drop(conn);
     raw_transactions(db, ids, size, move |conn, id, round| {
         use diesel::sql_types::{Binary, Text};
-        let sql = placeholders(
-            conn,
-            "INSERT INTO raw_declarations (id, sealed, version) VALUES ($1, $2, 1) \
-             ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed, version = raw_declarations.version + 1",
-        );
         let bytes: Vec<u8> = (0..blob).map(|b| (b + round) as u8).collect();
         declare::with_conn!(conn, |c| diesel::sql_query(&sql)
             .bind::<Text, _>(format!("employee-{id:06}"))
@@ -261,13 +261,68 @@ fn raw_upserts(db: &Database, ids: usize, blob: usize, size: &Size) -> (Duration
 }
 
 /// What the raw side needs to replay a declaration write: each employee's id, tally cell and
-/// stored version, and the sizes of the sealed declaration and tally rows.
+/// stored version, the sizes of the sealed declaration and tally rows, and the statements.
 struct Replay {
     org: String,
     employees: Vec<(String, String)>,
     versions: Vec<std::sync::atomic::AtomicI64>,
     blob: usize,
     tally_blob: usize,
+    sql: ReplaySql,
+}
+
+/// The statements a declaration write sends, in the backend's placeholder style, written
+/// once so the raw side's timed loop does no more than the database work.
+struct ReplaySql {
+    employee: String,
+    notice: String,
+    consents: String,
+    declaration: String,
+    catalogue: String,
+    update: String,
+    history: String,
+    tally_lock: String,
+    tally_upsert: String,
+    /// SQLite chains its audit inline: it reads the chain's end first.
+    chain_end: Option<&'static str>,
+    audit: String,
+}
+
+impl ReplaySql {
+    fn for_backend(conn: &Conn) -> Self {
+        let sql = |text: &str| placeholders(conn, text);
+        let postgres = matches!(conn, Conn::Postgres(_));
+        ReplaySql {
+            employee: sql("SELECT * FROM employees WHERE organisation_id = $1 AND id = $2 LIMIT 1"),
+            notice: sql("SELECT * FROM privacy_notices WHERE organisation_id = $1 ORDER BY version DESC LIMIT 1"),
+            consents: sql("SELECT * FROM consents WHERE employee_id = $1 ORDER BY purpose"),
+            declaration: sql("SELECT * FROM declarations WHERE employee_id = $1 LIMIT 1"),
+            catalogue: sql("SELECT id FROM catalogue_versions WHERE organisation_id = $1 AND status <> 'draft' \
+                            ORDER BY version_number DESC LIMIT 1"),
+            update: sql("UPDATE declarations SET sealed = $1, version = $2, last_reviewed_at = $3, \
+                         updated_at = $4 WHERE employee_id = $5 AND version = $6"),
+            history: sql("INSERT INTO declaration_history (id, employee_id, seq, key_id, sealed, changed_at) \
+                          VALUES ($1, $2, $3, 'k1', $4, $5)"),
+            tally_lock: sql(&format!(
+                "SELECT * FROM tallies WHERE organisation_id = $1 AND cell = $2{}",
+                if postgres { " FOR UPDATE" } else { "" }
+            )),
+            tally_upsert: sql("INSERT INTO tallies (organisation_id, cell, key_id, sealed, version, updated_at) \
+                               VALUES ($1, $2, 'k1', $3, 1, $4) ON CONFLICT (organisation_id, cell) DO UPDATE \
+                               SET sealed = excluded.sealed, version = tallies.version + 1, updated_at = excluded.updated_at"),
+            // The service records the event unsealed on PostgreSQL; its seal task chains it
+            // (decision 0013). On SQLite it appends after the chain's end (placeholder hashes
+            // here: the bench's database is thrown away).
+            chain_end: (!postgres).then_some("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"),
+            audit: if postgres {
+                sql("INSERT INTO audit_pending (occurred_at, organisation_id, actor, action, subject) \
+                     VALUES ($1, $2, 'bench:raw', 'bench.raw_write', $3)")
+            } else {
+                sql("INSERT INTO audit_events (seq, occurred_at, organisation_id, actor, action, subject, prev_hash, hash) \
+                     SELECT COALESCE(MAX(seq), 0) + 1, $1, $2, 'bench:raw', 'bench.raw_write', $3, 'raw', 'raw' FROM audit_events")
+            },
+        }
+    }
 }
 
 /// The raw database doing the same work as a declaration write: the statements the service
@@ -280,64 +335,32 @@ fn raw_same_statements(db: &Database, replay: Replay, size: &Size) -> (Duration,
     let replay = Arc::new(replay);
     let ids = replay.employees.len();
     raw_transactions(db, ids, size, move |conn, id, round| {
-        use diesel::sql_types::{BigInt, Binary, Text};
-        let lock = if matches!(conn, Conn::Postgres(_)) {
-            " FOR UPDATE"
-        } else {
-            ""
-        };
+        use diesel::sql_types::{BigInt, Binary, Text, Timestamp};
+        let (sql, org) = (&replay.sql, &replay.org);
         let (employee, cell) = &replay.employees[id];
-        let org = &replay.org;
         let version = replay.versions[id].fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let blob: Vec<u8> = (0..replay.blob).map(|b| (b + round) as u8).collect();
         let tally: Vec<u8> = (0..replay.tally_blob).map(|b| (b + round) as u8).collect();
         let now = chrono::Utc::now().naive_utc();
         let read = |conn: &mut Conn, sql: &str, a: &str, b: Option<&str>| {
-            let sql = placeholders(conn, sql);
             declare::with_conn!(conn, |c| match b {
-                Some(b) => diesel::sql_query(&sql)
+                Some(b) => diesel::sql_query(sql)
                     .bind::<Text, _>(a)
                     .bind::<Text, _>(b)
                     .execute(c),
-                None => diesel::sql_query(&sql).bind::<Text, _>(a).execute(c),
+                None => diesel::sql_query(sql).bind::<Text, _>(a).execute(c),
             })
         };
-        read(
-            conn,
-            "SELECT * FROM employees WHERE organisation_id = $1 AND id = $2 LIMIT 1",
-            org,
-            Some(employee),
-        )?;
-        read(conn, "SELECT * FROM privacy_notices WHERE organisation_id = $1 ORDER BY version DESC LIMIT 1", org, None)?;
-        read(
-            conn,
-            "SELECT * FROM consents WHERE employee_id = $1 ORDER BY purpose",
-            employee,
-            None,
-        )?;
-        read(
-            conn,
-            "SELECT * FROM declarations WHERE employee_id = $1 LIMIT 1",
-            employee,
-            None,
-        )?;
-        read(
-            conn,
-            "SELECT id FROM catalogue_versions WHERE organisation_id = $1 AND status <> 'draft' \
-                    ORDER BY version_number DESC LIMIT 1",
-            org,
-            None,
-        )?;
-        let sql = placeholders(
-            conn,
-            "UPDATE declarations SET sealed = $1, version = $2, last_reviewed_at = $3, \
-                                     updated_at = $4 WHERE employee_id = $5 AND version = $6",
-        );
-        let updated = declare::with_conn!(conn, |c| diesel::sql_query(&sql)
+        read(conn, &sql.employee, org, Some(employee))?;
+        read(conn, &sql.notice, org, None)?;
+        read(conn, &sql.consents, employee, None)?;
+        read(conn, &sql.declaration, employee, None)?;
+        read(conn, &sql.catalogue, org, None)?;
+        let updated = declare::with_conn!(conn, |c| diesel::sql_query(&sql.update)
             .bind::<Binary, _>(&blob)
             .bind::<BigInt, _>(version)
-            .bind::<diesel::sql_types::Timestamp, _>(now)
-            .bind::<diesel::sql_types::Timestamp, _>(now)
+            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(now)
             .bind::<Text, _>(employee)
             .bind::<BigInt, _>(version - 1)
             .execute(c))?;
@@ -345,53 +368,27 @@ fn raw_same_statements(db: &Database, replay: Replay, size: &Size) -> (Duration,
             updated, 1,
             "the replayed declaration moved under the raw side"
         );
-        let sql = placeholders(
-            conn,
-            "INSERT INTO declaration_history (id, employee_id, seq, key_id, sealed, changed_at) \
-                                     VALUES ($1, $2, $3, 'k1', $4, $5)",
-        );
-        declare::with_conn!(conn, |c| diesel::sql_query(&sql)
+        declare::with_conn!(conn, |c| diesel::sql_query(&sql.history)
             .bind::<Text, _>(uuid::Uuid::new_v4().to_string())
             .bind::<Text, _>(employee)
             .bind::<BigInt, _>(version)
             .bind::<Binary, _>(&blob)
-            .bind::<diesel::sql_types::Timestamp, _>(now)
+            .bind::<Timestamp, _>(now)
             .execute(c))?;
-        read(
-            conn,
-            &format!("SELECT * FROM tallies WHERE organisation_id = $1 AND cell = $2{lock}"),
-            org,
-            Some(cell),
-        )?;
-        let sql = placeholders(conn, "INSERT INTO tallies (organisation_id, cell, key_id, sealed, version, updated_at) \
-                                     VALUES ($1, $2, 'k1', $3, 1, $4) ON CONFLICT (organisation_id, cell) DO UPDATE \
-                                     SET sealed = excluded.sealed, version = tallies.version + 1, updated_at = excluded.updated_at");
-        declare::with_conn!(conn, |c| diesel::sql_query(&sql)
+        read(conn, &sql.tally_lock, org, Some(cell))?;
+        declare::with_conn!(conn, |c| diesel::sql_query(&sql.tally_upsert)
             .bind::<Text, _>(org)
             .bind::<Text, _>(cell)
             .bind::<Binary, _>(&tally)
-            .bind::<diesel::sql_types::Timestamp, _>(now)
+            .bind::<Timestamp, _>(now)
             .execute(c))?;
-        let occurred = now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-        let subject = format!("employee:{employee}");
-        let audit = match conn {
-            // The service records the event unsealed; its seal task chains it (decision 0013).
-            Conn::Postgres(_) => {
-                "INSERT INTO audit_pending (occurred_at, organisation_id, actor, action, subject) \
-                                  VALUES ($1, $2, 'bench:raw', 'bench.raw_write', $3)"
-            }
-            // The service chains inline on SQLite: read the chain's end, append after it
-            // (placeholder hashes: the bench's database is thrown away).
-            Conn::Sqlite(c) => {
-                c.batch_execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")?;
-                "INSERT INTO audit_events (seq, occurred_at, organisation_id, actor, action, subject, prev_hash, hash) \
-                 SELECT COALESCE(MAX(seq), 0) + 1, ?, ?, 'bench:raw', 'bench.raw_write', ?, 'raw', 'raw' FROM audit_events"
-            }
-        };
-        declare::with_conn!(conn, |c| diesel::sql_query(audit)
-            .bind::<Text, _>(&occurred)
+        if let Some(chain_end) = sql.chain_end {
+            declare::with_conn!(conn, |c| c.batch_execute(chain_end))?;
+        }
+        declare::with_conn!(conn, |c| diesel::sql_query(&sql.audit)
+            .bind::<Text, _>(now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
             .bind::<Text, _>(org)
-            .bind::<Text, _>(&subject)
+            .bind::<Text, _>(format!("employee:{employee}"))
             .execute(c))?;
         Ok(())
     })
@@ -442,6 +439,7 @@ fn replay_of(db: &Database, org: uuid::Uuid, ids: Vec<String>, blob: usize) -> R
         versions,
         blob,
         tally_blob: tally.n as usize,
+        sql: ReplaySql::for_backend(&conn),
     }
 }
 
