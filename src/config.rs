@@ -172,12 +172,27 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "DECLARE_DISCLOSURE_MIN_CELL",
         default: "5",
-        meaning: "k: published counts from 1 to k-1 are suppressed, groups under k are not broken down",
+        meaning: "k: perturbed counts from 1 to k-1 are published as suppressed (`[c]`)",
+    },
+    Variable {
+        name: "DECLARE_DISCLOSURE_MIN_GROUP",
+        default: "10",
+        meaning: "G: a group under G people is not broken down; where fewer than G answered, completion is shown but not the split of answers",
+    },
+    Variable {
+        name: "DECLARE_DISCLOSURE_NOISE_SD",
+        default: "5",
+        meaning: "standard deviation of the cell-key perturbation on every published count but headcounts (at least 1 in production; 0, exact figures, only for tests)",
+    },
+    Variable {
+        name: "DECLARE_FIGURES_REFRESH_SECONDS",
+        default: "86400",
+        meaning: "live figures move to a new publication epoch this often; between epochs every figure stays the same (0: figures follow every write)",
     },
     Variable {
         name: "DECLARE_DISCLOSURE_ROUND_TO",
         default: "(none)",
-        meaning: "round published counts to the nearest multiple of this (e.g. 5), after suppression",
+        meaning: "round published counts to the nearest multiple of this (e.g. 5), after perturbation",
     },
     Variable {
         name: "DECLARE_SNAPSHOT_PUBLICATION_DATES",
@@ -475,10 +490,48 @@ impl Config {
             None => None,
             Some(raw) => Some(parse_or("DECLARE_DISCLOSURE_ROUND_TO", Some(raw), None)?),
         };
+        let defaults = crate::domain::disclosure::DisclosureConfig::default();
+        let min_group: u64 = parse_or(
+            "DECLARE_DISCLOSURE_MIN_GROUP",
+            take("DECLARE_DISCLOSURE_MIN_GROUP"),
+            Some(defaults.min_group),
+        )?;
+        if min_group < min_cell {
+            return Err(invalid(
+                "DECLARE_DISCLOSURE_MIN_GROUP",
+                format!("must be at least DECLARE_DISCLOSURE_MIN_CELL ({min_cell})"),
+            ));
+        }
+        let noise_sd: f64 = parse_or(
+            "DECLARE_DISCLOSURE_NOISE_SD",
+            take("DECLARE_DISCLOSURE_NOISE_SD"),
+            Some(defaults.noise_sd()),
+        )?;
+        if !(0.0..=50.0).contains(&noise_sd) {
+            return Err(invalid(
+                "DECLARE_DISCLOSURE_NOISE_SD",
+                format!("`{noise_sd}` is not between 0 and 50"),
+            ));
+        }
+        if environment == Environment::Production && noise_sd < 1.0 {
+            return Err(invalid(
+                "DECLARE_DISCLOSURE_NOISE_SD",
+                "must be at least 1 in production: smaller noise does not hide one person's change"
+                    .into(),
+            ));
+        }
+        let refresh_seconds: u64 = parse_or(
+            "DECLARE_FIGURES_REFRESH_SECONDS",
+            take("DECLARE_FIGURES_REFRESH_SECONDS"),
+            Some(defaults.refresh_seconds),
+        )?;
         let disclosure = crate::domain::disclosure::DisclosureConfig {
             min_cell,
+            min_group,
+            noise_sd_centi: (noise_sd * 100.0).round() as u32,
             round_to: round_to.filter(|r| *r > 1),
-            ..Default::default()
+            refresh_seconds,
+            ..defaults
         };
         let publication_dates = match take("DECLARE_SNAPSHOT_PUBLICATION_DATES") {
             None => vec![(3, 31), (9, 30)],
@@ -634,7 +687,14 @@ impl Config {
                 per_address: 20,
                 window_seconds: 900,
             },
-            disclosure: Default::default(),
+            // Exact figures that follow every write, so tests can assert what the tallies hold;
+            // the tests of protection itself set the production defaults.
+            disclosure: crate::domain::disclosure::DisclosureConfig {
+                noise_sd_centi: 0,
+                min_group: 5,
+                refresh_seconds: 0,
+                ..Default::default()
+            },
             snapshot_schedule: Default::default(),
             // Tests that want the scheduled task turn it on; the others must not race it.
             snapshot_check_seconds: None,

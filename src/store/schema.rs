@@ -238,3 +238,11 @@ diesel::table! {
         sealed -> Binary,
     }
 }
+
+diesel::table! {
+    noise_secrets (organisation_id) {
+        organisation_id -> Text,
+        key_id -> Text,
+        sealed -> Binary,
+    }
+}
