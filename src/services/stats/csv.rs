@@ -222,7 +222,10 @@ pub fn trend(trend: &Trend) -> AppResult<String> {
         ),
     ];
     if let Some(point) = trend.points.first() {
-        block.extend(rules_block(&point.rules).into_iter().take(4));
+        // Every rule but the counts of suppressed cells, which are each snapshot's own.
+        let rules = rules_block(&point.rules);
+        let shared = rules.len() - 1;
+        block.extend(rules.into_iter().take(shared));
     }
     block.push((
         "protection".into(),
