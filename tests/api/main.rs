@@ -9,6 +9,7 @@ mod auth;
 mod catalogue;
 mod compose;
 mod declarations;
+mod disclosure;
 mod errors;
 mod external_staff;
 mod figure_cache;

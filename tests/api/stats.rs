@@ -250,7 +250,8 @@ on_both_backends! {
                     for c in r["cells"].as_array().unwrap() {
                         match c["count"].as_u64() {
                             Some(n) => {
-                                assert!(headcount >= 10, "a group of {headcount} is broken down: {r}");
+                                // An empty group publishes zeros: there is nobody to protect.
+                                assert!(headcount >= 10 || (headcount, n) == (0, 0), "a group of {headcount} is broken down: {r}");
                                 assert!(n == 0 || n >= 5, "a count of {n} was published");
                             }
                             None => assert_eq!(c["count"], "suppressed"),

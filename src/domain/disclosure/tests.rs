@@ -256,6 +256,9 @@ fn exact() -> DisclosureConfig {
 // The interval attacker
 // ---------------------------------------------------------------------------------------
 
+/// `sum(x[cell][column] for each variable) in [lo, hi]`.
+type Constraint = (Vec<(usize, usize)>, i64, i64);
+
 /// Integer bounds on every (cell, answer) count from every table at once: each leaf cell's
 /// answers add up to its known headcount, and each published count `p` of a row is taken to be
 /// within `width` of the truth (a suppressed small count within `width` of 1..k-1).
@@ -282,7 +285,7 @@ fn interval_attack(
     let mut bounds: Vec<Vec<(i64, i64)>> =
         cells.iter().map(|&(_, h)| vec![(0, h); columns]).collect();
     // Constraints: (variables as (cell, column), lo, hi).
-    let mut constraints: Vec<(Vec<(usize, usize)>, i64, i64)> = Vec::new();
+    let mut constraints: Vec<Constraint> = Vec::new();
     for (i, &(_, h)) in cells.iter().enumerate() {
         constraints.push(((0..columns).map(|c| (i, c)).collect(), h, h));
     }
@@ -425,7 +428,7 @@ fn assert_no_group_disclosure(published: &ProtectedFamily, config: &DisclosureCo
             );
         }
         let split_shown = ["yes", "no"].iter().any(|a| !count(r, a).is_suppressed());
-        if split_shown {
+        if split_shown && r.headcount > 0 {
             let answered: u64 = ANSWERS.iter().filter_map(|a| count(r, a).count()).sum();
             assert!(
                 answered >= config.min_group,

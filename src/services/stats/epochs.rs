@@ -15,7 +15,7 @@ use crate::store::snapshots::{self as store, EPOCH};
 use crate::store::Database;
 
 use super::basis::Basis;
-use super::snapshots::{basis_of, freeze_row};
+use super::snapshots::{basis_of, freeze_row, Frame};
 
 /// The epoch `now` falls in: periods of `seconds` counted from the Unix epoch (so a daily
 /// refresh turns at midnight UTC). Its key and its start.
@@ -48,16 +48,13 @@ pub async fn current(
                     return Ok(found);
                 }
                 conn.transaction(|conn| {
-                    let row = freeze_row(
-                        conn,
-                        &sealer,
-                        &org,
-                        &period,
-                        EPOCH,
-                        &start.date().to_string(),
-                        None,
-                        now,
-                    )?;
+                    let frame = Frame {
+                        period: &period,
+                        kind: EPOCH,
+                        due_on: start.date().to_string(),
+                        label: None,
+                    };
+                    let row = freeze_row(conn, &sealer, &org, frame, now)?;
                     // Two instances may freeze the same epoch at once: the unique period
                     // keeps the first, and both answer from it.
                     store::insert_once(conn, &row)?;

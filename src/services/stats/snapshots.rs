@@ -99,16 +99,13 @@ fn take_one(
         return Ok(false);
     }
     conn.transaction(|conn| {
-        let row = freeze_row(
-            conn,
-            sealer,
-            org,
-            &due.period,
-            due.kind.as_str(),
-            &due.due_on.to_string(),
+        let frame = Frame {
+            period: &due.period,
+            kind: due.kind.as_str(),
+            due_on: due.due_on.to_string(),
             label,
-            now,
-        )?;
+        };
+        let row = freeze_row(conn, sealer, org, frame, now)?;
         let new = store::insert_once(conn, &row)?;
         if new {
             let id = &row.id;
@@ -273,18 +270,29 @@ pub(super) fn basis_of(
     })
 }
 
+/// What a frozen row is: its period key, kind, the date it describes and its label.
+pub(super) struct Frame<'a> {
+    pub period: &'a str,
+    pub kind: &'a str,
+    pub due_on: String,
+    pub label: Option<&'a str>,
+}
+
 /// Freezes the organisation's tallies, structure and catalogue version into a new sealed row
-/// of `kind` for `period`, in the caller's just-begun transaction. The row is not inserted.
+/// framed by `frame`, in the caller's just-begun transaction. The row is not inserted.
 pub(super) fn freeze_row(
     conn: &mut Conn,
     sealer: &Sealer,
     org: &str,
-    period: &str,
-    kind: &str,
-    due_on: &str,
-    label: Option<&str>,
+    frame: Frame<'_>,
     now: NaiveDateTime,
 ) -> AppResult<SnapshotRow> {
+    let Frame {
+        period,
+        kind,
+        due_on,
+        label,
+    } = frame;
     store::consistent_reads(conn)?;
     let (catalogue_version_id, _) = basis::current_catalogue(conn, org)?;
     let frozen = basis::freeze(conn, sealer, org)?;
@@ -298,7 +306,7 @@ pub(super) fn freeze_row(
         organisation_id: org.to_owned(),
         period: period.to_owned(),
         kind: kind.to_owned(),
-        due_on: due_on.to_owned(),
+        due_on,
         taken_at: now,
         label: label.map(str::to_owned),
         catalogue_version_id,
