@@ -19,6 +19,7 @@ pub mod organisations;
 pub mod principal;
 pub mod scim;
 pub mod stats;
+pub mod strict;
 pub mod structure;
 pub mod sync;
 
