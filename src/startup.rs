@@ -53,6 +53,7 @@ impl Application {
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(http::middleware::refuse_nul_in_url))
                 .wrap(from_fn(http::middleware::observe))
                 .configure(http::configure(app_state.clone()))
         })

@@ -14,8 +14,10 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage as _};
 use tracing::Instrument as _;
 
-use crate::error::{generic_problem, PROBLEM_JSON};
+use crate::domain::scim::ScimError;
+use crate::error::{generic_problem, AppError, PROBLEM_JSON};
 use crate::http::scim::SCIM_JSON;
+use crate::http::strict::{has_nul, NUL_CODE, NUL_MESSAGE};
 use crate::http::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -90,4 +92,55 @@ pub async fn observe(
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| tracing::info!(status = status.as_u16(), latency_ms, "request handled"));
     Ok(response)
+}
+
+/// Refuses a NUL character (`%00`) anywhere in the path or the query string, naming the path
+/// parameter or query parameter that holds it: 400, before any extractor or handler sees it.
+/// One check here covers every cursor, id and filter, including those read as raw strings.
+/// `%00` is the only way a NUL reaches a URL: the request line cannot carry a raw one.
+pub async fn refuse_nul_in_url(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(place) = nul_in_url(&req) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let message = format!("{place} {NUL_MESSAGE}");
+    let response = if req.path().starts_with("/scim/v2") {
+        req.error_response(ScimError::bad("invalidValue", message))
+    } else {
+        req.error_response(AppError::bad_request(place, NUL_CODE, message))
+    };
+    Ok(response.map_into_boxed_body())
+}
+
+/// The path or query parameter holding a percent-encoded NUL, if any.
+fn nul_in_url(req: &ServiceRequest) -> Option<String> {
+    let path = req.uri().path();
+    if path.contains("%00") {
+        return Some(path_parameter(req, path));
+    }
+    let query = req.query_string();
+    if !query.contains("%00") {
+        return None;
+    }
+    let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default();
+    let name = pairs
+        .into_iter()
+        .find(|(name, value)| has_nul(name) || has_nul(value))
+        .map_or_else(|| "query".to_owned(), |(name, _)| name.replace('\0', ""));
+    Some(name)
+}
+
+/// The name of the route's `{parameter}` whose segment holds the NUL, or `path`.
+fn path_parameter(req: &ServiceRequest, path: &str) -> String {
+    let pattern = req.match_pattern().unwrap_or_default();
+    path.split('/')
+        .zip(pattern.split('/'))
+        .find(|(segment, _)| segment.contains("%00"))
+        .and_then(|(_, template)| template.strip_prefix('{')?.strip_suffix('}'))
+        .map_or_else(
+            || "path".to_owned(),
+            |name| name.split(':').next().unwrap_or(name).to_owned(),
+        )
 }

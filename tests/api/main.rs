@@ -24,5 +24,6 @@ mod schema_parity;
 mod scim;
 mod snapshots;
 mod stats;
+mod strict_input;
 mod sync;
 mod tallies;
