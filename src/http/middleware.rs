@@ -10,6 +10,7 @@ use std::time::Instant;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage as _};
 use tracing::Instrument as _;
@@ -46,6 +47,7 @@ pub async fn observe(
     let request_id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().to_string();
+    let method_label = metric_method(req.method());
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
@@ -79,19 +81,50 @@ pub async fn observe(
             BoxBody::new(body)
         });
     }
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
+        headers.insert(REQUEST_ID, value);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Nearly every response carries personal data or secrets (answers, workforce records,
+    // the audit trail, tokens, client secrets), so none may be stored by a browser or a
+    // shared cache unless its handler chose a policy (the catalogue, revalidated by ETag).
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
 
     let elapsed = started.elapsed();
     if let Some(state) = state {
         state
             .metrics
-            .observe(&method, &route, status.as_u16(), elapsed.as_secs_f64());
+            .observe(method_label, &route, status.as_u16(), elapsed.as_secs_f64());
     }
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| tracing::info!(status = status.as_u16(), latency_ms, "request handled"));
     Ok(response)
+}
+
+/// The method as a metrics label: any method the service does not know is `OTHER`, so
+/// invented methods cannot add series (each one used to add a counter and a histogram).
+fn metric_method(method: &Method) -> &'static str {
+    static KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::CONNECT,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("OTHER", Method::as_str)
 }
 
 /// Refuses a NUL character (`%00`) anywhere in the path or the query string, naming the path

@@ -12,6 +12,7 @@ mod declarations;
 mod errors;
 mod external_staff;
 mod figure_cache;
+mod headers;
 mod health;
 mod hr_audit;
 mod leavers;
