@@ -95,6 +95,11 @@ pub async fn observe(
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    // actix-cors lists the exposed headers on every response; only an allowed origin's
+    // response is meant to carry CORS headers (`Vary` stays, for caches).
+    if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        headers.remove(header::ACCESS_CONTROL_EXPOSE_HEADERS);
+    }
 
     let elapsed = started.elapsed();
     if let Some(state) = state {

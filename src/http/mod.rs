@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod catalogue;
+pub mod cors;
 pub mod declarations;
 pub mod employees;
 pub mod extract;

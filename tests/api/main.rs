@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod catalogue;
 mod compose;
+mod cors;
 mod declarations;
 mod errors;
 mod external_staff;
