@@ -7,6 +7,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod catalogue;
+mod cli;
 mod compose;
 mod cors;
 mod declarations;
