@@ -58,7 +58,12 @@ pub struct AppState {
         description = "Voluntary, consented equality monitoring for police forces and public bodies: \
                        staff declare protected characteristics on the national Yes / No / Prefer not to say \
                        standard; HR systems sync the workforce; EDI boards read anonymised, \
-                       disclosure-controlled figures. Every error is RFC 9457 `application/problem+json`."
+                       disclosure-controlled figures. Every error is RFC 9457 `application/problem+json`. \
+                       Input is strict: a JSON body is exactly one document of the documented type (an array \
+                       where an object belongs, or anything after the document, is refused), and text \
+                       anywhere (bodies, forms, query and path parameters, uploads) may not hold a NUL \
+                       character (400 or 422 naming the field or parameter). A documented path asked with \
+                       a method it does not serve answers 405 with `Allow` listing those it does."
     ),
     components(schemas(Problem, FieldError, crate::error::RejectedRow)),
     modifiers(&SecuritySchemes),
