@@ -281,7 +281,7 @@ mod tests {
     fn a_nul_in_a_csv_or_ndjson_value_rejects_the_row_naming_the_field() {
         let rows = collect(
             Format::Csv,
-            "employee_number,org_unit\nE\01,north\nE2,north\n",
+            "employee_number,org_unit\nE\u{0}1,north\nE2,north\n",
         );
         assert_eq!(rows[0].1.as_ref().unwrap_err()[0].field, "employee_number");
         assert_eq!(rows[0].1.as_ref().unwrap_err()[0].code, "nul_character");
