@@ -65,6 +65,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "a tracing filter, e.g. `info,declare=debug`",
     },
     Variable {
+        name: "DECLARE_CORS_ALLOWED_ORIGINS",
+        default: "(none: no CORS headers)",
+        meaning: "comma-separated exact origins (`https://hr.example.org`) of browser front ends on another origin that may call the API; never `*`",
+    },
+    Variable {
         name: "DECLARE_BODY_LIMIT",
         default: "1048576",
         meaning: "largest JSON request body in bytes",
@@ -280,6 +285,8 @@ pub struct Config {
     pub workers: usize,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// Origins of browser front ends allowed to call the API across origins; empty: CORS off.
+    pub cors_allowed_origins: Vec<String>,
     pub body_limit: usize,
     /// Largest bulk sync upload; separate from `body_limit` because a national file is big.
     pub sync_body_limit: usize,
@@ -401,6 +408,14 @@ impl Config {
             }
         };
         let log_level = take("DECLARE_LOG_LEVEL").unwrap_or_else(|| "info".into());
+        let cors_allowed_origins = match take("DECLARE_CORS_ALLOWED_ORIGINS") {
+            None => Vec::new(),
+            Some(raw) => raw
+                .split(',')
+                .map(parse_origin)
+                .collect::<Result<_, _>>()
+                .map_err(|reason| invalid("DECLARE_CORS_ALLOWED_ORIGINS", reason))?,
+        };
         let body_limit = parse_or(
             "DECLARE_BODY_LIMIT",
             take("DECLARE_BODY_LIMIT"),
@@ -625,6 +640,7 @@ impl Config {
             workers,
             log_format,
             log_level,
+            cors_allowed_origins,
             body_limit,
             sync_body_limit,
             sync_max_leaver_fraction,
@@ -659,6 +675,7 @@ impl Config {
             workers: 2,
             log_format: LogFormat::Pretty,
             log_level: "warn".into(),
+            cors_allowed_origins: Vec::new(),
             body_limit: 64 * 1024,
             sync_body_limit: 64 * 1024 * 1024,
             sync_max_leaver_fraction: 0.1,
@@ -734,6 +751,30 @@ where
             .map_err(|e| invalid(name, format!("`{raw}`: {e}"))),
         None => default.ok_or_else(|| invalid(name, "is required".into())),
     }
+}
+
+/// One allowed origin exactly as a browser sends it in `Origin`: `http` or `https`, a host and
+/// an optional port, nothing after. Browsers send scheme and host in lower case, so it is kept
+/// that way; a wildcard is refused, since the API's answers are personal data.
+fn parse_origin(raw: &str) -> Result<String, String> {
+    let origin = raw.trim().to_ascii_lowercase();
+    if origin == "*" {
+        return Err("`*` is not allowed: list the exact origins of the front ends".into());
+    }
+    let host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{origin}` is not an http:// or https:// origin"))?;
+    let plain = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if !plain {
+        return Err(format!(
+            "`{origin}` is not an origin: scheme://host[:port], no path, no trailing slash"
+        ));
+    }
+    Ok(origin)
 }
 
 fn secret(
@@ -944,6 +985,50 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let config = Config::from_vars(vars(&[
+            ("DECLARE_DATA_DIR", d),
+            (
+                "DECLARE_CORS_ALLOWED_ORIGINS",
+                "https://HR.example.org, http://localhost:3000",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.cors_allowed_origins,
+            ["https://hr.example.org", "http://localhost:3000"]
+        );
+        let off = Config::from_vars(vars(&[("DECLARE_DATA_DIR", d)])).unwrap();
+        assert!(off.cors_allowed_origins.is_empty());
+        for bad in [
+            "*",
+            "https://hr.example.org/",
+            "hr.example.org",
+            "https://a.example,",
+            "null",
+            "https://*.example.org",
+        ] {
+            let err = Config::from_vars(vars(&[
+                ("DECLARE_DATA_DIR", d),
+                ("DECLARE_CORS_ALLOWED_ORIGINS", bad),
+            ]))
+            .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        name: "DECLARE_CORS_ALLOWED_ORIGINS",
+                        ..
+                    }
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

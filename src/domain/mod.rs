@@ -10,4 +10,5 @@ pub mod disclosure;
 pub mod schedule;
 pub mod scim;
 pub mod tally;
+pub mod text;
 pub mod workforce;
