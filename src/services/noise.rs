@@ -30,8 +30,10 @@ pub fn secret(conn: &mut Conn, sealer: &Sealer, org: &str) -> AppResult<NoiseSec
     if let Some(secret) = cache().lock().ok().and_then(|m| m.get(org).cloned()) {
         return Ok(secret);
     }
-    let row = match store::find(conn, org)? {
-        Some(row) => row,
+    // A secret made here is not remembered until it is read back committed: the caller's
+    // transaction may still roll back, and another process would then make a different one.
+    let (row, committed) = match store::find(conn, org)? {
+        Some(row) => (row, true),
         None => {
             let mut bytes = [0u8; 32];
             rand::thread_rng().fill_bytes(&mut bytes);
@@ -46,8 +48,9 @@ pub fn secret(conn: &mut Conn, sealer: &Sealer, org: &str) -> AppResult<NoiseSec
                     sealed: sealed.blob,
                 },
             )?;
-            store::find(conn, org)?
-                .ok_or_else(|| AppError::internal("the noise secret vanished"))?
+            let row = store::find(conn, org)?
+                .ok_or_else(|| AppError::internal("the noise secret vanished"))?;
+            (row, false)
         }
     };
     let plain = sealer
@@ -63,8 +66,10 @@ pub fn secret(conn: &mut Conn, sealer: &Sealer, org: &str) -> AppResult<NoiseSec
         .try_into()
         .map_err(|_| AppError::internal("a noise secret is not 32 bytes"))?;
     let secret = NoiseSecret::new(bytes);
-    if let Ok(mut map) = cache().lock() {
-        map.insert(org.to_owned(), secret.clone());
+    if committed {
+        if let Ok(mut map) = cache().lock() {
+            map.insert(org.to_owned(), secret.clone());
+        }
     }
     Ok(secret)
 }

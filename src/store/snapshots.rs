@@ -75,13 +75,14 @@ pub fn find_period(
         .optional())?)
 }
 
-/// Deletes the organisation's publication epochs other than `keep`.
-pub fn delete_other_epochs(conn: &mut Conn, org: &str, keep: &str) -> StoreResult<usize> {
+/// Deletes the organisation's publication epochs whose period key sorts before `oldest_kept`
+/// (period keys are timestamps, so they sort in time order).
+pub fn delete_epochs_before(conn: &mut Conn, org: &str, oldest_kept: &str) -> StoreResult<usize> {
     Ok(crate::with_conn!(conn, |c| diesel::delete(
         ss::table
             .filter(ss::organisation_id.eq(org))
             .filter(ss::kind.eq(EPOCH))
-            .filter(ss::period.ne(keep))
+            .filter(ss::period.lt(oldest_kept))
     )
     .execute(c))?)
 }

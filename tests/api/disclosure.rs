@@ -411,3 +411,29 @@ on_both_backends! {
         assert_eq!(lengths.len(), 1, "tally ciphertexts differ in length: {:?}", rows.iter().map(|(c, s)| (c, s.len())).collect::<Vec<_>>());
     }
 }
+
+on_both_backends! {
+    async fn epochs_turn_on_time_keep_two_and_are_never_listed(backend) {
+        let config = DisclosureConfig { refresh_seconds: 1, ..DisclosureConfig::default() };
+        let app = spawn_app_with(backend, move |c| c.disclosure = config).await;
+        let (edi, targets) = intruders_force(&app, "turning", 1).await;
+        let first = pull(&app, &edi).await;
+        for (token, _) in &targets {
+            app.declare_answers(token, answer("no")).await;
+        }
+        // The next epoch sees the declarations; the one after it deletes the first.
+        let mut last = first.clone();
+        for _ in 0..3 {
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+            last = pull(&app, &edi).await;
+        }
+        let counted = |rows: &HashMap<String, (u64, HashMap<String, Option<u64>>)>| rows["by=overall:Whole organisation"].0;
+        assert_eq!(counted(&first), counted(&last), "headcounts are exact and unchanged");
+        assert_ne!(first, last, "two declarations later, a new epoch still shows the old figures");
+        let mut conn = app.raw_connection();
+        let epochs = crate::helpers::raw_count(&mut conn, "SELECT COUNT(*) AS n FROM stats_snapshots WHERE kind = 'epoch'");
+        assert!((1..=2).contains(&epochs), "{epochs} epochs kept");
+        let listed: Value = app.authed(Method::GET, "/v1/stats/snapshots", &edi).send().await.unwrap().json().await.unwrap();
+        assert_eq!(listed["items"].as_array().map_or(0, Vec::len) + listed.as_array().map_or(0, Vec::len), 0, "an epoch is listed: {listed}");
+    }
+}

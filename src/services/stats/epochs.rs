@@ -2,7 +2,9 @@
 //! every write. The first request of an epoch freezes the organisation's tallies, structure
 //! and catalogue version (a sealed row of `stats_snapshots` of kind `epoch`, never listed);
 //! every request of the epoch, on every instance, answers from that row, so between refreshes
-//! the same question gets the same answer. The epoch it replaces is deleted.
+//! the same question gets the same answer. Epochs before the previous one are deleted; the
+//! previous one is kept, so an instance that read its id just before the turn can still open
+//! it.
 
 use std::sync::Arc;
 
@@ -58,7 +60,8 @@ pub async fn current(
                     // Two instances may freeze the same epoch at once: the unique period
                     // keeps the first, and both answer from it.
                     store::insert_once(conn, &row)?;
-                    store::delete_other_epochs(conn, &org, &period)?;
+                    let (previous, _) = period_of(start - chrono::Duration::seconds(1), seconds);
+                    store::delete_epochs_before(conn, &org, &previous)?;
                     store::find_period(conn, &org, &period)?
                         .ok_or_else(|| AppError::internal("an epoch vanished as it was taken"))
                 })
