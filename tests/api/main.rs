@@ -14,6 +14,7 @@ mod external_staff;
 mod figure_cache;
 mod health;
 mod hr_audit;
+mod identity_links;
 mod leavers;
 mod matrix;
 mod migrations;
