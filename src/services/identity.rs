@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::{Authenticator, PhcString, Principal, PrincipalKind, Role};
+use crate::auth::{Authenticator, Credential, PhcString, Principal, PrincipalKind, Role};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::store::accounts::{self, Account, ApiClient};
 use crate::store::organisations::{self, Organisation};
@@ -541,7 +541,7 @@ pub async fn password_grant(
 ) -> AppResult<TokenResponse> {
     let username = username.trim().to_lowercase();
     auth.throttle
-        .check(&username, &address, Instant::now())
+        .check(&username, &address, Credential::Password, Instant::now())
         .map_err(throttled)?;
     let lookup = username.clone();
     let account = db
@@ -562,7 +562,7 @@ pub async fn password_grant(
         (true, Some(account)) => account,
         _ => {
             auth.throttle
-                .record_failure(&username, &address, Instant::now());
+                .record_failure(&username, &address, Credential::Password, Instant::now());
             return Err(oauth(
                 400,
                 "invalid_grant",
@@ -570,7 +570,8 @@ pub async fn password_grant(
             ));
         }
     };
-    auth.throttle.record_success(&username);
+    auth.throttle
+        .record_success(&username, &address, Instant::now());
     let principal = Principal {
         subject: account.id.clone(),
         org_id: account.organisation_id.as_deref().and_then(parse_uuid),
@@ -596,7 +597,12 @@ pub async fn client_credentials_grant(
     address: String,
 ) -> AppResult<TokenResponse> {
     auth.throttle
-        .check(&client_id, &address, Instant::now())
+        .check(
+            &client_id,
+            &address,
+            Credential::ClientSecret,
+            Instant::now(),
+        )
         .map_err(throttled)?;
     let lookup = client_id.clone();
     let client = db
@@ -616,12 +622,17 @@ pub async fn client_credentials_grant(
     let client = match (verified, client) {
         (true, Some(client)) => client,
         _ => {
-            auth.throttle
-                .record_failure(&client_id, &address, Instant::now());
+            auth.throttle.record_failure(
+                &client_id,
+                &address,
+                Credential::ClientSecret,
+                Instant::now(),
+            );
             return Err(oauth(401, "invalid_client", "client authentication failed"));
         }
     };
-    auth.throttle.record_success(&client_id);
+    auth.throttle
+        .record_success(&client_id, &address, Instant::now());
     let principal = Principal {
         subject: client.client_id.clone(),
         org_id: parse_uuid(&client.organisation_id),
