@@ -98,7 +98,7 @@ impl Authenticator {
         Ok(Authenticator {
             tokens,
             external,
-            hasher: Argon2Hasher::new(m, t, p)?,
+            hasher: Argon2Hasher::new(m, t, p)?.keep_buffers(hashing_slots()),
             throttle,
             token_ttl: Duration::from_secs(config.token_ttl_seconds),
             hashing: tokio::sync::Semaphore::new(hashing_slots()),

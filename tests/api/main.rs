@@ -16,6 +16,7 @@ mod health;
 mod hr_audit;
 mod identity_links;
 mod leavers;
+mod login_memory;
 mod login_throttle;
 mod matrix;
 mod migrations;
