@@ -84,16 +84,17 @@ pub fn held_from(
     employee: &Employee,
     identity: &str,
 ) -> AppResult<Option<HeldAnswers>> {
-    if !crate::store::owners::has_answers(conn, &employee.id)? {
+    // The owner first: for the person's own calls (nearly all of them) one primary-key read.
+    let owner = crate::store::owners::find(conn, &employee.id)?;
+    if !crate::domain::identity::answers_held(owner.as_deref(), identity)
+        || !crate::store::owners::has_answers(conn, &employee.id)?
+    {
         return Ok(None);
     }
-    let owner = crate::store::owners::find(conn, &employee.id)?;
-    Ok(
-        crate::domain::identity::answers_held(owner.as_deref(), identity).then_some(HeldAnswers {
-            reason: "sign_in_changed",
-            message: HELD_MESSAGE,
-        }),
-    )
+    Ok(Some(HeldAnswers {
+        reason: "sign_in_changed",
+        message: HELD_MESSAGE,
+    }))
 }
 
 /// The refusal of any change through an identity that did not give the stored answers.
