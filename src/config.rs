@@ -65,6 +65,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "a tracing filter, e.g. `info,declare=debug`",
     },
     Variable {
+        name: "DECLARE_CORS_ALLOWED_ORIGINS",
+        default: "(none: no CORS headers)",
+        meaning: "comma-separated exact origins (`https://hr.example.org`) of browser front ends on another origin that may call the API; never `*`",
+    },
+    Variable {
         name: "DECLARE_BODY_LIMIT",
         default: "1048576",
         meaning: "largest JSON request body in bytes",
@@ -172,12 +177,27 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "DECLARE_DISCLOSURE_MIN_CELL",
         default: "5",
-        meaning: "k: published counts from 1 to k-1 are suppressed, groups under k are not broken down",
+        meaning: "k: perturbed counts from 1 to k-1 are published as suppressed (`[c]`)",
+    },
+    Variable {
+        name: "DECLARE_DISCLOSURE_MIN_GROUP",
+        default: "10",
+        meaning: "G: a group under G people is not broken down; where fewer than G answered, completion is shown but not the split of answers",
+    },
+    Variable {
+        name: "DECLARE_DISCLOSURE_NOISE_SD",
+        default: "5",
+        meaning: "standard deviation of the cell-key perturbation on every published count but headcounts (at least 1 in production; 0, exact figures, only for tests)",
+    },
+    Variable {
+        name: "DECLARE_FIGURES_REFRESH_SECONDS",
+        default: "86400",
+        meaning: "live figures move to a new publication epoch this often; between epochs every figure stays the same (0: figures follow every write)",
     },
     Variable {
         name: "DECLARE_DISCLOSURE_ROUND_TO",
         default: "(none)",
-        meaning: "round published counts to the nearest multiple of this (e.g. 5), after suppression",
+        meaning: "round published counts to the nearest multiple of this (e.g. 5), after perturbation",
     },
     Variable {
         name: "DECLARE_SNAPSHOT_PUBLICATION_DATES",
@@ -265,6 +285,8 @@ pub struct Config {
     pub workers: usize,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// Origins of browser front ends allowed to call the API across origins; empty: CORS off.
+    pub cors_allowed_origins: Vec<String>,
     pub body_limit: usize,
     /// Largest bulk sync upload; separate from `body_limit` because a national file is big.
     pub sync_body_limit: usize,
@@ -386,6 +408,14 @@ impl Config {
             }
         };
         let log_level = take("DECLARE_LOG_LEVEL").unwrap_or_else(|| "info".into());
+        let cors_allowed_origins = match take("DECLARE_CORS_ALLOWED_ORIGINS") {
+            None => Vec::new(),
+            Some(raw) => raw
+                .split(',')
+                .map(parse_origin)
+                .collect::<Result<_, _>>()
+                .map_err(|reason| invalid("DECLARE_CORS_ALLOWED_ORIGINS", reason))?,
+        };
         let body_limit = parse_or(
             "DECLARE_BODY_LIMIT",
             take("DECLARE_BODY_LIMIT"),
@@ -475,10 +505,48 @@ impl Config {
             None => None,
             Some(raw) => Some(parse_or("DECLARE_DISCLOSURE_ROUND_TO", Some(raw), None)?),
         };
+        let defaults = crate::domain::disclosure::DisclosureConfig::default();
+        let min_group: u64 = parse_or(
+            "DECLARE_DISCLOSURE_MIN_GROUP",
+            take("DECLARE_DISCLOSURE_MIN_GROUP"),
+            Some(defaults.min_group),
+        )?;
+        if min_group < min_cell {
+            return Err(invalid(
+                "DECLARE_DISCLOSURE_MIN_GROUP",
+                format!("must be at least DECLARE_DISCLOSURE_MIN_CELL ({min_cell})"),
+            ));
+        }
+        let noise_sd: f64 = parse_or(
+            "DECLARE_DISCLOSURE_NOISE_SD",
+            take("DECLARE_DISCLOSURE_NOISE_SD"),
+            Some(defaults.noise_sd()),
+        )?;
+        if !(0.0..=50.0).contains(&noise_sd) {
+            return Err(invalid(
+                "DECLARE_DISCLOSURE_NOISE_SD",
+                format!("`{noise_sd}` is not between 0 and 50"),
+            ));
+        }
+        if environment == Environment::Production && noise_sd < 1.0 {
+            return Err(invalid(
+                "DECLARE_DISCLOSURE_NOISE_SD",
+                "must be at least 1 in production: smaller noise does not hide one person's change"
+                    .into(),
+            ));
+        }
+        let refresh_seconds: u64 = parse_or(
+            "DECLARE_FIGURES_REFRESH_SECONDS",
+            take("DECLARE_FIGURES_REFRESH_SECONDS"),
+            Some(defaults.refresh_seconds),
+        )?;
         let disclosure = crate::domain::disclosure::DisclosureConfig {
             min_cell,
+            min_group,
+            noise_sd_centi: (noise_sd * 100.0).round() as u32,
             round_to: round_to.filter(|r| *r > 1),
-            ..Default::default()
+            refresh_seconds,
+            ..defaults
         };
         let publication_dates = match take("DECLARE_SNAPSHOT_PUBLICATION_DATES") {
             None => vec![(3, 31), (9, 30)],
@@ -572,6 +640,7 @@ impl Config {
             workers,
             log_format,
             log_level,
+            cors_allowed_origins,
             body_limit,
             sync_body_limit,
             sync_max_leaver_fraction,
@@ -606,6 +675,7 @@ impl Config {
             workers: 2,
             log_format: LogFormat::Pretty,
             log_level: "warn".into(),
+            cors_allowed_origins: Vec::new(),
             body_limit: 64 * 1024,
             sync_body_limit: 64 * 1024 * 1024,
             sync_max_leaver_fraction: 0.1,
@@ -634,7 +704,14 @@ impl Config {
                 per_address: 20,
                 window_seconds: 900,
             },
-            disclosure: Default::default(),
+            // Exact figures that follow every write, so tests can assert what the tallies hold;
+            // the tests of protection itself set the production defaults.
+            disclosure: crate::domain::disclosure::DisclosureConfig {
+                noise_sd_centi: 0,
+                min_group: 5,
+                refresh_seconds: 0,
+                ..Default::default()
+            },
             snapshot_schedule: Default::default(),
             // Tests that want the scheduled task turn it on; the others must not race it.
             snapshot_check_seconds: None,
@@ -674,6 +751,30 @@ where
             .map_err(|e| invalid(name, format!("`{raw}`: {e}"))),
         None => default.ok_or_else(|| invalid(name, "is required".into())),
     }
+}
+
+/// One allowed origin exactly as a browser sends it in `Origin`: `http` or `https`, a host and
+/// an optional port, nothing after. Browsers send scheme and host in lower case, so it is kept
+/// that way; a wildcard is refused, since the API's answers are personal data.
+fn parse_origin(raw: &str) -> Result<String, String> {
+    let origin = raw.trim().to_ascii_lowercase();
+    if origin == "*" {
+        return Err("`*` is not allowed: list the exact origins of the front ends".into());
+    }
+    let host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{origin}` is not an http:// or https:// origin"))?;
+    let plain = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if !plain {
+        return Err(format!(
+            "`{origin}` is not an origin: scheme://host[:port], no path, no trailing slash"
+        ));
+    }
+    Ok(origin)
 }
 
 fn secret(
@@ -884,6 +985,50 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let config = Config::from_vars(vars(&[
+            ("DECLARE_DATA_DIR", d),
+            (
+                "DECLARE_CORS_ALLOWED_ORIGINS",
+                "https://HR.example.org, http://localhost:3000",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.cors_allowed_origins,
+            ["https://hr.example.org", "http://localhost:3000"]
+        );
+        let off = Config::from_vars(vars(&[("DECLARE_DATA_DIR", d)])).unwrap();
+        assert!(off.cors_allowed_origins.is_empty());
+        for bad in [
+            "*",
+            "https://hr.example.org/",
+            "hr.example.org",
+            "https://a.example,",
+            "null",
+            "https://*.example.org",
+        ] {
+            let err = Config::from_vars(vars(&[
+                ("DECLARE_DATA_DIR", d),
+                ("DECLARE_CORS_ALLOWED_ORIGINS", bad),
+            ]))
+            .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        name: "DECLARE_CORS_ALLOWED_ORIGINS",
+                        ..
+                    }
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

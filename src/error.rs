@@ -114,6 +114,12 @@ pub enum AppError {
         description: String,
         retry_after: Option<u64>,
     },
+    /// An RFC 6749 `invalid_request` that names the offending form fields (400).
+    #[error("{detail}")]
+    OAuthInvalidRequest {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -151,6 +157,7 @@ impl AppError {
             AppError::OAuth { error, .. } if *error == "invalid_client" => "invalid-client",
             AppError::OAuth { error, .. } if *error == "invalid_grant" => "invalid-grant",
             AppError::OAuth { .. } => "oauth-error",
+            AppError::OAuthInvalidRequest { .. } => "invalid-request",
             AppError::Internal(_) => "internal-error",
         }
     }
@@ -160,7 +167,10 @@ impl AppError {
         let (detail, errors) = match self {
             AppError::Validation(errors) => (Some(self.to_string()), errors.clone()),
             AppError::RejectedRows(_) => (Some(self.to_string()), Vec::new()),
-            AppError::BadRequest { detail, errors } => (Some(detail.clone()), errors.clone()),
+            AppError::BadRequest { detail, errors }
+            | AppError::OAuthInvalidRequest { detail, errors } => {
+                (Some(detail.clone()), errors.clone())
+            }
             AppError::Internal(_) => (
                 Some("an unexpected error occurred; it has been logged".into()),
                 Vec::new(),
@@ -171,6 +181,9 @@ impl AppError {
             AppError::OAuth {
                 error, description, ..
             } => (Some((*error).to_owned()), Some(description.clone())),
+            AppError::OAuthInvalidRequest { detail, .. } => {
+                (Some("invalid_request".to_owned()), Some(detail.clone()))
+            }
             _ => (None, None),
         };
         Problem {
@@ -198,7 +211,9 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::Validation(_) | AppError::RejectedRows(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::BadRequest { .. } | AppError::OAuthInvalidRequest { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             AppError::NotFound(_) | AppError::UnknownRoute => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,

@@ -314,7 +314,14 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
     use declare::services::identity;
     let db = Database::connect(&config.database_url, 2)?;
     db.migrate()?;
-    let auth = std::sync::Arc::new(declare::auth::Authenticator::from_config(&config, None)?);
+    // The CLI never verifies the identity provider's tokens, and `create-org` may be what
+    // creates DECLARE_IDP_ORGANISATION: only `serve` resolves and checks it, so every command
+    // runs in the environment the service runs in.
+    let local = Config {
+        external_idp: None,
+        ..config.clone()
+    };
+    let auth = std::sync::Arc::new(declare::auth::Authenticator::from_config(&local, None)?);
     let problem = |e: declare::error::AppError| anyhow::anyhow!(describe(&e));
     match command {
         AdminCommand::CreateOrg { code, name } => {

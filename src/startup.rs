@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 
 use crate::auth::Authenticator;
@@ -51,8 +51,16 @@ impl Application {
             sealer,
         });
         let app_state = state.clone();
+        let origins = state.config.cors_allowed_origins.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(http::middleware::refuse_nul_in_url))
+                // Inside `observe`, so preflights and refused origins are logged, counted and
+                // answered as problem+json like everything else.
+                .wrap(Condition::new(
+                    !origins.is_empty(),
+                    http::cors::policy(&origins),
+                ))
                 .wrap(from_fn(http::middleware::observe))
                 .configure(http::configure(app_state.clone()))
         })

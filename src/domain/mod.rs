@@ -11,4 +11,5 @@ pub mod identity;
 pub mod schedule;
 pub mod scim;
 pub mod tally;
+pub mod text;
 pub mod workforce;

@@ -5,6 +5,8 @@
 //! A body over the limit is refused from its `Content-Length` before it is read, and again
 //! while streaming, so a client cannot make the service buffer more than the limit.
 
+use std::collections::HashMap;
+
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest};
@@ -12,7 +14,9 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
 
+use crate::domain::text::nul_problem;
 use crate::error::{AppError, FieldError};
+use crate::http::strict::{Strict, NUL_CODE, NUL_MESSAGE};
 use crate::http::AppState;
 
 /// A JSON body of type `T`: media type and size are checked as it is read, but it is parsed
@@ -87,28 +91,66 @@ fn is_json(req: &HttpRequest) -> bool {
 }
 
 /// Parses JSON, reporting syntax errors as 400 and shape errors (wrong type, missing or unknown
-/// field) as 422 naming the field's path.
+/// field, a NUL character, an array where an object belongs) as 422 naming the field's path.
+/// Nothing may follow the document: `{...} xyz` is malformed, not `{...}`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(Strict(&mut deserializer)).map_err(|err| {
         let path = err.path().to_string();
         let field = if path == "." { "body".to_owned() } else { path };
         let inner = err.into_inner();
         match inner.classify() {
             serde_json::error::Category::Syntax
             | serde_json::error::Category::Eof
-            | serde_json::error::Category::Io => AppError::bad_request(
-                "body",
-                "malformed_json",
-                format!("the body is not valid JSON: {inner}"),
-            ),
-            serde_json::error::Category::Data => AppError::Validation(vec![FieldError::new(
-                field,
-                "invalid_value",
-                strip_position(&inner.to_string()),
-            )]),
+            | serde_json::error::Category::Io => malformed(&inner),
+            serde_json::error::Category::Data => {
+                let message = strip_position(&inner.to_string());
+                let code = if message == NUL_MESSAGE {
+                    NUL_CODE
+                } else {
+                    "invalid_value"
+                };
+                AppError::Validation(vec![FieldError::new(field, code, message)])
+            }
         }
-    })
+    })?;
+    deserializer.end().map_err(|err| malformed(&err))?;
+    Ok(value)
+}
+
+fn malformed(err: &serde_json::Error) -> AppError {
+    AppError::bad_request(
+        "body",
+        "malformed_json",
+        format!("the body is not valid JSON: {err}"),
+    )
+}
+
+/// Parses an `application/x-www-form-urlencoded` body into its fields (a repeated name: the
+/// last one wins). A NUL in a name or value is refused naming the field, as in JSON bodies.
+pub fn parse_form(bytes: &[u8]) -> Result<HashMap<String, String>, AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|_| {
+        AppError::bad_request("body", "malformed_form", "the form could not be parsed")
+    })?;
+    let mut form = HashMap::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        refuse_nul(&name, &name)?;
+        refuse_nul(&name, &value)?;
+        form.insert(name, value);
+    }
+    Ok(form)
+}
+
+/// 400 naming `field` if `text` holds a NUL; for text read outside the JSON and form parsers
+/// (credentials from a header).
+pub fn refuse_nul(field: &str, text: &str) -> Result<(), AppError> {
+    match nul_problem(&field.replace('\0', ""), text) {
+        Some(problem) => Err(AppError::BadRequest {
+            detail: problem.message.clone(),
+            errors: vec![problem],
+        }),
+        None => Ok(()),
+    }
 }
 
 /// serde_json appends " at line L column C"; the field path already says where.
@@ -212,6 +254,35 @@ mod tests {
         assert_eq!(
             fields(err),
             vec![("body".to_owned(), "malformed_json".to_owned())]
+        );
+    }
+
+    #[test]
+    fn nothing_may_follow_the_document() {
+        for body in [
+            &br#"{"name":"a","team":{"size":1}} xyz"#[..],
+            br#"{"name":"a","team":{"size":1}}}"#,
+        ] {
+            let err = parse_json::<Person>(body).unwrap_err();
+            assert_eq!(
+                fields(err),
+                vec![("body".to_owned(), "malformed_json".to_owned())]
+            );
+        }
+        assert!(parse_json::<Person>(b"{\"name\":\"a\",\"team\":{\"size\":1}}\r\n ").is_ok());
+    }
+
+    #[test]
+    fn an_array_for_the_body_or_a_nul_is_a_validation_error() {
+        let err = parse_json::<Person>(br#"["x",{"size":1}]"#).unwrap_err();
+        assert_eq!(
+            fields(err),
+            vec![("body".to_owned(), "invalid_value".to_owned())]
+        );
+        let err = parse_json::<Person>(br#"{"name":"a\u0000","team":{"size":1}}"#).unwrap_err();
+        assert_eq!(
+            fields(err),
+            vec![("name".to_owned(), "nul_character".to_owned())]
         );
     }
 

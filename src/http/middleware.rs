@@ -10,12 +10,15 @@ use std::time::Instant;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage as _};
 use tracing::Instrument as _;
 
-use crate::error::{generic_problem, PROBLEM_JSON};
+use crate::domain::scim::ScimError;
+use crate::error::{generic_problem, AppError, PROBLEM_JSON};
 use crate::http::scim::SCIM_JSON;
+use crate::http::strict::{has_nul, NUL_CODE, NUL_MESSAGE};
 use crate::http::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -44,6 +47,7 @@ pub async fn observe(
     let request_id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().to_string();
+    let method_label = metric_method(req.method());
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
@@ -77,17 +81,104 @@ pub async fn observe(
             BoxBody::new(body)
         });
     }
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
+        headers.insert(REQUEST_ID, value);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Nearly every response carries personal data or secrets (answers, workforce records,
+    // the audit trail, tokens, client secrets), so none may be stored by a browser or a
+    // shared cache unless its handler chose a policy (the catalogue, revalidated by ETag).
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    // actix-cors lists the exposed headers on every response; only an allowed origin's
+    // response is meant to carry CORS headers (`Vary` stays, for caches).
+    if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        headers.remove(header::ACCESS_CONTROL_EXPOSE_HEADERS);
     }
 
     let elapsed = started.elapsed();
     if let Some(state) = state {
         state
             .metrics
-            .observe(&method, &route, status.as_u16(), elapsed.as_secs_f64());
+            .observe(method_label, &route, status.as_u16(), elapsed.as_secs_f64());
     }
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| tracing::info!(status = status.as_u16(), latency_ms, "request handled"));
     Ok(response)
+}
+
+/// The method as a metrics label: any method the service does not know is `OTHER`, so
+/// invented methods cannot add series (each one used to add a counter and a histogram).
+fn metric_method(method: &Method) -> &'static str {
+    static KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::CONNECT,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("OTHER", Method::as_str)
+}
+
+/// Refuses a NUL character (`%00`) anywhere in the path or the query string, naming the path
+/// parameter or query parameter that holds it: 400, before any extractor or handler sees it.
+/// One check here covers every cursor, id and filter, including those read as raw strings.
+/// `%00` is the only way a NUL reaches a URL: the request line cannot carry a raw one.
+pub async fn refuse_nul_in_url(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(place) = nul_in_url(&req) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let message = format!("{place} {NUL_MESSAGE}");
+    let response = if req.path().starts_with("/scim/v2") {
+        req.error_response(ScimError::bad("invalidValue", message))
+    } else {
+        req.error_response(AppError::bad_request(place, NUL_CODE, message))
+    };
+    Ok(response.map_into_boxed_body())
+}
+
+/// The path or query parameter holding a percent-encoded NUL, if any.
+fn nul_in_url(req: &ServiceRequest) -> Option<String> {
+    let path = req.uri().path();
+    if path.contains("%00") {
+        return Some(path_parameter(req, path));
+    }
+    let query = req.query_string();
+    if !query.contains("%00") {
+        return None;
+    }
+    let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default();
+    let name = pairs
+        .into_iter()
+        .find(|(name, value)| has_nul(name) || has_nul(value))
+        .map_or_else(|| "query".to_owned(), |(name, _)| name.replace('\0', ""));
+    Some(name)
+}
+
+/// The name of the route's `{parameter}` whose segment holds the NUL, or `path`.
+fn path_parameter(req: &ServiceRequest, path: &str) -> String {
+    let pattern = req.match_pattern().unwrap_or_default();
+    path.split('/')
+        .zip(pattern.split('/'))
+        .find(|(segment, _)| segment.contains("%00"))
+        .and_then(|(_, template)| template.strip_prefix('{')?.strip_suffix('}'))
+        .map_or_else(
+            || "path".to_owned(),
+            |name| name.split(':').next().unwrap_or(name).to_owned(),
+        )
 }

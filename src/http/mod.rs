@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod catalogue;
+pub mod cors;
 pub mod declarations;
 pub mod employees;
 pub mod extract;
@@ -19,6 +20,7 @@ pub mod organisations;
 pub mod principal;
 pub mod scim;
 pub mod stats;
+pub mod strict;
 pub mod structure;
 pub mod sync;
 
@@ -56,7 +58,12 @@ pub struct AppState {
         description = "Voluntary, consented equality monitoring for police forces and public bodies: \
                        staff declare protected characteristics on the national Yes / No / Prefer not to say \
                        standard; HR systems sync the workforce; EDI boards read anonymised, \
-                       disclosure-controlled figures. Every error is RFC 9457 `application/problem+json`."
+                       disclosure-controlled figures. Every error is RFC 9457 `application/problem+json`. \
+                       Input is strict: a JSON body is exactly one document of the documented type (an array \
+                       where an object belongs, or anything after the document, is refused), and text \
+                       anywhere (bodies, forms, query and path parameters, uploads) may not hold a NUL \
+                       character (400 or 422 naming the field or parameter). A documented path asked with \
+                       a method it does not serve answers 405 with `Allow` listing those it does."
     ),
     components(schemas(Problem, FieldError, crate::error::RejectedRow)),
     modifiers(&SecuritySchemes),
@@ -214,10 +221,84 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             );
         routes(&mut ServiceConfig::new(cfg));
         cfg.route("/openapi.json", web::get().to(serve_openapi));
-        cfg.default_service(web::to(|| async {
-            Err::<actix_web::HttpResponse, _>(AppError::UnknownRoute)
-        }));
+        cfg.default_service(web::to(unknown_route));
     }
+}
+
+/// The methods handlers are written for, in the order `Allow` lists them.
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+/// A path the service serves, and the methods it serves it with.
+struct KnownPath {
+    template: String,
+    methods: Vec<&'static str>,
+}
+
+/// Every served path outside `/scim/v2` (whose scope answers its own 405s), read from the
+/// OpenAPI document generated from the handlers, so it cannot drift from the route table.
+fn known_paths() -> &'static [KnownPath] {
+    static PATHS: std::sync::OnceLock<Vec<KnownPath>> = std::sync::OnceLock::new();
+    PATHS.get_or_init(|| {
+        let mut paths: Vec<KnownPath> = openapi()
+            .paths
+            .paths
+            .into_iter()
+            .map(|(template, item)| KnownPath {
+                template,
+                methods: METHODS
+                    .into_iter()
+                    .zip([&item.get, &item.post, &item.put, &item.patch, &item.delete])
+                    .filter_map(|(method, operation)| operation.is_some().then_some(method))
+                    .collect(),
+            })
+            .collect();
+        paths.push(KnownPath {
+            template: "/openapi.json".into(),
+            methods: vec!["GET"],
+        });
+        paths
+    })
+}
+
+/// Whether `path` is an instance of `template` (`{name}` stands for one non-empty segment).
+fn instance_of(template: &str, path: &str) -> bool {
+    let (mut template, mut path) = (template.split('/'), path.split('/'));
+    loop {
+        match (template.next(), path.next()) {
+            (None, None) => return true,
+            (Some(t), Some(p)) if t.starts_with('{') && t.ends_with('}') && !p.is_empty() => {}
+            (Some(t), Some(p)) if t == p => {}
+            _ => return false,
+        }
+    }
+}
+
+/// What no handler matched: a known path with a method it does not serve is 405 with
+/// `Allow` (RFC 9110 15.5.6); anything else is 404.
+async fn unknown_route(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::http::header::{HeaderValue, ALLOW};
+    use actix_web::ResponseError as _;
+    let matching: Vec<&KnownPath> = known_paths()
+        .iter()
+        .filter(|k| instance_of(&k.template, req.path()))
+        .collect();
+    let allowed: Vec<&str> = METHODS
+        .into_iter()
+        .filter(|method| matching.iter().any(|k| k.methods.contains(method)))
+        .collect();
+    if allowed.is_empty() {
+        return AppError::UnknownRoute.error_response();
+    }
+    let allow = allowed.join(", ");
+    let mut response = AppError::MethodNotAllowed(format!(
+        "{} is not allowed on this path; it allows {allow}",
+        req.method()
+    ))
+    .error_response();
+    if let Ok(value) = HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(ALLOW, value);
+    }
+    response
 }
 
 /// Serves the generated OpenAPI document (the same one `declare openapi` prints).

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
+use crate::http::extract::{parse_form, refuse_nul};
 use crate::http::AppState;
 use crate::services::identity::{self, TokenResponse};
 
@@ -36,6 +37,14 @@ fn invalid_request(description: &str) -> AppError {
     }
 }
 
+/// A refused form field, told the RFC 6749 way (`invalid_request`) and naming the field.
+fn as_oauth(err: AppError) -> AppError {
+    match err {
+        AppError::BadRequest { detail, errors } => AppError::OAuthInvalidRequest { detail, errors },
+        other => other,
+    }
+}
+
 /// Client credentials from HTTP Basic (RFC 6749 section 2.3.1) or the form.
 fn client_credentials(
     req: &HttpRequest,
@@ -57,6 +66,8 @@ fn client_credentials(
         let (id, secret) = decoded
             .split_once(':')
             .ok_or_else(|| invalid_request("malformed Basic credentials"))?;
+        refuse_nul("client_id", id).map_err(as_oauth)?;
+        refuse_nul("client_secret", secret).map_err(as_oauth)?;
         return Ok((id.to_owned(), secret.to_owned()));
     }
     match (form.remove("client_id"), form.remove("client_secret")) {
@@ -93,8 +104,7 @@ pub async fn create_token(
             "the body must be application/x-www-form-urlencoded",
         ));
     }
-    let mut form: HashMap<String, String> = serde_urlencoded::from_bytes(&body)
-        .map_err(|_| invalid_request("the form could not be parsed"))?;
+    let mut form = parse_form(&body).map_err(as_oauth)?;
     // Throttle by the connecting address: forwarded headers are the caller's to forge.
     let address = req
         .peer_addr()

@@ -17,7 +17,7 @@ use crate::domain::catalogue::{
     parse_catalogue, validate_mapping, validate_mapping_sources, validate_stored_answers,
     AnswerSet, Catalogue, Mapping, MappingReport,
 };
-use crate::domain::tally::{groups_of, Groups};
+use crate::domain::tally::{groups_of, Counted};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::audit::{self, Actor};
 use crate::services::catalogue::apply_mapping_to_all;
@@ -214,7 +214,8 @@ fn migrate_in(
             )
         })
         .collect();
-    let mut moves: BTreeMap<CellKey, Vec<(Groups, Groups)>> = BTreeMap::new();
+    let mut moves: BTreeMap<CellKey, Vec<(Counted, Counted)>> = BTreeMap::new();
+    let secret = super::noise::secret(conn, sealer, org)?;
     let now = Utc::now().naive_utc();
     let (mut rewritten, mut left_alone) = (0, 0);
     let total = mapped.len() as u64;
@@ -269,8 +270,8 @@ fn migrate_in(
             },
         )?;
         if let Some(cell) = cells.get(&row.employee_id) {
-            let before = groups_of(source, &was.answers);
-            let after = groups_of(target, &answers);
+            let before = Counted::new(&secret, &row.employee_id, groups_of(source, &was.answers));
+            let after = Counted::new(&secret, &row.employee_id, groups_of(target, &answers));
             if before != after {
                 moves.entry(cell.clone()).or_default().push((before, after));
             }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::crypto::{Sealed, Sealer};
 use crate::domain::catalogue::{validate_answers_for_write, Answer, AnswerSet, Catalogue};
+use crate::domain::tally::Counted;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::audit::{self, Actor, AuditEventView};
 use crate::services::consent::{self, ConsentView, NoticeView};
@@ -343,8 +344,8 @@ pub async fn write(
                 None => AnswerSet::new(),
             };
             let before = match &existing {
-                Some(row) => groups_of_opened(conn, row, &previous)?,
-                None => Default::default(),
+                Some(row) => groups_of_opened(conn, &sealer, row, &previous)?,
+                None => Counted::blank(),
             };
             let answers = match change {
                 Change::Replace(answers) => answers,
@@ -408,7 +409,12 @@ pub async fn write(
             )?;
             // The tallies follow in the same transaction: figures never disagree with answers.
             if let Some(cell) = tallies::counted_cell(employee) {
-                let after = crate::domain::tally::groups_of(&catalogue, &answers);
+                let secret = super::noise::secret(conn, &sealer, &employee.organisation_id)?;
+                let after = Counted::new(
+                    &secret,
+                    &employee.id,
+                    crate::domain::tally::groups_of(&catalogue, &answers),
+                );
                 tallies::update_cell(conn, &sealer, &employee.organisation_id, &cell, |c| {
                     c.replace(&before, &after)
                 })?;
@@ -667,38 +673,36 @@ pub async fn stored_answers(
 /// What a stored declaration counts as in the tallies: its answers collapsed to publication
 /// groups under the catalogue version they were answered against (the one they were counted
 /// under when written), so taking them out again subtracts exactly what was added.
-pub fn counted_groups(
-    conn: &mut Conn,
-    sealer: &Sealer,
-    employee_id: &str,
-) -> AppResult<crate::domain::tally::Groups> {
+pub fn counted_groups(conn: &mut Conn, sealer: &Sealer, employee_id: &str) -> AppResult<Counted> {
     match repo::find(conn, employee_id)? {
         Some(row) => groups_of_row(conn, sealer, &row),
-        None => Ok(Default::default()),
+        None => Ok(Counted::blank()),
     }
 }
 
 /// [`counted_groups`] of a declaration already loaded (a recount reads them a page at a time).
 /// Parsed catalogue versions come from the process-wide [`super::published`] cache, so a
 /// recount meeting one version many times parses it once.
-pub fn groups_of_row(
-    conn: &mut Conn,
-    sealer: &Sealer,
-    row: &Declaration,
-) -> AppResult<crate::domain::tally::Groups> {
+pub fn groups_of_row(conn: &mut Conn, sealer: &Sealer, row: &Declaration) -> AppResult<Counted> {
     let answers = open_row(sealer, row)?;
-    groups_of_opened(conn, row, &answers)
+    groups_of_opened(conn, sealer, row, &answers)
 }
 
 /// [`counted_groups`] of a row already read and opened.
 fn groups_of_opened(
     conn: &mut Conn,
+    sealer: &Sealer,
     row: &Declaration,
     answers: &AnswerSet,
-) -> AppResult<crate::domain::tally::Groups> {
+) -> AppResult<Counted> {
     let catalogue =
         super::published::version(conn, &row.organisation_id, &row.catalogue_version_id)?;
-    Ok(crate::domain::tally::groups_of(&catalogue, answers))
+    let secret = super::noise::secret(conn, sealer, &row.organisation_id)?;
+    Ok(Counted::new(
+        &secret,
+        &row.employee_id,
+        crate::domain::tally::groups_of(&catalogue, answers),
+    ))
 }
 
 /// Erases an employee's answers and history for real and takes them out of the tallies, in the
@@ -711,7 +715,7 @@ pub fn erase_counted(conn: &mut Conn, sealer: &Sealer, employee: &Employee) -> A
     repo::erase(conn, &employee.id)?;
     if let Some(cell) = tallies::counted_cell(employee) {
         tallies::update_cell(conn, sealer, &employee.organisation_id, &cell, |c| {
-            c.replace(&before, &Default::default())
+            c.replace(&before, &Counted::blank())
         })?;
     }
     Ok(())

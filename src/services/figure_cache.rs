@@ -106,28 +106,17 @@ pub struct Key {
     /// The snapshot the figures come from; `None` for the live tallies.
     pub snapshot: Option<Uuid>,
     pub characteristic: String,
-    pub min_cell: u64,
-    pub suppress_zeros: bool,
-    pub round_to: Option<u64>,
-    pub rate_decimals: u32,
+    /// Every disclosure setting: figures computed under others are never served.
+    pub config: DisclosureConfig,
 }
 
 impl Key {
     pub fn new(org: Uuid, characteristic: &str, config: &DisclosureConfig) -> Self {
-        let DisclosureConfig {
-            min_cell,
-            suppress_zeros,
-            round_to,
-            rate_decimals,
-        } = *config;
         Key {
             org,
             snapshot: None,
             characteristic: characteristic.to_owned(),
-            min_cell,
-            suppress_zeros,
-            round_to,
-            rate_decimals,
+            config: *config,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod declarations;
 pub mod figure_cache;
 pub mod identity;
 pub mod leavers;
+pub mod noise;
 pub mod published;
 pub mod retention;
 pub mod rotation;

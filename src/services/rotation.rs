@@ -3,7 +3,7 @@
 //!
 //! The rules a reader must keep:
 //! - Every kind of sealed data is covered: declarations, their history, the tallies and the
-//!   statistics snapshots. A new sealed table must be added here, or dropping an old key from
+//!   statistics snapshots, the organisations' noise secrets. A new sealed table must be added here, or dropping an old key from
 //!   `DECLARE_ENCRYPTION_PREVIOUS_KEYS` breaks it.
 //! - The plaintext is re-sealed byte for byte under the same context: rotation never
 //!   reinterprets what it moves, so a snapshot's figures and a tally's counts are exactly
@@ -34,11 +34,13 @@ pub struct Rotation {
     pub history: u64,
     pub tallies: u64,
     pub snapshots: u64,
+    /// Organisations' perturbation secrets (decision 0016).
+    pub noise_secrets: u64,
 }
 
 impl Rotation {
     pub fn total(&self) -> u64 {
-        self.declarations + self.history + self.tallies + self.snapshots
+        self.declarations + self.history + self.tallies + self.snapshots + self.noise_secrets
     }
 }
 
@@ -46,8 +48,8 @@ impl fmt::Display for Rotation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} declaration(s), {} history row(s), {} tally row(s), {} snapshot(s)",
-            self.declarations, self.history, self.tallies, self.snapshots
+            "{} declaration(s), {} history row(s), {} tally row(s), {} snapshot(s), {} noise secret(s)",
+            self.declarations, self.history, self.tallies, self.snapshots, self.noise_secrets
         )
     }
 }
@@ -99,6 +101,13 @@ fn rotate_all(
         progress,
         |d| &mut d.snapshots,
         |conn| snapshot_rows(conn, sealer, batch),
+    )?;
+    drain(
+        conn,
+        &mut done,
+        progress,
+        |d| &mut d.noise_secrets,
+        |conn| noise_secret_rows(conn, sealer, batch),
     )?;
     conn.transaction(|conn| -> Result<(), StoreError> {
         audit::append(conn, Actor::cli().event("keys.rotate", None))
@@ -197,6 +206,23 @@ fn snapshot_rows(conn: &mut Conn, sealer: &Sealer, batch: i64) -> AppResult<Batc
     for (id, org, key_id, blob) in rows {
         let fresh = reseal(sealer, &key_id, blob, &snapshots::context(&org, &id))?;
         moved += store::snapshots::reseal(conn, &id, &key_id, &fresh.key_id, &fresh.blob)? as u64;
+    }
+    Ok(Batch { found, moved })
+}
+
+fn noise_secret_rows(conn: &mut Conn, sealer: &Sealer, batch: i64) -> AppResult<Batch> {
+    let rows = store::noise_secrets::stale(conn, sealer.current_key_id(), batch)?;
+    let found = rows.len();
+    let mut moved = 0;
+    for (org, key_id, blob) in rows {
+        let fresh = reseal(
+            sealer,
+            &key_id,
+            blob,
+            &crate::services::noise::context(&org),
+        )?;
+        moved +=
+            store::noise_secrets::reseal(conn, &org, &key_id, &fresh.key_id, &fresh.blob)? as u64;
     }
     Ok(Batch { found, moved })
 }

@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 
+use crate::domain::text::nul_problem;
 use crate::domain::workforce::{field_problem, RawRow, FIELDS};
 use crate::error::FieldError;
 
@@ -67,7 +68,7 @@ fn read_csv(
                 for (value, column) in row.values.iter_mut().zip(columns) {
                     *value = column.and_then(|c| record.get(c)).unwrap_or("");
                 }
-                each((line, Ok(row)))?;
+                each((line, refuse_nul(row)))?;
             }
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
@@ -147,14 +148,28 @@ fn read_ndjson(
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let row = parse_json_row(&buf, &mut values).map(|()| {
+        let row = parse_json_row(&buf, &mut values).and_then(|()| {
             let mut row = RawRow::default();
             for (to, from) in row.values.iter_mut().zip(&values) {
                 *to = from.as_str();
             }
-            row
+            refuse_nul(row)
         });
         each((line, row))?;
+    }
+}
+
+/// A row with a NUL in any value is rejected, naming each such field (decision 0020).
+fn refuse_nul(row: RawRow<'_>) -> Result<RawRow<'_>, Vec<FieldError>> {
+    let problems: Vec<FieldError> = FIELDS
+        .iter()
+        .zip(row.values)
+        .filter_map(|(field, value)| nul_problem(field, value))
+        .collect();
+    if problems.is_empty() {
+        Ok(row)
+    } else {
+        Err(problems)
     }
 }
 
@@ -260,6 +275,22 @@ mod tests {
             rows[1].1.as_ref().unwrap(),
             &vec![("employee_number".to_string(), "E2".to_string())]
         );
+    }
+
+    #[test]
+    fn a_nul_in_a_csv_or_ndjson_value_rejects_the_row_naming_the_field() {
+        let rows = collect(
+            Format::Csv,
+            "employee_number,org_unit\nE\u{0}1,north\nE2,north\n",
+        );
+        assert_eq!(rows[0].1.as_ref().unwrap_err()[0].field, "employee_number");
+        assert_eq!(rows[0].1.as_ref().unwrap_err()[0].code, "nul_character");
+        assert!(rows[1].1.is_ok());
+        let rows = collect(
+            Format::Ndjson,
+            "{\"employee_number\":\"E1\",\"org_unit\":\"n\\u0000\"}\n",
+        );
+        assert_eq!(rows[0].1.as_ref().unwrap_err()[0].field, "org_unit");
     }
 
     #[test]

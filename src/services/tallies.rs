@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 
 use crate::crypto::{Sealed, Sealer};
-use crate::domain::tally::{CellCounts, Groups};
+use crate::domain::tally::{self as tally, CellCounts, Counted, TallyShape};
 use crate::error::{AppError, AppResult};
 use crate::store::tallies::{self, TallyRow};
 use crate::store::{workforce, Conn};
@@ -55,7 +55,16 @@ fn open(sealer: &Sealer, row: &TallyRow) -> AppResult<CellCounts> {
     let plain = sealer
         .open(&sealed, &context(&row.organisation_id, &row.cell))
         .map_err(AppError::internal)?;
-    serde_json::from_slice(&plain).map_err(AppError::internal)
+    tally::decode(&plain).ok_or_else(|| AppError::internal("a tally row does not decode"))
+}
+
+/// What every tally of the organisation is encoded over: its current catalogue (nothing
+/// before it has one).
+pub fn shape(conn: &mut Conn, org: &str) -> AppResult<TallyShape> {
+    match crate::store::catalogue::current_published_id(conn, org)? {
+        Some(id) => Ok(TallyShape::of(&*super::published::version(conn, org, &id)?)),
+        None => Ok(TallyShape::default()),
+    }
 }
 
 fn seal(
@@ -63,9 +72,11 @@ fn seal(
     org: &str,
     cell: &str,
     counts: &CellCounts,
+    shape: &TallyShape,
     version: i64,
 ) -> AppResult<TallyRow> {
-    let plain = serde_json::to_vec(counts).map_err(AppError::internal)?;
+    // Dense over the catalogue, so the ciphertext's length says nothing about the counts.
+    let plain = tally::encode(counts, shape);
     let sealed = sealer
         .seal(&plain, &context(org, cell))
         .map_err(AppError::internal)?;
@@ -95,7 +106,11 @@ pub fn update_cell(
         None => (CellCounts::default(), 0),
     };
     change(&mut counts).map_err(AppError::internal)?;
-    tallies::upsert(conn, &seal(sealer, org, &key, &counts, version + 1)?)?;
+    let shape = shape(conn, org)?;
+    tallies::upsert(
+        conn,
+        &seal(sealer, org, &key, &counts, &shape, version + 1)?,
+    )?;
     Ok(())
 }
 
@@ -122,7 +137,7 @@ pub fn rebuild(
     conn: &mut Conn,
     sealer: &Sealer,
     org: &str,
-    mut groups_of: impl FnMut(&mut Conn, &str) -> AppResult<Groups>,
+    mut groups_of: impl FnMut(&mut Conn, &str) -> AppResult<Counted>,
 ) -> AppResult<usize> {
     let today = Utc::now().date_naive().to_string();
     tallies::set_counted_on(conn, org, &today)?;
@@ -194,7 +209,7 @@ pub fn recount_paged(conn: &mut Conn, sealer: &Sealer, org: &str, page: i64) -> 
             cells
                 .get_mut(&key)
                 .ok_or_else(|| AppError::internal("a declared person outside every cell"))?
-                .replace(&Groups::new(), &groups)
+                .replace(&Counted::blank(), &groups)
                 .map_err(AppError::internal)?;
             after = row.employee_id;
         }
@@ -217,12 +232,13 @@ fn replace_org(
         .into_iter()
         .map(|row| (row.cell, row.version))
         .collect();
+    let shape = shape(conn, org)?;
     let rows = cells
         .iter()
         .map(|(cell, counts)| {
             let key = cell.encode();
             let version = versions.get(&key).copied().unwrap_or(0) + 1;
-            seal(sealer, org, &key, counts, version)
+            seal(sealer, org, &key, counts, &shape, version)
         })
         .collect::<AppResult<Vec<_>>>()?;
     tallies::replace_org_rows(conn, org, &rows)?;
@@ -231,7 +247,7 @@ fn replace_org(
 
 /// What each person counts as in a recount: their stored declaration, opened and collapsed to
 /// publication groups under the catalogue version it was answered against.
-pub fn counted_groups(sealer: &Sealer) -> impl FnMut(&mut Conn, &str) -> AppResult<Groups> + '_ {
+pub fn counted_groups(sealer: &Sealer) -> impl FnMut(&mut Conn, &str) -> AppResult<Counted> + '_ {
     move |conn, employee| super::declarations::counted_groups(conn, sealer, employee)
 }
 

@@ -12,6 +12,7 @@ pub mod consents;
 pub mod declarations;
 pub mod introspect;
 mod migrate;
+pub mod noise_secrets;
 pub mod organisations;
 pub mod owners;
 mod pool;

@@ -240,6 +240,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    noise_secrets (organisation_id) {
+        organisation_id -> Text,
+        key_id -> Text,
+        sealed -> Binary,
+    }
+}
+
+diesel::table! {
     /// The sign-in identity that gave an employee's current answers (decision 0017).
     declaration_owners (employee_id) {
         employee_id -> Text,

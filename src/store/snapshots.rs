@@ -1,6 +1,7 @@
-//! Statistics snapshots: insert once, read many times. There is deliberately no delete, and
-//! the one update (`reseal`) swaps the key and ciphertext only: a snapshot's content is
-//! immutable once taken, so figures asked of it never change.
+//! Statistics snapshots: insert once, read many times. The one update (`reseal`) swaps the key
+//! and ciphertext only: a snapshot's content is immutable once taken, so figures asked of it
+//! never change. The one delete is of publication epochs (kind `epoch`, decision 0016) that a
+//! newer epoch has replaced: live figures only ever read the newest.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -57,10 +58,40 @@ pub fn exists(conn: &mut Conn, org: &str, period: &str) -> StoreResult<bool> {
     Ok(found > 0)
 }
 
-/// The organisation's snapshots, oldest first (by the date they describe, then when taken).
+/// The kind of the rows live figures are read from; never listed as snapshots.
+pub const EPOCH: &str = "epoch";
+
+/// The organisation's snapshot for one period, if taken: (id, taken at).
+pub fn find_period(
+    conn: &mut Conn,
+    org: &str,
+    period: &str,
+) -> StoreResult<Option<(String, NaiveDateTime)>> {
+    Ok(crate::with_conn!(conn, |c| ss::table
+        .filter(ss::organisation_id.eq(org))
+        .filter(ss::period.eq(period))
+        .select((ss::id, ss::taken_at))
+        .first(c)
+        .optional())?)
+}
+
+/// Deletes the organisation's publication epochs other than `keep`.
+pub fn delete_other_epochs(conn: &mut Conn, org: &str, keep: &str) -> StoreResult<usize> {
+    Ok(crate::with_conn!(conn, |c| diesel::delete(
+        ss::table
+            .filter(ss::organisation_id.eq(org))
+            .filter(ss::kind.eq(EPOCH))
+            .filter(ss::period.ne(keep))
+    )
+    .execute(c))?)
+}
+
+/// The organisation's snapshots, oldest first (by the date they describe, then when taken);
+/// publication epochs are not snapshots and are left out.
 pub fn list(conn: &mut Conn, org: &str) -> StoreResult<Vec<SnapshotMeta>> {
     Ok(crate::with_conn!(conn, |c| ss::table
         .filter(ss::organisation_id.eq(org))
+        .filter(ss::kind.ne(EPOCH))
         .order((ss::due_on, ss::taken_at, ss::period))
         .select(SnapshotMeta::as_select())
         .load(c))?)

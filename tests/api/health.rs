@@ -59,6 +59,39 @@ on_both_backends! {
         assert!(text.contains("declare_http_request_duration_seconds_bucket"));
         assert!(!text.contains("/no/such/thing"), "concrete paths never become labels");
     }
+
+    async fn invented_methods_and_unknown_paths_add_no_metrics_series(backend) {
+        let app = spawn_app(backend).await;
+        let series = |text: &str| text.lines().filter(|l| l.starts_with("declare_http_requests_total{")).count();
+        let send = |method: &str, path: String| {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            app.client.request(method, app.url(&path)).send()
+        };
+        // Warm every label the loop below can reach, then count.
+        for i in 0..2 {
+            for path in ["/healthz".to_owned(), format!("/v1/nothing-{i}"), format!("/scim/v2/Nothing{i}")] {
+                send("GET", path.clone()).await.unwrap();
+                send(&format!("INVENTED{i}"), path).await.unwrap();
+            }
+        }
+        let before = series(&app.get("/metrics").await.text().await.unwrap());
+        for i in 2..60 {
+            for path in ["/healthz".to_owned(), format!("/v1/nothing-{i}"), format!("/scim/v2/Nothing{i}/x")] {
+                send(&format!("INVENTED{i}"), path.clone()).await.unwrap();
+                send(&format!("X-{i}"), path).await.unwrap();
+            }
+        }
+        let text = app.get("/metrics").await.text().await.unwrap();
+        assert!(!text.contains("INVENTED") && !text.contains("X-"), "{text}");
+        assert!(text.contains(r#"method="OTHER""#), "{text}");
+        // The /metrics request itself is the only new series.
+        assert!(series(&text) <= before + 1, "{before} -> {}:\n{text}", series(&text));
+        let routes: std::collections::BTreeSet<&str> = text.lines()
+            .filter(|l| l.starts_with("declare_http_requests_total{"))
+            .filter_map(|l| l.split("route=\"").nth(1)?.split('"').next())
+            .collect();
+        assert!(routes.iter().all(|r| !r.contains("nothing") && !r.contains("Nothing")), "{routes:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

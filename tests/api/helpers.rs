@@ -495,3 +495,24 @@ pub(crate) fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
     );
     (out.status.success(), text)
 }
+
+/// [`cli`] with more environment variables, e.g. the settings a deployment serves with.
+pub(crate) fn cli_with_env(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    use secrecy::ExposeSecret as _;
+    let key = &app.state.config.encryption_key;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_declare"))
+        .args(args)
+        .env("DECLARE_DATABASE_URL", &app.db.url)
+        .env("DECLARE_DATA_DIR", app.db.data_dir())
+        .env("DECLARE_ENCRYPTION_KEY", key.secret.expose_secret())
+        .env("DECLARE_ENCRYPTION_KEY_ID", &key.id)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}

@@ -15,11 +15,12 @@ use crate::on_both_backends;
 use crate::snapshots::{first_of_month, take_at};
 use crate::stats::{figures, force_named, sync_and_answer, workforce};
 
-const SEALED_TABLES: [&str; 4] = [
+const SEALED_TABLES: [&str; 5] = [
     "declarations",
     "declaration_history",
     "tallies",
     "stats_snapshots",
+    "noise_secrets",
 ];
 
 fn keyed_rows(app: &TestApp, key_id: &str) -> Vec<i64> {
@@ -104,9 +105,9 @@ on_both_backends! {
         let new = KeyedSecret { id: "k-new".into(), secret: random_secret(32) };
         let rotating = Arc::new(Sealer::new(&new, std::slice::from_ref(&old)).unwrap());
         let done = rotation::rotate_keys(&app.state.db, rotating.clone(), 2, |_| {}).await.unwrap();
-        assert_eq!((done.declarations, done.history, done.snapshots), (1, 3, 1));
+        assert_eq!((done.declarations, done.history, done.snapshots, done.noise_secrets), (1, 3, 1, 1));
         assert!(done.tallies >= 3, "{done}");
-        assert_eq!(keyed_rows(&app, &old.id), vec![0, 0, 0, 0], "nothing left under the old key");
+        assert_eq!(keyed_rows(&app, &old.id), vec![0; SEALED_TABLES.len()], "nothing left under the old key");
         assert_eq!(keyed_rows(&app, "k-new").iter().sum::<i64>() as u64, done.total());
         let again = rotation::rotate_keys(&app.state.db, rotating, 10, |_| {}).await.unwrap();
         assert_eq!(again, Rotation::default(), "rerunning finds nothing to do");
@@ -132,6 +133,6 @@ on_both_backends! {
         let tallies_then = crate::tallies::snapshot(&restarted, org).await;
         answer(&restarted, &token, json!({"disability": {"gateway": "yes"}, "sex": {"gateway": "female"}})).await;
         assert_ne!(crate::tallies::snapshot(&restarted, org).await, tallies_then);
-        assert_eq!(keyed_rows(&restarted, &old.id), vec![0, 0, 0, 0]);
+        assert_eq!(keyed_rows(&restarted, &old.id), vec![0; SEALED_TABLES.len()]);
     }
 }

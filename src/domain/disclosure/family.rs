@@ -1,28 +1,24 @@
 //! The table family the API offers for ONE characteristic: the overall row, org units (a tree,
-//! each parent the sum of its children, the top level summing to overall), and any number of
-//! one-way breakdowns by other dimensions (staff type, rank band), each summing to overall.
-//! Every row has the answer columns, `blank`, optional subtotal columns (e.g. `declared` =
-//! every answer but prefer not to say) and `headcount` (the row total). All of it is one
-//! [`Problem`], so figures a viewer could combine are protected together.
+//! at every level), and one-way breakdowns by other dimensions (staff type, rank). Every row
+//! has the answer columns, `blank` and optional subtotal columns (e.g. `declared`), each a
+//! perturbed count, and its headcount, exact. Every table a viewer can ask for is a selection
+//! of these rows, protected by one pass of [`protect`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::problem::{CellId, Problem};
-use super::suppress::protect_problem;
-use super::{DisclosureConfig, DisclosureError, Published, PublishedRate, RulesApplied};
+use super::noise::{cell_noise, NoiseSecret, Signature};
+use super::{
+    publish_rate, DisclosureConfig, DisclosureError, Published, PublishedRate, RulesApplied, METHOD,
+};
 
 /// Column key of the "no answer recorded" column.
 pub const BLANK: &str = "blank";
-/// Column key of the row total.
-pub const HEADCOUNT: &str = "headcount";
 
-/// An org unit in the family. Units with `parent: None` are top level and sum to overall.
-/// A unit with children must have no tallies of its own: the caller maps people to units at
-/// the reported level (deeper units to their ancestor; people attached higher up to a
-/// pseudo-unit such as "<unit> (not in a team)" that always exists), so that every parent is
-/// exactly the sum of its children.
+/// An org unit in the family. Units with `parent: None` are top level. A unit with children
+/// has no people of its own: the caller maps people attached higher up to a pseudo-unit (such
+/// as "<unit> (not in a sub-unit)") so every person is in exactly one leaf.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub struct OrgUnit {
@@ -39,7 +35,8 @@ pub struct Dimension {
     pub groups: Vec<String>,
 }
 
-/// A derived column: the sum of some answer columns (and/or `blank`).
+/// A derived column: the people whose answer is one of `parts`. Perturbed as a population of
+/// its own, like every other column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub struct Subtotal {
@@ -51,22 +48,29 @@ pub struct Subtotal {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub struct FamilySpec {
+    /// The characteristic, part of every cell key.
+    pub characteristic: String,
     /// Answer group keys, e.g. `["yes", "no", "prefer_not_to_say"]`.
     pub answers: Vec<String>,
+    /// Answers that say whether someone answered rather than what (prefer not to say): shown
+    /// with completion even where the split of answers is not.
+    pub status_answers: Vec<String>,
     pub subtotals: Vec<Subtotal>,
     pub org_units: Vec<OrgUnit>,
     pub dimensions: Vec<Dimension>,
 }
 
-/// The count of people in one leaf org unit, one group of each dimension (in the order of
-/// [`FamilySpec::dimensions`]) and one answer (`None`: blank).
+/// The people of one leaf org unit and one group of each dimension (in the order of
+/// [`FamilySpec::dimensions`]): how many, how many gave each answer, and the sum of their
+/// contributions for this characteristic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub struct Tally {
+pub struct Cell {
     pub org_unit: String,
     pub groups: Vec<String>,
-    pub answer: Option<String>,
-    pub count: u64,
+    pub headcount: u64,
+    pub answers: BTreeMap<String, u64>,
+    pub signature: Signature,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +79,6 @@ pub enum ColumnKind {
     Answer,
     Blank,
     Subtotal,
-    Headcount,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +86,9 @@ pub enum ColumnKind {
 pub struct ColumnInfo {
     pub key: String,
     pub kind: ColumnKind,
+    /// Part of the split of answers (hidden where fewer than G answered), rather than of
+    /// completion.
+    pub split: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,27 +99,26 @@ pub enum RowKind {
     Group { dimension: String },
 }
 
-/// One row of the family: its cells, one per column, in column order.
+/// One row of the family: exact counts, one per column, and what the noise is keyed on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FamilyRow {
     pub kind: RowKind,
     pub key: String,
-    pub cells: Vec<CellId>,
+    pub headcount: u64,
+    /// One per column, in column order.
+    pub counts: Vec<u64>,
+    pub signature: Signature,
 }
 
-/// A built family: the [`Problem`] plus where each row and column landed.
+/// A built family: exact rows and columns, before protection. Never leaves the service.
 #[derive(Debug, Clone)]
 pub struct Family {
-    problem: Problem,
+    characteristic: String,
     columns: Vec<ColumnInfo>,
     rows: Vec<FamilyRow>,
 }
 
 impl Family {
-    pub fn problem(&self) -> &Problem {
-        &self.problem
-    }
-
     pub fn columns(&self) -> &[ColumnInfo] {
         &self.columns
     }
@@ -121,12 +126,6 @@ impl Family {
     /// Overall first, then org units in spec order, then each dimension's groups.
     pub fn rows(&self) -> &[FamilyRow] {
         &self.rows
-    }
-
-    /// The cell of a row (by index in [`Family::rows`]) and column key.
-    pub fn cell(&self, row: usize, column: &str) -> Option<CellId> {
-        let c = self.columns.iter().position(|c| c.key == column)?;
-        self.rows.get(row).map(|r| r.cells[c])
     }
 }
 
@@ -136,7 +135,7 @@ impl Family {
 pub struct PublishedCell {
     pub column: String,
     pub count: Published,
-    /// Percentage of the row's headcount.
+    /// Percentage of the row's headcount, from the published count.
     pub percent: PublishedRate,
 }
 
@@ -146,8 +145,9 @@ pub struct ProtectedRow {
     #[serde(flatten)]
     pub kind: RowKind,
     pub key: String,
-    pub headcount: Published,
-    /// Every column but `headcount`, in column order.
+    /// Exact: a reader is assumed to know every group's headcount.
+    pub headcount: u64,
+    /// Every column, in column order.
     pub cells: Vec<PublishedCell>,
 }
 
@@ -164,35 +164,36 @@ fn invalid(msg: impl Into<String>) -> DisclosureError {
     DisclosureError::InvalidFamily(msg.into())
 }
 
-/// Build the family for one characteristic from leaf tallies. Counts of every row are sums of
-/// tallies, so every constraint holds by construction.
-pub fn build_family(spec: &FamilySpec, tallies: &[Tally]) -> Result<Family, DisclosureError> {
-    // Columns.
+/// Build the family for one characteristic from its cells: every row's counts and signature
+/// are sums over the cells it contains.
+pub fn build_family(spec: &FamilySpec, cells: &[Cell]) -> Result<Family, DisclosureError> {
     if spec.answers.is_empty() {
         return Err(invalid("no answer columns"));
     }
+    unique(spec.answers.iter().map(String::as_str), "answer")?;
     let mut columns: Vec<ColumnInfo> = spec
         .answers
         .iter()
         .map(|a| ColumnInfo {
             key: a.clone(),
             kind: ColumnKind::Answer,
+            split: !spec.status_answers.contains(a),
         })
         .collect();
     columns.push(ColumnInfo {
         key: BLANK.into(),
         kind: ColumnKind::Blank,
+        split: false,
     });
-    let base_columns = columns.len();
     let mut subtotal_parts = Vec::new();
     for s in &spec.subtotals {
         let parts = s
             .parts
             .iter()
             .map(|p| {
-                columns[..base_columns]
+                spec.answers
                     .iter()
-                    .position(|c| &c.key == p)
+                    .position(|a| a == p)
                     .ok_or_else(|| invalid(format!("subtotal {} has unknown part {p}", s.key)))
             })
             .collect::<Result<BTreeSet<usize>, _>>()?;
@@ -202,39 +203,37 @@ pub fn build_family(spec: &FamilySpec, tallies: &[Tally]) -> Result<Family, Disc
                 s.key
             )));
         }
-        subtotal_parts.push(parts.into_iter().collect::<Vec<_>>());
+        subtotal_parts.push(parts);
         columns.push(ColumnInfo {
             key: s.key.clone(),
             kind: ColumnKind::Subtotal,
+            split: false,
         });
     }
-    columns.push(ColumnInfo {
-        key: HEADCOUNT.into(),
-        kind: ColumnKind::Headcount,
-    });
-    let headcount_col = columns.len() - 1;
     unique(columns.iter().map(|c| c.key.as_str()), "column")?;
 
     // Rows.
-    let mut rows: Vec<(RowKind, String)> = vec![(RowKind::Overall, "overall".into())];
+    unique(spec.org_units.iter().map(|u| u.key.as_str()), "org unit")?;
+    unique(spec.dimensions.iter().map(|d| d.key.as_str()), "dimension")?;
     let unit_index: BTreeMap<&str, usize> = spec
         .org_units
         .iter()
         .enumerate()
         .map(|(i, u)| (u.key.as_str(), i))
         .collect();
-    unique(spec.org_units.iter().map(|u| u.key.as_str()), "org unit")?;
-    let mut parent_of = Vec::new();
-    for u in &spec.org_units {
-        let parent =
-            match &u.parent {
-                None => None,
-                Some(p) => Some(*unit_index.get(p.as_str()).ok_or_else(|| {
-                    invalid(format!("org unit {} has unknown parent {p}", u.key))
-                })?),
-            };
-        parent_of.push(parent);
-    }
+    let parent_of = spec
+        .org_units
+        .iter()
+        .map(|u| match &u.parent {
+            None => Ok(None),
+            Some(p) => unit_index
+                .get(p.as_str())
+                .copied()
+                .map(Some)
+                .ok_or_else(|| invalid(format!("org unit {} has unknown parent {p}", u.key))),
+        })
+        .collect::<Result<Vec<Option<usize>>, _>>()?;
+    let mut rows: Vec<FamilyRow> = vec![empty_row(RowKind::Overall, "overall", columns.len())];
     let first_unit_row = rows.len();
     for (i, u) in spec.org_units.iter().enumerate() {
         let mut depth = 0u32;
@@ -246,54 +245,56 @@ pub fn build_family(spec: &FamilySpec, tallies: &[Tally]) -> Result<Family, Disc
                 return Err(invalid(format!("org unit {} is in a cycle", u.key)));
             }
         }
-        rows.push((
-            RowKind::OrgUnit {
-                parent: u.parent.clone(),
-                depth,
-            },
-            u.key.clone(),
-        ));
+        let kind = RowKind::OrgUnit {
+            parent: u.parent.clone(),
+            depth,
+        };
+        rows.push(empty_row(kind, &u.key, columns.len()));
     }
     let mut dimension_rows = Vec::new();
     for d in &spec.dimensions {
         unique(d.groups.iter().map(String::as_str), "group")?;
-        let first = rows.len();
+        dimension_rows.push(rows.len());
         for g in &d.groups {
-            rows.push((
-                RowKind::Group {
-                    dimension: d.key.clone(),
-                },
-                g.clone(),
-            ));
+            let kind = RowKind::Group {
+                dimension: d.key.clone(),
+            };
+            rows.push(empty_row(kind, g, columns.len()));
         }
-        dimension_rows.push((first, d.groups.len()));
     }
-    unique(spec.dimensions.iter().map(|d| d.key.as_str()), "dimension")?;
 
-    // Counts: every tally adds to its leaf, the leaf's ancestors, overall, and one group of
-    // each dimension.
+    // Every cell adds to its leaf, the leaf's ancestors, overall, and one group per dimension.
     let has_children: BTreeSet<usize> = parent_of.iter().flatten().copied().collect();
-    let mut counts = vec![vec![0u64; base_columns]; rows.len()];
-    for t in tallies {
+    let blank_col = spec.answers.len();
+    for cell in cells {
         let &unit = unit_index
-            .get(t.org_unit.as_str())
-            .ok_or_else(|| invalid(format!("tally for unknown org unit {}", t.org_unit)))?;
+            .get(cell.org_unit.as_str())
+            .ok_or_else(|| invalid(format!("cell in unknown org unit {}", cell.org_unit)))?;
         if has_children.contains(&unit) {
             return Err(invalid(format!(
-                "tally at org unit {} which has sub-units",
-                t.org_unit
+                "cell at org unit {} which has sub-units",
+                cell.org_unit
             )));
         }
-        let column = match &t.answer {
-            None => base_columns - 1,
-            Some(a) => spec
+        if cell.groups.len() != spec.dimensions.len() {
+            return Err(invalid("cell has the wrong number of groups"));
+        }
+        let mut counts = vec![0u64; columns.len()];
+        for (answer, &n) in &cell.answers {
+            let at = spec
                 .answers
                 .iter()
-                .position(|x| x == a)
-                .ok_or_else(|| invalid(format!("tally for unknown answer {a}")))?,
-        };
-        if t.groups.len() != spec.dimensions.len() {
-            return Err(invalid("tally has the wrong number of groups"));
+                .position(|a| a == answer)
+                .ok_or_else(|| invalid(format!("cell counts unknown answer {answer}")))?;
+            counts[at] = n;
+        }
+        let answered: u64 = counts[..blank_col].iter().sum();
+        counts[blank_col] = cell
+            .headcount
+            .checked_sub(answered)
+            .ok_or_else(|| invalid("a cell has more answers than people"))?;
+        for (s, parts) in subtotal_parts.iter().enumerate() {
+            counts[blank_col + 1 + s] = parts.iter().map(|&p| counts[p]).sum();
         }
         let mut targets = vec![0];
         let mut at = Some(unit);
@@ -301,111 +302,161 @@ pub fn build_family(spec: &FamilySpec, tallies: &[Tally]) -> Result<Family, Disc
             targets.push(first_unit_row + u);
             at = parent_of[u];
         }
-        for ((d, g), (first, _)) in spec.dimensions.iter().zip(&t.groups).zip(&dimension_rows) {
+        for ((d, g), &first) in spec
+            .dimensions
+            .iter()
+            .zip(&cell.groups)
+            .zip(&dimension_rows)
+        {
             let gi = d
                 .groups
                 .iter()
                 .position(|x| x == g)
-                .ok_or_else(|| invalid(format!("tally for unknown {} group {g}", d.key)))?;
+                .ok_or_else(|| invalid(format!("cell in unknown {} group {g}", d.key)))?;
             targets.push(first + gi);
         }
         for row in targets {
-            let cell = &mut counts[row][column];
-            *cell = cell
-                .checked_add(t.count)
-                .ok_or_else(|| invalid("count overflow"))?;
-        }
-    }
-
-    // Cells and constraints.
-    let mut problem = Problem::new();
-    let mut family_rows = Vec::with_capacity(rows.len());
-    for ((kind, key), base) in rows.into_iter().zip(&counts) {
-        let mut values = base.clone();
-        for parts in &subtotal_parts {
-            values.push(parts.iter().map(|&p| base[p]).sum());
-        }
-        values.push(base.iter().sum());
-        let prefix = match &kind {
-            RowKind::Overall => "overall".to_string(),
-            RowKind::OrgUnit { .. } => format!("org_unit:{key}"),
-            RowKind::Group { dimension } => format!("{dimension}:{key}"),
-        };
-        let cells: Vec<CellId> = columns
-            .iter()
-            .zip(values)
-            .map(|(c, v)| problem.add_cell(format!("{prefix}/{}", c.key), v))
-            .collect();
-        problem.add_constraint(cells[headcount_col], cells[..base_columns].to_vec())?;
-        for (s, parts) in subtotal_parts.iter().enumerate() {
-            let parts = parts.iter().map(|&p| cells[p]).collect();
-            problem.add_constraint(cells[base_columns + s], parts)?;
-        }
-        problem.add_breakdown_group(cells[headcount_col], cells[..headcount_col].to_vec())?;
-        family_rows.push(FamilyRow { kind, key, cells });
-    }
-    for col in 0..columns.len() {
-        let cell = |row: usize| family_rows[row].cells[col];
-        let top: Vec<CellId> = (0..spec.org_units.len())
-            .filter(|&u| parent_of[u].is_none())
-            .map(|u| cell(first_unit_row + u))
-            .collect();
-        if !top.is_empty() {
-            problem.add_constraint(cell(0), top)?;
-        }
-        for &parent in &has_children {
-            let children = (0..spec.org_units.len())
-                .filter(|&u| parent_of[u] == Some(parent))
-                .map(|u| cell(first_unit_row + u))
-                .collect();
-            problem.add_constraint(cell(first_unit_row + parent), children)?;
-        }
-        for &(first, len) in &dimension_rows {
-            if len > 0 {
-                problem.add_constraint(cell(0), (first..first + len).map(cell).collect())?;
+            let row = &mut rows[row];
+            row.headcount = add(row.headcount, cell.headcount)?;
+            for (total, &n) in row.counts.iter_mut().zip(&counts) {
+                *total = add(*total, n)?;
             }
+            row.signature = row.signature.plus(cell.signature);
         }
     }
     Ok(Family {
-        problem,
+        characteristic: spec.characteristic.clone(),
         columns,
-        rows: family_rows,
+        rows,
     })
 }
 
-/// Apply disclosure control to a family and lay the result out for the API.
+fn empty_row(kind: RowKind, key: &str, columns: usize) -> FamilyRow {
+    FamilyRow {
+        kind,
+        key: key.to_owned(),
+        headcount: 0,
+        counts: vec![0; columns],
+        signature: Signature::default(),
+    }
+}
+
+fn add(a: u64, b: u64) -> Result<u64, DisclosureError> {
+    a.checked_add(b).ok_or_else(|| invalid("count overflow"))
+}
+
+/// Protects a family: one pass over the rows, O(rows x columns), never failing.
 pub fn protect(
     family: &Family,
     config: &DisclosureConfig,
-) -> Result<ProtectedFamily, DisclosureError> {
-    let protection = protect_problem(&family.problem, config)?;
-    let headcount_col = family.columns.len() - 1;
+    secret: &NoiseSecret,
+) -> ProtectedFamily {
+    let mut rules = RulesApplied {
+        method: METHOD.to_owned(),
+        noise_sd: config.noise_sd(),
+        min_cell: config.min_cell,
+        min_group: config.min_group,
+        round_to: config.round_to,
+        rate_decimals: config.rate_decimals,
+        refresh_seconds: config.refresh_seconds,
+        small_count_suppressions: 0,
+        small_group_suppressions: 0,
+    };
     let rows = family
         .rows
         .iter()
-        .map(|row| {
-            let value = |c: CellId| (family.problem.cells()[c.0].count, protection.published(c));
-            let headcount = value(row.cells[headcount_col]);
-            ProtectedRow {
-                kind: row.kind.clone(),
-                key: row.key.clone(),
-                headcount: headcount.1,
-                cells: family.columns[..headcount_col]
-                    .iter()
-                    .zip(&row.cells)
-                    .map(|(col, &c)| PublishedCell {
-                        column: col.key.clone(),
-                        count: value(c).1,
-                        percent: super::publish_rate(value(c), headcount, config),
-                    })
-                    .collect(),
-            }
-        })
+        .map(|row| protect_row(family, row, config, secret, &mut rules))
         .collect();
-    Ok(ProtectedFamily {
+    ProtectedFamily {
         columns: family.columns.clone(),
         rows,
-        rules: *protection.rules(),
+        rules,
+    }
+}
+
+fn protect_row(
+    family: &Family,
+    row: &FamilyRow,
+    config: &DisclosureConfig,
+    secret: &NoiseSecret,
+    rules: &mut RulesApplied,
+) -> ProtectedRow {
+    let headcount = row.headcount;
+    let published: Vec<Published> = if headcount == 0 {
+        // An empty group says nothing about anyone.
+        vec![Published::Count(0); row.counts.len()]
+    } else if headcount < config.min_group {
+        rules.small_group_suppressions += row.counts.len();
+        vec![Published::Suppressed; row.counts.len()]
+    } else {
+        let mut cells: Vec<Published> = family
+            .columns
+            .iter()
+            .zip(&row.counts)
+            .map(|(column, &count)| {
+                let noise = cell_noise(
+                    secret,
+                    row.signature,
+                    headcount,
+                    &family.characteristic,
+                    &column.key,
+                    config.noise_sd(),
+                );
+                perturbed(count, noise, config, rules)
+            })
+            .collect();
+        // "All who answered" is a group too: the split of answers is shown only when at least
+        // G answered, both truly and as the published answers add up.
+        let answers = family
+            .columns
+            .iter()
+            .position(|c| c.kind == ColumnKind::Blank)
+            .unwrap_or(cells.len());
+        let answered: u64 = row.counts[..answers].iter().sum();
+        let published_answered: u64 = cells[..answers].iter().filter_map(|p| p.count()).sum();
+        if answered < config.min_group || published_answered < config.min_group {
+            for (cell, column) in cells.iter_mut().zip(&family.columns) {
+                if column.split && !cell.is_suppressed() {
+                    *cell = Published::Suppressed;
+                    rules.small_group_suppressions += 1;
+                }
+            }
+        }
+        cells
+    };
+    ProtectedRow {
+        kind: row.kind.clone(),
+        key: row.key.clone(),
+        headcount,
+        cells: family
+            .columns
+            .iter()
+            .zip(published)
+            .map(|(column, count)| PublishedCell {
+                column: column.key.clone(),
+                count,
+                percent: publish_rate(count, headcount, config),
+            })
+            .collect(),
+    }
+}
+
+/// `max(0, count + noise)`, then the small-count rule, then rounding.
+fn perturbed(
+    count: u64,
+    noise: i64,
+    config: &DisclosureConfig,
+    rules: &mut RulesApplied,
+) -> Published {
+    let value = i128::from(count) + i128::from(noise);
+    let value = u64::try_from(value.max(0)).unwrap_or(u64::MAX);
+    if value > 0 && value < config.min_cell {
+        rules.small_count_suppressions += 1;
+        return Published::Suppressed;
+    }
+    Published::Count(match config.round_to {
+        Some(base) if base > 1 => value.saturating_add(base / 2) / base * base,
+        _ => value,
     })
 }
 

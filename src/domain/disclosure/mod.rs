@@ -1,116 +1,139 @@
 //! Statistical disclosure control: the rule every published figure passes.
 //!
-//! # The rule
+//! # The threat
 //!
-//! Input is a [`Problem`]: non-negative integer cells (every figure a viewer may see, across
-//! every table they may combine) and additive constraints `total = sum(parts)` that a viewer
-//! is assumed to know (row and column totals, parent unit = sum of its children, overall = sum
-//! over each dimension, headcount = answers + blank, subtotals).
+//! A motivated intruder: an EDI viewer who holds every table ever published (every breakdown,
+//! level and view, live and from every snapshot, at every moment), and who knows what any
+//! colleague knows: the structure, every group's headcount, who is in which team, staff type
+//! and rank, and who joined, left, moved or declared between two publications. They combine
+//! tables by any relation (the unit hierarchy, ranks within staff types, completion against
+//! distribution, totals), by integer programming over all of them at once, and by differencing
+//! two published states.
 //!
-//! 1. **Primary suppression.** A cell with a count in `1..min_cell` (k, default 5) is
-//!    suppressed. Zero is published as 0 unless [`DisclosureConfig::suppress_zeros`].
-//! 2. **Small groups are not broken down.** For every [`BreakdownGroup`] (a row: headcount and
-//!    its parts) whose headcount fails [`may_break_down`], every part is suppressed, zeros
-//!    included (otherwise "0 blank" in a team of 3 says all three answered).
-//! 3. **Secondary suppression.** Repeat until every suppressed cell has a witness (below):
-//!    take the lowest-id suppressed cell for which the witness search over the suppressed
-//!    cells finds none (a cell a viewer could pin down by linear recovery, or by the zero-sum
-//!    rule where non-negativity forces cells to 0, has no witness, so it is among these),
-//!    and suppress more published cells to protect it. The fix is the cheapest witness the
-//!    search finds when it may also move published cells: fewest published cells first
-//!    (iterative deepening up to 6), and among them the search tries, in every constraint,
-//!    already-suppressed cells, then published ones by smallest non-zero count (zeros last: a
-//!    suppressed zero can only move up, so it protects less), ties by id. So the first cell
-//!    it adds is the smallest published count in a constraint containing the exposed cell,
-//!    and the rest are the partners that cell needs in its own constraints (in a two-way
-//!    table: the other corners of a rectangle). If that search fails (its node budget is
-//!    bounded), one cell is added greedily: the smallest non-zero published count in a
-//!    constraint containing the exposed cell, ties by id (then any constraint touching a
-//!    suppressed cell, then any cell). Every round suppresses at least one more cell or
-//!    certifies one more, so it terminates; rerunning on the same input gives the same
-//!    result (no randomness, no hash order).
-//! 4. **Rounding** (optional, [`DisclosureConfig::round_to`]) of published counts to the
-//!    nearest multiple of the base, halves up, after suppression. Rounding is a presentation
-//!    step only; protection comes from suppression, computed against exact published counts.
+//! # The method: cell-key perturbation (decision 0016)
+//!
+//! Exact counts cannot survive that intruder: the overall row alone, published exactly before
+//! and after one person declares, tells what they declared. So every published count except
+//! the headcount (which the intruder knows anyway) carries noise, fixed by the population
+//! behind it, in the manner of ONS's Census 2021 tables and ABS TableBuilder:
+//!
+//! 1. **Record keys.** Each person has a secret record key, fixed for life (derived from the
+//!    organisation's sealed secret and their id, never stored). For each characteristic a
+//!    person who answered contributes `contribution(key, characteristic, group)`, a 64-bit
+//!    value; tallies keep the sum of their members' contributions (a *signature*), sealed,
+//!    so a row's signature is the sum of its cells' and costs O(cells).
+//! 2. **Cell keys.** The noise of a published cell is drawn from
+//!    `HMAC(secret, row signature, row headcount, characteristic, column)`, so it depends on
+//!    exactly who is in the row and what each of them answered. The same population always
+//!    gives the same figure (asking again, or from another breakdown of the same people,
+//!    gains nothing), and any change in the row (a declaration, change, withdrawal, join,
+//!    leave or move) draws all of the row's noise afresh, so the cells that did not change
+//!    cannot be told from those that did.
+//! 3. **The perturbation.** A two-sided geometric draw (`P(e) ∝ α^|e|`, standard deviation
+//!    [`DisclosureConfig::noise_sd`]), published as `max(0, count + e)`. Its support is
+//!    unbounded, so no published value rules any true count in or out: there are no bounds
+//!    for integer programming to tighten, and zeros are perturbed too.
+//! 4. **Small counts.** A perturbed count from 1 to k-1 ([`DisclosureConfig::min_cell`]) is
+//!    shown as suppressed (`[c]`), following the threshold convention.
+//! 5. **Groups.** A row whose headcount is under G ([`DisclosureConfig::min_group`]) is not
+//!    broken down at all: only its headcount is published. A row in which fewer than G people
+//!    answered (truly, or as its published answers add up) shows completion (declared, prefer
+//!    not to say, blank) but not the split of answers. No published group under G can show
+//!    all of its members, or all who answered, in one answer, nor all but any number of them.
+//! 6. **Rounding** (optional, [`DisclosureConfig::round_to`]) after perturbation, for
+//!    presentation only.
+//!
+//! The computation is one pass over the rows: O(rows x columns), no search, no failure.
 //!
 //! # The guarantee
 //!
-//! Every suppressed cell ends with a **witness**: an integer change `d` to the suppressed cells
-//! (entries -1, 0, +1) that keeps every constraint balanced, keeps every count non-negative,
-//! and changes that cell. So two different non-negative integer tables agree on everything
-//! published and on every constraint, and differ in that cell: nobody who knows only the
-//! published cells, the constraints, integrality and non-negativity can work out its value,
-//! whatever method they use (linear algebra, bounds, linear or integer programming). Witnesses
-//! are verified exactly before they are accepted; a cell whose witness search runs out of
-//! budget is treated as exposed, which costs extra suppression, never protection. If a cell can
-//! not be protected at all (nothing left to suppress), [`protect_problem`] returns
-//! [`DisclosureError::Unprotectable`] rather than publish.
+//! - Nothing a reader sees is an exact function of anyone's answer: every count but the
+//!   headcount has noise of unbounded support, so every true table is consistent with what is
+//!   published, and no cell or answer is pinned by arithmetic or integer bounds over any set of
+//!   tables, whatever relations the reader knows.
+//! - Two published states that differ by one person differ in every row containing that
+//!   person by fresh noise in every column: an intruder who averages the change over every
+//!   view containing the person guesses their answer little better than chance (measured in
+//!   the attacker tests and stated in decision 0016 with the noise chosen).
+//! - No group under G shows its members' answers (rule 5).
 //!
 //! # Limits (read before relying on it)
 //!
-//! - The guarantee is non-uniqueness, not a protection interval: a viewer may learn that a
-//!   suppressed cell is, say, 3 or 4. There is no minimum width of the feasible range.
-//! - A viewer who knows the *rules* learns more than the constraints: a published count is 0
-//!   or at least k, a group whose parts are published has headcount at least k. Those bounds
-//!   are not part of the witness check.
-//! - Outside knowledge (a colleague who knows some of the people) is out of scope: the ICO
-//!   motivated-intruder test still needs pre-defined breakdowns and human judgement.
-//! - Constraints the caller does not declare are not defended: every table a viewer can see
-//!   together must be in one [`Problem`], and figures published at other times (differencing
-//!   across snapshots) are not covered.
-//! - Rates ([`publish_rate`]) use the exact counts, so with rounding on, a rate can narrow a
-//!   rounded count back down; they are published only when both counts are published.
-//! - Cost is bounded per witness search; very large families (thousands of suppressed cells)
-//!   are slow in debug builds.
+//! - Perturbation is statistical protection, not a proof of zero information: each published
+//!   state gives the intruder one noisy look at the people in it. Many *different* states of
+//!   the same people (an intruder toggling their own answer to refresh the noise on a team
+//!   that otherwise never changes) let them average. Publication epochs (figures refresh once
+//!   a day by default, `DECLARE_FIGURES_REFRESH_SECONDS`) bound how many such states exist.
+//! - Counts are not additive: a parent is not exactly the sum of its children, nor `declared`
+//!   the sum of the answers. Rates are the perturbed count over the exact headcount.
+//! - Small rows lose their breakdown entirely; boards read command areas, not teams of five.
+//! - The noise is secret only while the organisation's secret is: whoever holds the database
+//!   and the encryption key can compute it (they can open the answers anyway).
 
 mod family;
-mod problem;
-mod suppress;
-mod witness;
+mod noise;
 
 #[cfg(test)]
 mod tests;
 
 pub use family::{
-    build_family, protect, ColumnInfo, ColumnKind, Dimension, Family, FamilyRow, FamilySpec,
-    OrgUnit, ProtectedFamily, ProtectedRow, PublishedCell, RowKind, Subtotal, Tally, BLANK,
-    HEADCOUNT,
+    build_family, protect, Cell, ColumnInfo, ColumnKind, Dimension, Family, FamilyRow, FamilySpec,
+    OrgUnit, ProtectedFamily, ProtectedRow, PublishedCell, RowKind, Subtotal, BLANK,
 };
-pub use problem::{BreakdownGroup, Cell, CellId, Constraint, Problem};
-pub use suppress::{protect_problem, CellStatus, Protection};
+pub use noise::{contribution, NoiseSecret, Signature};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
 /// Disclosure control settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", default)]
 pub struct DisclosureConfig {
-    /// k: counts in `1..k` are suppressed, groups with headcount below k are not broken down.
+    /// k: perturbed counts from 1 to k-1 are shown as suppressed.
     pub min_cell: u64,
-    /// Treat 0 as sensitive too.
-    pub suppress_zeros: bool,
-    /// Round published counts to the nearest multiple of this base after suppression.
+    /// G: a row under this headcount is not broken down; a row with fewer than this many
+    /// answers shows completion but not the split of answers.
+    pub min_group: u64,
+    /// Standard deviation of the perturbation, in hundredths (500 = 5.0). 0 publishes exact
+    /// counts, which protects nothing against differencing: for tests and demonstrations only
+    /// (production refuses it).
+    pub noise_sd_centi: u32,
+    /// Round published counts to the nearest multiple of this base after perturbation.
     pub round_to: Option<u64>,
     /// Decimal places of published rates (percentages).
     pub rate_decimals: u32,
+    /// Live figures move to a new publication epoch this often (seconds); between epochs the
+    /// same question gets the same answer. 0: every request reads the tallies as they are.
+    pub refresh_seconds: u64,
 }
+
+/// A day: boards read figures that change once a day, not on every write.
+pub const DEFAULT_REFRESH_SECONDS: u64 = 86_400;
+
+/// The default perturbation: standard deviation 5. Chosen so that an intruder who averages a
+/// single change over every view containing the person (overall, every level of units, staff
+/// type, rank) guesses a yes/no/prefer-not-to-say answer about 10 points above chance, against
+/// 17 points at 4 and 100 points for exact figures (decision 0016).
+pub const DEFAULT_NOISE_SD_CENTI: u32 = 500;
 
 impl Default for DisclosureConfig {
     fn default() -> Self {
         Self {
             min_cell: 5,
-            suppress_zeros: false,
+            min_group: 10,
+            noise_sd_centi: DEFAULT_NOISE_SD_CENTI,
             round_to: None,
             rate_decimals: 1,
+            refresh_seconds: DEFAULT_REFRESH_SECONDS,
         }
     }
 }
 
-/// Whether a group with this headcount may be broken down: headcount at least k, or an empty
-/// group when zeros are not sensitive (its breakdown is all zeros and says nothing).
-pub fn may_break_down(headcount: u64, config: &DisclosureConfig) -> bool {
-    headcount >= config.min_cell || (headcount == 0 && !config.suppress_zeros)
+impl DisclosureConfig {
+    /// The perturbation's standard deviation.
+    pub fn noise_sd(&self) -> f64 {
+        f64::from(self.noise_sd_centi) / 100.0
+    }
 }
 
 /// A published count. Serializes as a JSON number, or as the string `"suppressed"`; a
@@ -197,55 +220,47 @@ impl<'de> Deserialize<'de> for PublishedRate {
     }
 }
 
-/// `100 * numerator / denominator`, rounded to `rate_decimals`, from the EXACT counts; only
-/// when both cells are published (a rate from a suppressed count would give it away, and one
-/// from a suppressed denominator would give the denominator away). `Undefined` when the
-/// denominator is zero.
-pub fn publish_rate(
-    numerator: (u64, Published),
-    denominator: (u64, Published),
-    config: &DisclosureConfig,
-) -> PublishedRate {
-    if numerator.1.is_suppressed() || denominator.1.is_suppressed() {
+/// `100 * count / headcount`, rounded to `rate_decimals`, from the PUBLISHED (perturbed)
+/// count, never the exact one, and only when the count is published. `Undefined` when the
+/// headcount is zero.
+pub fn publish_rate(count: Published, headcount: u64, config: &DisclosureConfig) -> PublishedRate {
+    let Published::Count(n) = count else {
         return PublishedRate::Suppressed;
-    }
-    match super::completion::percent_rounded(numerator.0, denominator.0, config.rate_decimals) {
+    };
+    match super::completion::percent_rounded(n, headcount, config.rate_decimals) {
         Some(p) => PublishedRate::Percent(p),
         None => PublishedRate::Undefined,
     }
 }
 
-/// The rules applied to a response, for it to echo. Counts of suppressed cells only, never
+/// The method's name in `rules`.
+pub const METHOD: &str = "cell_key_perturbation";
+
+/// The rules applied to a response, for it to echo: the method and every parameter, so a
+/// board knows what a figure can and cannot mean. Counts of suppressed cells only, never
 /// which cell was suppressed for which reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub struct RulesApplied {
+    /// `cell_key_perturbation`.
+    pub method: String,
+    /// Standard deviation of the two-sided geometric noise on every count but the headcount.
+    pub noise_sd: f64,
     pub min_cell: u64,
-    pub suppress_zeros: bool,
+    pub min_group: u64,
     pub round_to: Option<u64>,
     pub rate_decimals: u32,
-    pub primary_suppressions: usize,
+    /// How often live figures move to a new publication epoch, in seconds (0: at every
+    /// request).
+    pub refresh_seconds: u64,
+    /// Perturbed counts from 1 to k-1, shown as suppressed.
+    pub small_count_suppressions: usize,
+    /// Cells of rows under G, or of answer splits with fewer than G answers.
     pub small_group_suppressions: usize,
-    pub secondary_suppressions: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DisclosureError {
-    #[error("unknown cell id {0}")]
-    UnknownCell(usize),
-    #[error("malformed constraint: {0}")]
-    MalformedConstraint(&'static str),
-    #[error(
-        "constraint {constraint} does not hold: {total_label} is {total}, its parts sum to {sum_of_parts}"
-    )]
-    InconsistentCounts {
-        constraint: usize,
-        total_label: String,
-        total: u128,
-        sum_of_parts: u128,
-    },
-    #[error("cell {label} cannot be protected: nothing left to suppress")]
-    Unprotectable { label: String },
     #[error("invalid table family: {0}")]
     InvalidFamily(String),
 }

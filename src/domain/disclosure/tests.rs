@@ -1,998 +1,880 @@
-//! Tests of disclosure control. The attackers here are written independently of the
-//! suppression code (their own rational elimination, their own brute-force search) and see
-//! only what is published plus the constraints.
+//! The attacker suite. Random forces (teams of 1-30 in a unit tree, ranks within staff types,
+//! skewed answers, one-person and identical teams) are published, and independent attackers
+//! who see only what a viewer sees plus what a colleague knows (every group's headcount, who is
+//! where, who changed between two publications) try to learn someone's answer:
+//!
+//! - an interval (integer-bounds) attacker over every table at once, with every relation a
+//!   reader knows, who trusts the noise never to exceed its 99.9% range;
+//! - a group-disclosure check on every published row;
+//! - a differencing attacker who averages the change over every view containing the person,
+//!   for every kind of single change (declare, change, withdraw, join, leave, move).
+//!
+//! Each attacker is also run against exact publication (no noise), where it must succeed: a
+//! test that cannot fail proves nothing.
 
-use proptest::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 use super::*;
 
-// ---------------------------------------------------------------------------------------
-// Independent attackers
-// ---------------------------------------------------------------------------------------
+const ANSWERS: [&str; 3] = ["yes", "no", "prefer_not_to_say"];
+const PNTS: &str = "prefer_not_to_say";
 
-/// Exact rational with i128 parts, always reduced, denominator positive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Rat(i128, i128);
-
-impl Rat {
-    fn int(v: i128) -> Self {
-        Rat(v, 1)
-    }
-    fn new(n: i128, d: i128) -> Self {
-        assert!(d != 0);
-        let g = gcd(n.unsigned_abs(), d.unsigned_abs()) as i128;
-        let s = if d < 0 { -1 } else { 1 };
-        Rat(s * n / g, s * d / g)
-    }
-    fn is_zero(self) -> bool {
-        self.0 == 0
-    }
-    fn sub(self, o: Rat) -> Rat {
-        Rat::new(self.0 * o.1 - o.0 * self.1, self.1 * o.1)
-    }
-    fn mul(self, o: Rat) -> Rat {
-        Rat::new(self.0 * o.0, self.1 * o.1)
-    }
-    fn div(self, o: Rat) -> Rat {
-        Rat::new(self.0 * o.1, self.1 * o.0)
-    }
+fn secret() -> NoiseSecret {
+    NoiseSecret::new([42; 32])
 }
 
-fn gcd(a: u128, b: u128) -> u128 {
-    if b == 0 {
-        a.max(1)
-    } else {
-        gcd(b, a % b)
-    }
+/// One person: where they are and what they answered (`None`: blank).
+#[derive(Debug, Clone, PartialEq)]
+struct Person {
+    id: String,
+    unit: usize,
+    staff_type: usize,
+    rank: usize,
+    answer: Option<usize>,
 }
 
-/// Every constraint as `sum(coef * cell) = 0` over all cells.
-fn equations(problem: &Problem) -> Vec<Vec<(usize, i128)>> {
-    problem
-        .constraints()
-        .iter()
-        .map(|c| {
-            let mut e = vec![(c.total.0, 1)];
-            e.extend(c.parts.iter().map(|p| (p.0, -1)));
-            e
-        })
-        .collect()
+/// A random force: a unit tree whose leaves are teams, staff types with ranks inside them.
+#[derive(Debug, Clone)]
+struct Force {
+    /// (key, parent index)
+    units: Vec<(String, Option<usize>)>,
+    leaves: Vec<usize>,
+    staff_types: Vec<String>,
+    /// (rank code, staff type index); the last is `no_rank`, usable by any staff type without
+    /// ranks.
+    ranks: Vec<(String, Option<usize>)>,
+    people: Vec<Person>,
+    next_id: usize,
 }
 
-/// Linear-algebra attacker: Gauss-Jordan over the rationals on ALL constraints, unknowns =
-/// suppressed cells, knowns = exact published values. Recovers a cell when a reduced row has
-/// one unknown, or when a reduced or original row has all unknown coefficients of one sign
-/// and a zero right-hand side (non-negativity forces zeros). Repeats with what it learnt.
-/// Returns the cells it recovered, with the value it worked out.
-fn linear_attack(problem: &Problem, published: &[Published]) -> Vec<(usize, i128)> {
-    let truth: Vec<i128> = problem.cells().iter().map(|c| c.count as i128).collect();
-    let mut known: Vec<Option<i128>> = published
-        .iter()
-        .zip(&truth)
-        .map(|(p, &t)| (!p.is_suppressed()).then_some(t))
-        .collect();
-    let mut recovered = Vec::new();
-    let eqs = equations(problem);
-    loop {
-        let unknowns: Vec<usize> = (0..known.len()).filter(|&i| known[i].is_none()).collect();
-        let col = |cell: usize| unknowns.iter().position(|&u| u == cell);
-        // Rows: coefficients over unknowns, then the right-hand side.
-        let mut rows: Vec<Vec<Rat>> = eqs
-            .iter()
-            .map(|e| {
-                let mut row = vec![Rat::int(0); unknowns.len() + 1];
-                let mut rhs = 0i128;
-                for &(cell, coef) in e {
-                    match known[cell] {
-                        Some(v) => rhs -= coef * v,
-                        None => {
-                            let c = col(cell).unwrap();
-                            row[c] = Rat::int(row[c].0 + coef);
-                        }
-                    }
-                }
-                row[unknowns.len()] = Rat::int(rhs);
-                row
-            })
-            .collect();
-        let originals = rows.clone();
-        // Gauss-Jordan.
-        let mut rank = 0;
-        for c in 0..unknowns.len() {
-            let Some(p) = (rank..rows.len()).find(|&r| !rows[r][c].is_zero()) else {
-                continue;
-            };
-            rows.swap(rank, p);
-            let pivot = rows[rank][c];
-            for v in rows[rank].iter_mut() {
-                *v = v.div(pivot);
-            }
-            for r in 0..rows.len() {
-                if r != rank && !rows[r][c].is_zero() {
-                    let f = rows[r][c];
-                    let prow = rows[rank].clone();
-                    for (v, pv) in rows[r].iter_mut().zip(prow) {
-                        *v = v.sub(f.mul(pv));
-                    }
-                }
-            }
-            rank += 1;
+impl Force {
+    fn random(rng: &mut StdRng, teams: usize) -> Force {
+        let mut units = vec![("force".to_owned(), None)];
+        let areas = rng.gen_range(2..=4);
+        for a in 0..areas {
+            units.push((format!("area{a}"), Some(0)));
         }
-        let mut learnt = Vec::new();
-        for row in rows.iter().chain(originals.iter()) {
-            let rhs = row[unknowns.len()];
-            let nz: Vec<usize> = (0..unknowns.len()).filter(|&c| !row[c].is_zero()).collect();
-            if nz.len() == 1 {
-                let v = rhs.div(row[nz[0]]);
-                assert_eq!(v.1, 1, "non-integral recovery");
-                learnt.push((unknowns[nz[0]], v.0));
-            } else if !nz.is_empty() && rhs.is_zero() {
-                let pos = nz.iter().all(|&c| row[c].0 > 0);
-                let neg = nz.iter().all(|&c| row[c].0 < 0);
-                if pos || neg {
-                    learnt.extend(nz.iter().map(|&c| (unknowns[c], 0)));
-                }
-            }
-        }
-        learnt.sort();
-        learnt.dedup();
-        if learnt.is_empty() {
-            return recovered;
-        }
-        for (cell, v) in learnt {
-            assert_eq!(v, truth[cell], "attacker derived a wrong value");
-            if known[cell].is_none() {
-                known[cell] = Some(v);
-                recovered.push((cell, v));
-            }
-        }
-    }
-}
-
-/// Brute-force attacker for tiny families: for each suppressed cell, search the non-negative
-/// integer assignments of all suppressed cells (each bounded by what the published totals
-/// allow, or by a cap when nothing published bounds it) consistent with every constraint, for
-/// one where the cell differs from its true value. Complete search with interval propagation.
-/// Returns the cells that cannot differ.
-fn brute_force_unique(problem: &Problem, published: &[Published]) -> Vec<usize> {
-    let truth: Vec<i64> = problem.cells().iter().map(|c| c.count as i64).collect();
-    let n = truth.len();
-    let eqs = equations(problem);
-    let cap = truth.iter().copied().max().unwrap_or(0) + 3;
-    let domains: Vec<(i64, i64)> = (0..n)
-        .map(|i| {
-            if published[i].is_suppressed() {
-                (0, cap)
+        let mut leaves = Vec::new();
+        for t in 0..teams {
+            let area = 1 + t % areas;
+            // Some teams sit in a department, some directly under their area.
+            let parent = if t % 3 == 0 {
+                units.push((format!("dept{t}"), Some(area)));
+                units.len() - 1
             } else {
-                (truth[i], truth[i])
+                area
+            };
+            units.push((format!("team{t}"), Some(parent)));
+            leaves.push(units.len() - 1);
+        }
+        let staff_types = [
+            "police_officer",
+            "police_staff",
+            "pcso",
+            "special_constable",
+        ]
+        .map(String::from)
+        .to_vec();
+        let ranks = vec![
+            ("constable".to_owned(), Some(0)),
+            ("sergeant".to_owned(), Some(0)),
+            ("inspector".to_owned(), Some(0)),
+            ("grade_a".to_owned(), Some(1)),
+            ("grade_b".to_owned(), Some(1)),
+            ("no_rank".to_owned(), None),
+        ];
+        let mut force = Force {
+            units,
+            leaves,
+            staff_types,
+            ranks,
+            people: Vec::new(),
+            next_id: 0,
+        };
+        let twin_size = rng.gen_range(3..=12);
+        for (i, &leaf) in force.leaves.clone().iter().enumerate() {
+            // One-person teams, identical teams, and a spread of 1-30.
+            let size = match i % 7 {
+                0 => 1,
+                1 | 2 => twin_size,
+                _ => rng.gen_range(1..=30),
+            };
+            for _ in 0..size {
+                let p = force.random_person(rng, leaf);
+                force.people.push(p);
             }
-        })
-        .collect();
-    let mut nodes = 0u64;
-    let mut unique = Vec::new();
-    for target in (0..n).filter(|&i| published[i].is_suppressed()) {
-        let t = truth[target];
-        let below = t > 0 && {
-            let mut d = domains.clone();
-            d[target] = (0, t - 1);
-            solve(&eqs, d, &truth, &mut nodes)
+        }
+        force
+    }
+
+    fn random_person(&mut self, rng: &mut StdRng, unit: usize) -> Person {
+        let staff_type = match rng.gen_range(0..10) {
+            0..=5 => 0,
+            6..=7 => 1,
+            8 => 2,
+            _ => 3,
         };
-        let above = below || {
-            let mut d = domains.clone();
-            d[target] = (t + 1, cap);
-            solve(&eqs, d, &truth, &mut nodes)
+        let rank = match staff_type {
+            0 => [0, 0, 0, 1, 2][rng.gen_range(0..5)],
+            1 => [3, 4][rng.gen_range(0..2)],
+            _ => 5,
         };
-        if !above {
-            unique.push(target);
+        self.next_id += 1;
+        Person {
+            id: format!("p{}", self.next_id),
+            unit,
+            staff_type,
+            rank,
+            answer: skewed_answer(rng),
         }
     }
-    unique
+
+    fn spec(&self) -> FamilySpec {
+        FamilySpec {
+            characteristic: "disability".into(),
+            answers: ANSWERS.map(String::from).to_vec(),
+            status_answers: vec![PNTS.into()],
+            subtotals: vec![Subtotal {
+                key: "declared".into(),
+                parts: vec!["yes".into(), "no".into()],
+            }],
+            org_units: self
+                .units
+                .iter()
+                .map(|(key, parent)| OrgUnit {
+                    key: key.clone(),
+                    parent: parent.map(|p| self.units[p].0.clone()),
+                })
+                .collect(),
+            dimensions: vec![
+                Dimension {
+                    key: "staff_type".into(),
+                    groups: self.staff_types.clone(),
+                },
+                Dimension {
+                    key: "rank".into(),
+                    groups: self.ranks.iter().map(|r| r.0.clone()).collect(),
+                },
+            ],
+        }
+    }
+
+    fn cells(&self, contributions: &mut Contributions) -> Vec<Cell> {
+        let mut cells: BTreeMap<(usize, usize, usize), Cell> = BTreeMap::new();
+        for p in &self.people {
+            let cell = cells
+                .entry((p.unit, p.staff_type, p.rank))
+                .or_insert_with(|| Cell {
+                    org_unit: self.units[p.unit].0.clone(),
+                    groups: vec![
+                        self.staff_types[p.staff_type].clone(),
+                        self.ranks[p.rank].0.clone(),
+                    ],
+                    headcount: 0,
+                    answers: BTreeMap::new(),
+                    signature: Signature::default(),
+                });
+            cell.headcount += 1;
+            if let Some(a) = p.answer {
+                *cell.answers.entry(ANSWERS[a].to_owned()).or_default() += 1;
+                cell.signature = cell.signature.plus(contributions.of(&p.id, a));
+            }
+        }
+        cells.into_values().collect()
+    }
+
+    fn publish(
+        &self,
+        config: &DisclosureConfig,
+        contributions: &mut Contributions,
+    ) -> ProtectedFamily {
+        let family = build_family(&self.spec(), &self.cells(contributions)).expect("valid family");
+        protect(&family, config, &secret())
+    }
+
+    /// The rows containing a person: overall, every unit from their team up, their staff type
+    /// and their rank.
+    fn views_of(&self, p: &Person) -> Vec<String> {
+        let mut views = vec!["overall".to_owned()];
+        let mut at = Some(p.unit);
+        while let Some(u) = at {
+            views.push(self.units[u].0.clone());
+            at = self.units[u].1;
+        }
+        views.push(self.staff_types[p.staff_type].clone());
+        views.push(self.ranks[p.rank].0.clone());
+        views
+    }
 }
 
-/// Is there an integer point in the box `domains` satisfying every equation?
-fn solve(
-    eqs: &[Vec<(usize, i128)>],
-    mut domains: Vec<(i64, i64)>,
-    truth: &[i64],
-    nodes: &mut u64,
-) -> bool {
-    *nodes += 1;
-    assert!(*nodes < 2_000_000, "brute force inconclusive");
-    // Bound propagation to a fixpoint.
-    loop {
+/// Most say no, some yes, a few prefer not to say, a fifth leave it blank.
+fn skewed_answer(rng: &mut StdRng) -> Option<usize> {
+    match rng.gen_range(0..100) {
+        0..=9 => Some(0),
+        10..=74 => Some(1),
+        75..=79 => Some(2),
+        _ => None,
+    }
+}
+
+/// Contributions are HMACs; a trial reuses them.
+#[derive(Default)]
+struct Contributions(HashMap<(String, usize), Signature>);
+
+impl Contributions {
+    fn of(&mut self, person: &str, answer: usize) -> Signature {
+        *self
+            .0
+            .entry((person.to_owned(), answer))
+            .or_insert_with(|| contribution(&secret(), person, "disability", ANSWERS[answer]))
+    }
+}
+
+fn row<'a>(p: &'a ProtectedFamily, key: &str) -> &'a ProtectedRow {
+    p.rows.iter().find(|r| r.key == key).expect("row exists")
+}
+
+fn count(r: &ProtectedRow, column: &str) -> Published {
+    r.cells
+        .iter()
+        .find(|c| c.column == column)
+        .expect("column exists")
+        .count
+}
+
+fn exact() -> DisclosureConfig {
+    DisclosureConfig {
+        noise_sd_centi: 0,
+        ..DisclosureConfig::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The interval attacker
+// ---------------------------------------------------------------------------------------
+
+/// `sum(x[cell][column] for each variable) in [lo, hi]`.
+type Constraint = (Vec<(usize, usize)>, i64, i64);
+
+/// Integer bounds on every (cell, answer) count from every table at once: each leaf cell's
+/// answers add up to its known headcount, and each published count `p` of a row is taken to be
+/// within `width` of the truth (a suppressed small count within `width` of 1..k-1).
+/// Propagates `sum(x) in [lo, hi]` constraints to a fixed point. Returns, per cell, per answer
+/// (blank last), (lower, upper).
+fn interval_attack(
+    force: &Force,
+    published: &ProtectedFamily,
+    config: &DisclosureConfig,
+    width: i64,
+) -> Vec<(Vec<(i64, i64)>, i64)> {
+    let spec = force.spec();
+    let mut cells: Vec<((usize, usize, usize), i64)> = Vec::new();
+    let mut index: BTreeMap<(usize, usize, usize), usize> = BTreeMap::new();
+    for p in &force.people {
+        let key = (p.unit, p.staff_type, p.rank);
+        let i = *index.entry(key).or_insert_with(|| {
+            cells.push((key, 0));
+            cells.len() - 1
+        });
+        cells[i].1 += 1;
+    }
+    let columns = ANSWERS.len() + 1; // answers, blank
+    let mut bounds: Vec<Vec<(i64, i64)>> =
+        cells.iter().map(|&(_, h)| vec![(0, h); columns]).collect();
+    // Constraints: (variables as (cell, column), lo, hi).
+    let mut constraints: Vec<Constraint> = Vec::new();
+    for (i, &(_, h)) in cells.iter().enumerate() {
+        constraints.push(((0..columns).map(|c| (i, c)).collect(), h, h));
+    }
+    let members = |row: &ProtectedRow| -> Vec<usize> {
+        cells
+            .iter()
+            .enumerate()
+            .filter(|(_, ((unit, st, rank), _))| match &row.kind {
+                RowKind::Overall => true,
+                RowKind::OrgUnit { .. } => {
+                    let mut at = Some(*unit);
+                    while let Some(u) = at {
+                        if force.units[u].0 == row.key {
+                            return true;
+                        }
+                        at = force.units[u].1;
+                    }
+                    false
+                }
+                RowKind::Group { dimension } if dimension == "staff_type" => {
+                    force.staff_types[*st] == row.key
+                }
+                RowKind::Group { .. } => force.ranks[*rank].0 == row.key,
+            })
+            .map(|(i, _)| i)
+            .collect()
+    };
+    for r in &published.rows {
+        let inside = members(r);
+        for cell in &r.cells {
+            let parts: Vec<usize> = match cell.column.as_str() {
+                "declared" => vec![0, 1],
+                BLANK => vec![ANSWERS.len()],
+                a => vec![ANSWERS.iter().position(|x| *x == a).expect("known answer")],
+            };
+            let (lo, hi) = match cell.count {
+                Published::Count(p) => (p as i64 - width, p as i64 + width),
+                Published::Suppressed if r.headcount >= config.min_group => {
+                    (1 - width, config.min_cell as i64 - 1 + width)
+                }
+                Published::Suppressed => continue,
+            };
+            let vars = inside
+                .iter()
+                .flat_map(|&i| parts.iter().map(move |&c| (i, c)))
+                .collect();
+            constraints.push((vars, lo.max(0), hi));
+        }
+        let _ = &spec;
+    }
+    for _ in 0..200 {
         let mut changed = false;
-        for e in eqs {
-            let (mut lo, mut hi) = (0i64, 0i64);
-            for &(c, coef) in e {
-                let (a, b) = domains[c];
-                if coef > 0 {
-                    lo += a;
-                    hi += b;
-                } else {
-                    lo -= b;
-                    hi -= a;
-                }
-            }
-            if lo > 0 || hi < 0 {
-                return false;
-            }
-            for &(c, coef) in e {
-                let (a, b) = domains[c];
-                // Rest of the equation without this cell.
-                let (rlo, rhi) = if coef > 0 {
-                    (lo - a, hi - b)
-                } else {
-                    (lo + b, hi + a)
-                };
-                // coef * x = -rest  =>  x in [-rhi, -rlo] (coef 1) or [rlo, rhi] (coef -1).
-                let (na, nb) = if coef > 0 { (-rhi, -rlo) } else { (rlo, rhi) };
-                let (na, nb) = (a.max(na), b.min(nb));
-                if na > nb {
-                    return false;
-                }
-                if (na, nb) != (a, b) {
-                    domains[c] = (na, nb);
+        for (vars, lo, hi) in &constraints {
+            let sum_lo: i64 = vars.iter().map(|&(i, c)| bounds[i][c].0).sum();
+            let sum_hi: i64 = vars.iter().map(|&(i, c)| bounds[i][c].1).sum();
+            for &(i, c) in vars {
+                let (l, u) = bounds[i][c];
+                let new_l = l.max(lo - (sum_hi - u));
+                let new_u = u.min(hi - (sum_lo - l));
+                if (new_l, new_u) != (l, u) {
+                    bounds[i][c] = (new_l, new_u.max(new_l));
                     changed = true;
                 }
-            }
-            if changed {
-                break;
             }
         }
         if !changed {
             break;
         }
     }
-    let Some(cell) = (0..domains.len())
-        .filter(|&c| domains[c].0 < domains[c].1)
-        .min_by_key(|&c| (domains[c].1 - domains[c].0, c))
-    else {
-        return true;
-    };
-    let (a, b) = domains[cell];
-    let mut values: Vec<i64> = (a..=b).collect();
-    values.sort_by_key(|v| ((v - truth[cell]).abs(), *v));
-    values.into_iter().any(|v| {
-        let mut d = domains.clone();
-        d[cell] = (v, v);
-        solve(eqs, d, truth, nodes)
-    })
+    bounds.into_iter().zip(cells.iter().map(|c| c.1)).collect()
 }
 
-/// Checks every test makes of a protected problem.
-fn check_protection(problem: &Problem, protection: &Protection, config: &DisclosureConfig) {
-    let k = config.min_cell;
-    for (i, cell) in problem.cells().iter().enumerate() {
-        let id = CellId(i);
-        match protection.published(id) {
-            Published::Count(v) => {
-                let t = cell.count;
-                assert!(
-                    t >= k || (t == 0 && !config.suppress_zeros),
-                    "{} = {t}",
-                    cell.label
-                );
-                // Nearest multiple of the base, halves up.
-                let expected = match config.round_to {
-                    Some(b) if b > 1 => ((t + b / 2) / b) * b,
-                    _ => t,
-                };
-                assert_eq!(v, expected, "{} published wrongly", cell.label);
-            }
-            Published::Suppressed => {
-                // The certificate must hold, checked here independently.
-                let w = protection
-                    .witness(id)
-                    .expect("suppressed cell without witness");
-                let mut delta = vec![0i64; problem.cells().len()];
-                for (c, d) in w {
-                    assert!(protection.published(c).is_suppressed());
-                    assert!(problem.cells()[c.0].count as i64 + d >= 0);
-                    delta[c.0] = d;
-                }
-                assert_ne!(delta[i], 0);
-                for c in problem.constraints() {
-                    let s: i64 = c.parts.iter().map(|p| delta[p.0]).sum();
-                    assert_eq!(delta[c.total.0], s);
-                }
-            }
-        }
+/// People whose answer the bounds pin: everyone in their cell must have given one answer
+/// (its lower bound is the cell's headcount).
+fn pinned(bounds: &[(Vec<(i64, i64)>, i64)]) -> usize {
+    bounds
+        .iter()
+        .filter(|(b, h)| *h > 0 && b.iter().any(|&(lo, _)| lo == *h))
+        .map(|(_, h)| *h as usize)
+        .sum()
+}
+
+/// The noise a careful attacker trusts: its 99.9% range.
+fn width_999(sd: f64) -> i64 {
+    let alpha = super::noise::alpha_for(sd);
+    // P(|e| > w) = 2 α^(w+1) / (1 + α)
+    let mut w = 0i64;
+    while 2.0 * alpha.powi(w as i32 + 1) / (1.0 + alpha) > 0.001 {
+        w += 1;
     }
-    for g in problem.breakdown_groups() {
-        if !may_break_down(problem.cells()[g.headcount.0].count, config) {
-            for p in &g.parts {
-                assert!(protection.published(*p).is_suppressed());
-            }
-        }
+    w
+}
+
+#[test]
+fn the_interval_attacker_pins_no_one_across_every_table() {
+    let config = DisclosureConfig::default();
+    let width = width_999(config.noise_sd());
+    let mut exact_pinned = 0;
+    for seed in 0..12 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let force = Force::random(&mut rng, 24);
+        let mut contributions = Contributions::default();
+        let published = force.publish(&config, &mut contributions);
+        let bounds = interval_attack(&force, &published, &config, width);
+        assert_eq!(
+            pinned(&bounds),
+            0,
+            "seed {seed}: someone's answer is pinned"
+        );
+        // Against exact publication the same attacker pins people: it is a real attacker.
+        let naked = force.publish(&exact(), &mut contributions);
+        exact_pinned += pinned(&interval_attack(&force, &naked, &exact(), 0));
     }
-    let recovered = linear_attack(problem, protection.values());
     assert!(
-        recovered.is_empty(),
-        "linear attacker recovered {recovered:?}"
+        exact_pinned > 0,
+        "the attacker found nothing even in exact tables"
     );
+    println!("interval attacker: 0 people pinned under perturbation (trusting |noise| <= {width}); {exact_pinned} pinned in exact tables");
 }
 
 // ---------------------------------------------------------------------------------------
-// Builders for unit tests
+// Group attribute disclosure
 // ---------------------------------------------------------------------------------------
 
-/// A two-way table with row totals, column totals and a grand total. Returns the problem and
-/// the ids of the interior cells by row.
-fn table(interior: &[&[u64]]) -> (Problem, Vec<Vec<CellId>>) {
-    let mut p = Problem::new();
-    let cols = interior[0].len();
-    let ids: Vec<Vec<CellId>> = interior
-        .iter()
-        .enumerate()
-        .map(|(r, row)| {
-            row.iter()
-                .enumerate()
-                .map(|(c, &v)| p.add_cell(format!("r{r}c{c}"), v))
-                .collect()
-        })
-        .collect();
-    let row_totals: Vec<CellId> = interior
-        .iter()
-        .enumerate()
-        .map(|(r, row)| p.add_cell(format!("r{r}total"), row.iter().sum()))
-        .collect();
-    let col_totals: Vec<CellId> = (0..cols)
-        .map(|c| p.add_cell(format!("total c{c}"), interior.iter().map(|r| r[c]).sum()))
-        .collect();
-    let grand = p.add_cell("total", interior.iter().flat_map(|r| r.iter()).sum());
-    for (r, row) in ids.iter().enumerate() {
-        p.add_constraint(row_totals[r], row.clone()).unwrap();
-    }
-    for c in 0..cols {
-        let col = ids.iter().map(|r| r[c]).collect();
-        p.add_constraint(col_totals[c], col).unwrap();
-    }
-    p.add_constraint(grand, row_totals).unwrap();
-    p.add_constraint(grand, col_totals).unwrap();
-    (p, ids)
-}
-
-fn spec(units: &[(&str, Option<&str>)], dims: &[(&str, &[&str])]) -> FamilySpec {
-    FamilySpec {
-        answers: vec!["yes".into(), "no".into(), "prefer_not_to_say".into()],
-        subtotals: vec![Subtotal {
-            key: "declared".into(),
-            parts: vec!["yes".into(), "no".into()],
-        }],
-        org_units: units
+/// No published row under G shows any split at all, and no split is shown where fewer than G
+/// answered as the published answers add up.
+fn assert_no_group_disclosure(published: &ProtectedFamily, config: &DisclosureConfig) {
+    for r in &published.rows {
+        let shown: Vec<&PublishedCell> = r
+            .cells
             .iter()
-            .map(|(k, p)| OrgUnit {
-                key: k.to_string(),
-                parent: p.map(str::to_string),
-            })
-            .collect(),
-        dimensions: dims
-            .iter()
-            .map(|(k, g)| Dimension {
-                key: k.to_string(),
-                groups: g.iter().map(|s| s.to_string()).collect(),
-            })
-            .collect(),
+            .filter(|c| !c.count.is_suppressed())
+            .collect();
+        if r.headcount > 0 && r.headcount < config.min_group {
+            assert!(
+                shown.is_empty(),
+                "row {} of {} shows {shown:?}",
+                r.key,
+                r.headcount
+            );
+        }
+        let split_shown = ["yes", "no"].iter().any(|a| !count(r, a).is_suppressed());
+        if split_shown && r.headcount > 0 {
+            let answered: u64 = ANSWERS.iter().filter_map(|a| count(r, a).count()).sum();
+            assert!(
+                answered >= config.min_group,
+                "row {} shows the answers of {answered} people",
+                r.key
+            );
+        }
     }
 }
 
-fn tally(unit: &str, groups: &[&str], answer: Option<&str>, count: u64) -> Tally {
-    Tally {
-        org_unit: unit.into(),
-        groups: groups.iter().map(|s| s.to_string()).collect(),
-        answer: answer.map(str::to_string),
-        count,
-    }
-}
-
-fn row<'a>(p: &'a ProtectedFamily, key: &str) -> &'a ProtectedRow {
-    p.rows.iter().find(|r| r.key == key).unwrap()
-}
-
-fn cell(r: &ProtectedRow, column: &str) -> Published {
-    r.cells.iter().find(|c| c.column == column).unwrap().count
-}
-
-// ---------------------------------------------------------------------------------------
-// Unit tests
-// ---------------------------------------------------------------------------------------
-
 #[test]
-fn a_single_small_cell_in_a_row_forces_a_second() {
-    let mut p = Problem::new();
-    let a = p.add_cell("a", 3);
-    let b = p.add_cell("b", 20);
-    let c = p.add_cell("c", 10);
-    let t = p.add_cell("t", 33);
-    p.add_constraint(t, vec![a, b, c]).unwrap();
+fn no_group_under_g_shows_its_answers() {
     let config = DisclosureConfig::default();
-    let pr = protect_problem(&p, &config).unwrap();
-    assert_eq!(pr.status(a), CellStatus::Primary);
-    // Smallest published count in the row: c (10), not b (20) nor the total.
-    assert_eq!(pr.status(c), CellStatus::Secondary);
-    assert_eq!(pr.published(b), Published::Count(20));
-    assert_eq!(pr.published(t), Published::Count(33));
-    assert_eq!(pr.rules().primary_suppressions, 1);
-    assert_eq!(pr.rules().secondary_suppressions, 1);
-    check_protection(&p, &pr, &config);
-}
-
-#[test]
-fn two_way_table_gets_a_rectangle() {
-    let (p, ids) = table(&[&[2, 10, 30], &[20, 40, 15], &[25, 35, 50]]);
-    let config = DisclosureConfig::default();
-    let pr = protect_problem(&p, &config).unwrap();
-    let suppressed: Vec<(usize, usize)> = (0..3)
-        .flat_map(|r| (0..3).map(move |c| (r, c)))
-        .filter(|&(r, c)| pr.published(ids[r][c]).is_suppressed())
-        .collect();
-    // r0c0 (primary), then r0c1 (the smallest published count in its row or column).
-    assert_eq!(suppressed[..2], [(0, 0), (0, 1)]);
-    // Each suppressed interior cell needs a partner in its row and in its column.
-    assert!(suppressed.len() >= 4);
-    check_protection(&p, &pr, &config);
-}
-
-#[test]
-fn two_per_row_is_not_enough_the_linear_test_catches_a_bridge() {
-    // Two 2x2 rectangles of small cells joined by one more small cell (r1, c2): every row and
-    // column with a suppressed cell has at least two, yet the bridge cell equals a sum of
-    // margins. Primary suppression alone would leave it recoverable.
-    let (p, ids) = table(&[
-        &[2, 3, 40, 50, 60],
-        &[4, 1, 2, 70, 80],
-        &[90, 85, 3, 4, 75],
-        &[65, 55, 2, 1, 45],
-        &[30, 35, 40, 45, 50],
-    ]);
-    let config = DisclosureConfig::default();
-    let pr = protect_problem(&p, &config).unwrap();
-    assert_eq!(pr.rules().primary_suppressions, 9);
-    assert!(pr.rules().secondary_suppressions >= 1);
-    // With only the primary pattern published, the independent attacker recovers the bridge.
-    let naive: Vec<Published> = p
-        .cells()
-        .iter()
-        .map(|c| {
-            if c.count < 5 {
-                Published::Suppressed
-            } else {
-                Published::Count(c.count)
+    let mut concentrated_small = 0;
+    for seed in 0..20 {
+        let mut rng = StdRng::seed_from_u64(100 + seed);
+        let mut force = Force::random(&mut rng, 20);
+        // A team of 6 all "yes" and teams of 5-8 all "no", as the audit found.
+        for (leaf, (size, answer)) in force.leaves.clone().iter().zip([(6, 0), (5, 1), (8, 1)]) {
+            force.people.retain(|p| p.unit != *leaf);
+            for _ in 0..size {
+                let mut p = force.random_person(&mut rng, *leaf);
+                p.answer = Some(answer);
+                force.people.push(p);
             }
-        })
-        .collect();
-    let recovered = linear_attack(&p, &naive);
-    assert!(recovered.iter().any(|&(c, v)| c == ids[1][2].0 && v == 2));
-    // ... and so does the brute-force attacker (it is not vacuous).
-    assert!(brute_force_unique(&p, &naive).contains(&ids[1][2].0));
-    assert!(brute_force_unique(&p, pr.values()).is_empty());
-    check_protection(&p, &pr, &config);
-}
-
-#[test]
-fn zero_sum_rule_is_defended() {
-    // With zeros suppressed: a + b = 0 is known from the published cells, so both are 0.
-    let mut p = Problem::new();
-    let a = p.add_cell("a", 0);
-    let b = p.add_cell("b", 0);
-    let c = p.add_cell("c", 10);
-    let t = p.add_cell("t", 10);
-    p.add_constraint(t, vec![a, b, c]).unwrap();
-    let config = DisclosureConfig {
-        suppress_zeros: true,
-        ..Default::default()
-    };
-    let pr = protect_problem(&p, &config).unwrap();
-    assert!(pr.published(a).is_suppressed() && pr.published(b).is_suppressed());
-    assert!(pr.published(c).is_suppressed(), "c must hide the zeros");
-    assert!(brute_force_unique(&p, pr.values()).is_empty());
-    check_protection(&p, &pr, &config);
-}
-
-#[test]
-fn zeros_are_published_by_default() {
-    let mut p = Problem::new();
-    let a = p.add_cell("a", 0);
-    let b = p.add_cell("b", 12);
-    let t = p.add_cell("t", 12);
-    p.add_constraint(t, vec![a, b]).unwrap();
-    let config = DisclosureConfig::default();
-    let pr = protect_problem(&p, &config).unwrap();
-    assert_eq!(
-        pr.values(),
-        &[
-            Published::Count(0),
-            Published::Count(12),
-            Published::Count(12)
-        ]
-    );
-    let config = DisclosureConfig {
-        suppress_zeros: true,
-        ..Default::default()
-    };
-    // A lone suppressed zero is recoverable from t - b, and protecting it means suppressing
-    // b, after which b and t = b are pinned to each other, so t goes too.
-    let pr = protect_problem(&p, &config).unwrap();
-    assert!(pr.published(a).is_suppressed());
-    check_protection(&p, &pr, &config);
-}
-
-#[test]
-fn rounding_is_applied_after_suppression() {
-    assert_eq!(suppress::round_to(12, Some(5)), 10);
-    assert_eq!(suppress::round_to(13, Some(5)), 15);
-    assert_eq!(suppress::round_to(5, Some(5)), 5);
-    assert_eq!(suppress::round_to(0, Some(5)), 0);
-    assert_eq!(suppress::round_to(15, Some(10)), 20);
-    assert_eq!(suppress::round_to(14, Some(10)), 10);
-    assert_eq!(suppress::round_to(7, None), 7);
-    assert_eq!(suppress::round_to(u64::MAX, Some(5)), u64::MAX);
-
-    let mut p = Problem::new();
-    let a = p.add_cell("a", 3);
-    let b = p.add_cell("b", 12);
-    let c = p.add_cell("c", 23);
-    let t = p.add_cell("t", 38);
-    p.add_constraint(t, vec![a, b, c]).unwrap();
-    let config = DisclosureConfig {
-        round_to: Some(5),
-        ..Default::default()
-    };
-    let pr = protect_problem(&p, &config).unwrap();
-    assert_eq!(
-        pr.values(),
-        &[
-            Published::Suppressed,
-            Published::Suppressed,
-            Published::Count(25),
-            Published::Count(40)
-        ]
-    );
-    assert_eq!(pr.rules().round_to, Some(5));
-    check_protection(&p, &pr, &config);
-}
-
-#[test]
-fn small_groups_are_not_broken_down() {
-    let config = DisclosureConfig::default();
-    assert!(!may_break_down(3, &config));
-    assert!(may_break_down(5, &config));
-    assert!(may_break_down(0, &config));
-    assert!(!may_break_down(
-        0,
-        &DisclosureConfig {
-            suppress_zeros: true,
-            ..config
+            concentrated_small += 1;
         }
-    ));
-
-    let s = spec(
-        &[("north", None), ("south", None)],
-        &[("staff_type", &["officer", "staff"])],
+        let mut contributions = Contributions::default();
+        assert_no_group_disclosure(&force.publish(&config, &mut contributions), &config);
+    }
+    // The check itself catches exact publication without the group rule.
+    let mut rng = StdRng::seed_from_u64(7);
+    let force = Force::random(&mut rng, 20);
+    let loose = DisclosureConfig {
+        min_group: 1,
+        ..exact()
+    };
+    let caught = std::panic::catch_unwind(|| {
+        let mut contributions = Contributions::default();
+        assert_no_group_disclosure(
+            &force.publish(&loose, &mut contributions),
+            &DisclosureConfig::default(),
+        );
+    });
+    assert!(
+        caught.is_err(),
+        "the group check passes tables that break the rule"
     );
-    let tallies = vec![
-        // north: 3 people, all answered yes: no zero may be shown for it.
-        tally("north", &["officer"], Some("yes"), 3),
-        tally("south", &["officer"], Some("yes"), 20),
-        tally("south", &["officer"], Some("no"), 15),
-        tally("south", &["staff"], Some("prefer_not_to_say"), 8),
-        tally("south", &["staff"], None, 9),
-        tally("south", &["staff"], Some("yes"), 6),
-    ];
-    let family = build_family(&s, &tallies).unwrap();
-    let out = protect(&family, &config).unwrap();
-    let north = row(&out, "north");
-    assert!(north.headcount.is_suppressed());
-    assert!(north.cells.iter().all(|c| c.count.is_suppressed()));
-    assert!(north
-        .cells
-        .iter()
-        .all(|c| c.percent == PublishedRate::Suppressed));
-    assert!(out.rules.small_group_suppressions >= 3);
-    let pr = protect_problem(family.problem(), &config).unwrap();
-    check_protection(family.problem(), &pr, &config);
-    assert!(brute_force_unique(family.problem(), pr.values()).is_empty());
+    assert!(concentrated_small > 0);
 }
 
-#[test]
-fn parent_and_children_hierarchy() {
-    let s = spec(
-        &[
-            ("east", None),
-            ("west", None),
-            ("east_a", Some("east")),
-            ("east_b", Some("east")),
-            ("east_c", Some("east")),
-        ],
-        &[],
-    );
-    let tallies = vec![
-        tally("east_a", &[], Some("yes"), 2),
-        tally("east_a", &[], Some("no"), 30),
-        tally("east_a", &[], None, 12),
-        tally("east_b", &[], Some("yes"), 25),
-        tally("east_b", &[], Some("no"), 20),
-        tally("east_b", &[], Some("prefer_not_to_say"), 7),
-        tally("east_c", &[], Some("yes"), 40),
-        tally("east_c", &[], Some("no"), 41),
-        tally("east_c", &[], Some("prefer_not_to_say"), 9),
-        tally("east_c", &[], None, 10),
-        tally("west", &[], Some("yes"), 50),
-        tally("west", &[], Some("no"), 60),
-        tally("west", &[], Some("prefer_not_to_say"), 11),
-        tally("west", &[], None, 13),
-    ];
-    let family = build_family(&s, &tallies).unwrap();
-    let config = DisclosureConfig::default();
-    let out = protect(&family, &config).unwrap();
-    // east_a yes = 2 is suppressed; something else in its row and in the "yes" column among
-    // east's children must go too.
-    assert!(cell(row(&out, "east_a"), "yes").is_suppressed());
-    let yes_siblings = ["east_b", "east_c"]
-        .iter()
-        .filter(|k| cell(row(&out, k), "yes").is_suppressed())
-        .count();
-    assert!(yes_siblings >= 1 || cell(row(&out, "east"), "yes").is_suppressed());
-    assert!(out.rules.secondary_suppressions >= 2);
-    // Rates only where both counts are published.
-    for r in &out.rows {
-        for c in &r.cells {
-            let both = !c.count.is_suppressed() && !r.headcount.is_suppressed();
-            assert_eq!(both, matches!(c.percent, PublishedRate::Percent(_)));
+// ---------------------------------------------------------------------------------------
+// Differencing
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Declare,
+    Modify,
+    Withdraw,
+    Join,
+    Leave,
+    Move,
+}
+
+const CHANGES: [Change; 6] = [
+    Change::Declare,
+    Change::Modify,
+    Change::Withdraw,
+    Change::Join,
+    Change::Leave,
+    Change::Move,
+];
+
+/// Applies one random change of `kind` to someone; returns the person's index (in the state
+/// where they are present with their answer) and the answer the attacker must guess.
+fn apply(kind: Change, force: &mut Force, rng: &mut StdRng) -> (Person, usize) {
+    let answer = rng.gen_range(0..ANSWERS.len());
+    match kind {
+        Change::Declare => {
+            let i = rng.gen_range(0..force.people.len());
+            force.people[i].answer = None;
+            let before = force.people[i].clone();
+            force.people[i].answer = Some(answer);
+            (before, answer)
+        }
+        Change::Modify => {
+            let i = rng.gen_range(0..force.people.len());
+            let old = (answer + rng.gen_range(1..ANSWERS.len())) % ANSWERS.len();
+            force.people[i].answer = Some(old);
+            let before = force.people[i].clone();
+            force.people[i].answer = Some(answer);
+            (before, answer)
+        }
+        Change::Withdraw | Change::Leave | Change::Move => {
+            let i = rng.gen_range(0..force.people.len());
+            force.people[i].answer = Some(answer);
+            (force.people[i].clone(), answer)
+        }
+        Change::Join => {
+            let unit = force.leaves[rng.gen_range(0..force.leaves.len())];
+            let mut p = force.random_person(rng, unit);
+            p.answer = Some(answer);
+            (p, answer)
         }
     }
-    assert_eq!(out.rows[0].key, "overall");
-    assert_eq!(out.rows[0].headcount, Published::Count(330));
-    let pr = protect_problem(family.problem(), &config).unwrap();
-    check_protection(family.problem(), &pr, &config);
+}
+
+/// Publishes the state before and after one change and lets the attacker average, over every
+/// view containing the person, the change of each answer column (the sign of the change
+/// tells them which way to read it). Returns whether they guessed the answer.
+fn difference_once(
+    kind: Change,
+    base: &Force,
+    rng: &mut StdRng,
+    config: &DisclosureConfig,
+    contributions: &mut Contributions,
+) -> bool {
+    let mut before = base.clone();
+    let (person, answer) = apply(kind, &mut before, rng);
+    let mut after = before.clone();
+    // `before` holds the state ahead of the change (fix it up for the kinds apply() mutates in
+    // place), `after` the state after it.
+    let sign: f64 = match kind {
+        Change::Declare | Change::Modify => {
+            let i = before
+                .people
+                .iter()
+                .position(|p| p.id == person.id)
+                .expect("present");
+            before.people[i] = person.clone();
+            1.0
+        }
+        Change::Withdraw => {
+            let i = after
+                .people
+                .iter()
+                .position(|p| p.id == person.id)
+                .expect("present");
+            after.people[i].answer = None;
+            -1.0
+        }
+        Change::Join => {
+            after.people.push(person.clone());
+            1.0
+        }
+        Change::Leave => {
+            after.people.retain(|p| p.id != person.id);
+            -1.0
+        }
+        Change::Move => {
+            let i = after
+                .people
+                .iter()
+                .position(|p| p.id == person.id)
+                .expect("present");
+            let mut to = person.unit;
+            while to == person.unit {
+                to = after.leaves[rng.gen_range(0..after.leaves.len())];
+            }
+            after.people[i].unit = to;
+            -1.0 // read from the team they left; the team they joined is read with +1 below
+        }
+    };
+    let a = before.publish(config, contributions);
+    let b = after.publish(config, contributions);
+    let mut score = [0.0f64; ANSWERS.len()];
+    let mut views: Vec<(String, f64)> = before
+        .views_of(&person)
+        .into_iter()
+        .map(|v| (v, sign))
+        .collect();
+    if kind == Change::Move {
+        let moved = after
+            .people
+            .iter()
+            .find(|p| p.id == person.id)
+            .expect("present")
+            .clone();
+        views.retain(|(v, _)| !after.views_of(&moved).contains(v));
+        views.extend(
+            after
+                .views_of(&moved)
+                .into_iter()
+                .filter(|v| !before.views_of(&person).contains(v))
+                .map(|v| (v, 1.0)),
+        );
+    }
+    for (view, sign) in &views {
+        let (ra, rb) = (row(&a, view), row(&b, view));
+        for (j, column) in ANSWERS.iter().enumerate() {
+            if let (Some(x), Some(y)) = (count(ra, column).count(), count(rb, column).count()) {
+                let delta = y as f64 - x as f64;
+                // A modification also lowers the old answer; reading only increases keeps the
+                // attacker's job the same for every kind.
+                score[j] += sign * delta;
+            }
+        }
+    }
+    let best = (0..ANSWERS.len())
+        .max_by(|&x, &y| {
+            score[x]
+                .total_cmp(&score[y])
+                .then_with(|| rng.gen::<u32>().cmp(&rng.gen::<u32>()))
+        })
+        .unwrap_or(0);
+    best == answer
+}
+
+fn differencing_rate(kind: Change, config: &DisclosureConfig, trials: usize, seed: u64) -> f64 {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut right = 0usize;
+    let mut contributions = Contributions::default();
+    let mut base = Force::random(&mut rng, 30);
+    for t in 0..trials {
+        if t % 25 == 0 {
+            base = Force::random(&mut rng, 30);
+            contributions = Contributions::default();
+        }
+        if difference_once(kind, &base, &mut rng, config, &mut contributions) {
+            right += 1;
+        }
+    }
+    right as f64 / trials as f64
+}
+
+#[test]
+fn a_single_change_between_two_publications_is_not_given_away() {
+    let config = DisclosureConfig::default();
+    let chance = 1.0 / ANSWERS.len() as f64;
+    let trials = 600;
+    for (i, kind) in CHANGES.into_iter().enumerate() {
+        let rate = differencing_rate(kind, &config, trials, 1000 + i as u64);
+        let naked = differencing_rate(kind, &exact(), 60, 2000 + i as u64);
+        println!("differencing {kind:?}: attacker right {:.1}% over {trials} trials (chance {:.1}%); against exact figures {:.1}%", rate * 100.0, chance * 100.0, naked * 100.0);
+        assert!(
+            rate <= chance + 0.20,
+            "{kind:?}: the attacker guessed {rate:.3}, chance {chance:.3}"
+        );
+        assert!(
+            naked > chance + 0.35,
+            "{kind:?}: the attacker is no threat even to exact figures ({naked:.3})"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Determinism, totality, bounded cost
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn the_same_population_always_gives_the_same_figures() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let force = Force::random(&mut rng, 12);
+    let config = DisclosureConfig::default();
+    let mut contributions = Contributions::default();
+    let first = force.publish(&config, &mut contributions);
+    let mut shuffled = force.clone();
+    shuffled.people.reverse();
+    assert_eq!(
+        first,
+        shuffled.publish(&config, &mut Contributions::default())
+    );
+    // Overall and the top unit hold the same people, so they publish the same.
+    let (overall, top) = (row(&first, "overall"), row(&first, "force"));
+    assert_eq!(overall.cells, top.cells);
+}
+
+#[test]
+fn headcounts_are_exact_and_everything_else_is_perturbed() {
+    let mut rng = StdRng::seed_from_u64(9);
+    let force = Force::random(&mut rng, 40);
+    let config = DisclosureConfig::default();
+    let mut contributions = Contributions::default();
+    let published = force.publish(&config, &mut contributions);
+    let truth = force.publish(
+        &DisclosureConfig {
+            min_group: 0,
+            min_cell: 0,
+            ..exact()
+        },
+        &mut contributions,
+    );
+    let (mut same, mut total) = (0, 0);
+    for (p, t) in published.rows.iter().zip(&truth.rows) {
+        assert_eq!(p.headcount, t.headcount);
+        for (pc, tc) in p.cells.iter().zip(&t.cells) {
+            if let Published::Count(n) = pc.count {
+                total += 1;
+                same += usize::from(Published::Count(n) == tc.count);
+            }
+        }
+    }
+    // A two-sided geometric with sd 5 is 0 about 14% of the time.
+    assert!(
+        total > 50 && (same as f64) < 0.4 * total as f64,
+        "{same} of {total} published counts are exact"
+    );
+    assert_eq!(published.rules.method, METHOD);
+}
+
+#[test]
+fn adversarial_forces_protect_in_one_pass() {
+    // Thousands of one-person teams, a deep chain of units, and a huge answer list.
+    let mut units = vec![OrgUnit {
+        key: "root".into(),
+        parent: None,
+    }];
+    for i in 0..300 {
+        units.push(OrgUnit {
+            key: format!("chain{i}"),
+            parent: Some(if i == 0 {
+                "root".into()
+            } else {
+                format!("chain{}", i - 1)
+            }),
+        });
+    }
+    for i in 0..5000 {
+        units.push(OrgUnit {
+            key: format!("solo{i}"),
+            parent: Some("root".into()),
+        });
+    }
+    let answers: Vec<String> = (0..40).map(|i| format!("a{i}")).collect();
+    let spec = FamilySpec {
+        characteristic: "religion".into(),
+        answers: answers.clone(),
+        status_answers: vec![],
+        subtotals: vec![],
+        org_units: units,
+        dimensions: vec![Dimension {
+            key: "rank".into(),
+            groups: (0..50).map(|i| format!("r{i}")).collect(),
+        }],
+    };
+    let mut cells: Vec<Cell> = (0..5000)
+        .map(|i| Cell {
+            org_unit: format!("solo{i}"),
+            groups: vec![format!("r{}", i % 50)],
+            headcount: 1,
+            answers: BTreeMap::from([(answers[i % 40].clone(), 1)]),
+            signature: Signature(i as u64),
+        })
+        .collect();
+    cells.push(Cell {
+        org_unit: "chain299".into(),
+        groups: vec!["r0".into()],
+        headcount: 7,
+        answers: BTreeMap::new(),
+        signature: Signature(1),
+    });
+    let started = std::time::Instant::now();
+    let family = build_family(&spec, &cells).expect("valid");
+    let protected = protect(&family, &DisclosureConfig::default(), &secret());
+    assert_eq!(protected.rows.len(), 1 + 5301 + 50);
+    // One pass, no search: far inside the 1 s budget even unoptimised.
+    assert!(
+        started.elapsed().as_secs_f64() < 1.0,
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn invalid_families_are_refused() {
+    let base = FamilySpec {
+        characteristic: "x".into(),
+        answers: vec!["yes".into()],
+        ..FamilySpec::default()
+    };
+    assert!(build_family(
+        &FamilySpec {
+            answers: vec![],
+            ..base.clone()
+        },
+        &[]
+    )
+    .is_err());
+    let cell = |unit: &str, answers: &[(&str, u64)], headcount| Cell {
+        org_unit: unit.into(),
+        groups: vec![],
+        headcount,
+        answers: answers.iter().map(|(a, n)| (a.to_string(), *n)).collect(),
+        signature: Signature(0),
+    };
+    let units = FamilySpec {
+        org_units: vec![OrgUnit {
+            key: "u".into(),
+            parent: None,
+        }],
+        ..base.clone()
+    };
+    assert!(build_family(&units, &[cell("nowhere", &[], 1)]).is_err());
+    assert!(build_family(&units, &[cell("u", &[("maybe", 1)], 1)]).is_err());
+    assert!(
+        build_family(&units, &[cell("u", &[("yes", 2)], 1)]).is_err(),
+        "more answers than people"
+    );
+    let cycle = FamilySpec {
+        org_units: vec![
+            OrgUnit {
+                key: "a".into(),
+                parent: Some("b".into()),
+            },
+            OrgUnit {
+                key: "b".into(),
+                parent: Some("a".into()),
+            },
+        ],
+        ..base
+    };
+    assert!(build_family(&cycle, &[]).is_err());
 }
 
 #[test]
 fn published_values_serialize_as_number_or_suppressed() {
-    let v = serde_json::to_value([Published::Count(7), Published::Suppressed]).unwrap();
-    assert_eq!(v, serde_json::json!([7, "suppressed"]));
-    let back: Vec<Published> = serde_json::from_value(v).unwrap();
-    assert_eq!(back, vec![Published::Count(7), Published::Suppressed]);
-    assert!(serde_json::from_str::<Published>("\"zero\"").is_err());
-    let r = serde_json::to_value([
-        PublishedRate::Percent(12.5),
-        PublishedRate::Suppressed,
-        PublishedRate::Undefined,
-    ])
-    .unwrap();
-    assert_eq!(r, serde_json::json!([12.5, "suppressed", null]));
-    let config: DisclosureConfig = serde_json::from_str("{\"min_cell\": 3}").unwrap();
-    assert_eq!(config.min_cell, 3);
-    assert_eq!(config.rate_decimals, 1);
+    assert_eq!(serde_json::to_string(&Published::Count(3)).unwrap(), "3");
+    assert_eq!(
+        serde_json::to_string(&Published::Suppressed).unwrap(),
+        "\"suppressed\""
+    );
+    assert_eq!(
+        serde_json::from_str::<Published>("\"suppressed\"").unwrap(),
+        Published::Suppressed
+    );
+    assert_eq!(
+        serde_json::to_string(&PublishedRate::Undefined).unwrap(),
+        "null"
+    );
 }
 
 #[test]
-fn family_json_shape() {
-    let s = spec(&[("a", None)], &[]);
-    let family = build_family(&s, &[tally("a", &[], Some("yes"), 9)]).unwrap();
-    let out = protect(&family, &DisclosureConfig::default()).unwrap();
-    let v = serde_json::to_value(&out).unwrap();
-    assert_eq!(v["rows"][1]["kind"], "org_unit");
-    assert_eq!(v["rows"][1]["key"], "a");
-    assert_eq!(v["rows"][1]["depth"], 0);
-    assert_eq!(v["rows"][1]["headcount"], 9);
-    assert_eq!(v["rows"][1]["cells"][0]["column"], "yes");
-    assert_eq!(v["rows"][1]["cells"][0]["percent"], 100.0);
-    assert_eq!(v["rules"]["min_cell"], 5);
-}
-
-#[test]
-fn invalid_inputs_are_rejected() {
-    let mut p = Problem::new();
-    let a = p.add_cell("a", 1);
-    let t = p.add_cell("t", 2);
-    assert!(p.add_constraint(t, vec![a, a]).is_err());
-    assert!(p.add_constraint(t, vec![t]).is_err());
-    assert!(p.add_constraint(t, vec![CellId(9)]).is_err());
-    p.add_constraint(t, vec![a]).unwrap();
-    assert!(matches!(
-        protect_problem(&p, &DisclosureConfig::default()),
-        Err(DisclosureError::InconsistentCounts { .. })
-    ));
-    let s = spec(&[("p", None), ("c", Some("p"))], &[]);
-    assert!(build_family(&s, &[tally("p", &[], None, 1)]).is_err());
-    assert!(build_family(&s, &[tally("x", &[], None, 1)]).is_err());
-    assert!(build_family(&s, &[tally("c", &[], Some("maybe"), 1)]).is_err());
-    let cyclic = spec(&[("p", Some("c")), ("c", Some("p"))], &[]);
-    assert!(build_family(&cyclic, &[]).is_err());
-}
-
-#[test]
-fn structurally_determined_cells_are_an_error_not_a_leak() {
-    // t = a and t = a + b force b = 0 whatever is suppressed: refuse to publish.
-    let mut p = Problem::new();
-    let a = p.add_cell("a", 7);
-    let b = p.add_cell("b", 0);
-    let t = p.add_cell("t", 7);
-    p.add_constraint(t, vec![a]).unwrap();
-    p.add_constraint(t, vec![a, b]).unwrap();
+fn rounding_applies_after_perturbation() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let force = Force::random(&mut rng, 30);
     let config = DisclosureConfig {
-        suppress_zeros: true,
-        ..Default::default()
+        round_to: Some(5),
+        ..DisclosureConfig::default()
     };
-    assert!(matches!(
-        protect_problem(&p, &config),
-        Err(DisclosureError::Unprotectable { .. })
-    ));
-}
-
-#[test]
-fn everything_suppressed_when_the_whole_family_is_small() {
-    let s = spec(&[("a", None), ("b", None)], &[]);
-    let tallies = vec![tally("a", &[], Some("yes"), 1), tally("b", &[], None, 2)];
-    let family = build_family(&s, &tallies).unwrap();
-    let config = DisclosureConfig::default();
-    let out = protect(&family, &config).unwrap();
-    assert!(out.rows.iter().all(|r| r.headcount.is_suppressed()));
-    let pr = protect_problem(family.problem(), &config).unwrap();
-    check_protection(family.problem(), &pr, &config);
-    assert!(brute_force_unique(family.problem(), pr.values()).is_empty());
-}
-
-// ---------------------------------------------------------------------------------------
-// Property tests
-// ---------------------------------------------------------------------------------------
-
-/// A random family: org forest (parent index < own index, or none), dimensions, counts
-/// skewed small, and a config.
-#[derive(Debug, Clone)]
-struct RandomFamily {
-    parents: Vec<Option<usize>>,
-    dims: Vec<usize>,
-    answers: usize,
-    subtotal: bool,
-    counts: Vec<u64>,
-    config: DisclosureConfig,
-}
-
-fn small_count() -> impl Strategy<Value = u64> {
-    prop_oneof![4 => Just(0u64), 6 => 1u64..5, 3 => 5u64..15, 1 => 15u64..60]
-}
-
-fn random_family(
-    max_units: usize,
-    max_dims: usize,
-    max_groups: usize,
-) -> impl Strategy<Value = RandomFamily> {
-    (
-        prop::collection::vec(any::<prop::sample::Index>(), 1..=max_units),
-        prop::collection::vec(any::<bool>(), max_units),
-        prop::collection::vec(1..=max_groups, 0..=max_dims),
-        2usize..=3,
-        any::<bool>(),
-        prop::collection::vec(small_count(), 400),
-        (
-            2u64..=6,
-            any::<bool>(),
-            prop_oneof![Just(None), Just(Some(5u64))],
-        ),
-    )
-        .prop_map(
-            |(parent_idx, roots, dims, answers, subtotal, counts, (k, sz, round))| {
-                let parents = parent_idx
-                    .iter()
-                    .enumerate()
-                    .map(|(i, ix)| (i > 0 && !roots[i]).then(|| ix.index(i)))
-                    .collect();
-                RandomFamily {
-                    parents,
-                    dims,
-                    answers,
-                    subtotal,
-                    counts,
-                    config: DisclosureConfig {
-                        min_cell: k,
-                        suppress_zeros: sz,
-                        round_to: round,
-                        rate_decimals: 1,
-                    },
-                }
-            },
-        )
-}
-
-fn materialise(r: &RandomFamily) -> Family {
-    let answers: Vec<String> = ["yes", "no", "prefer_not_to_say"][..r.answers]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let spec = FamilySpec {
-        subtotals: if r.subtotal {
-            vec![Subtotal {
-                key: "declared".into(),
-                parts: answers[..2].to_vec(),
-            }]
-        } else {
-            vec![]
-        },
-        answers: answers.clone(),
-        org_units: r
-            .parents
-            .iter()
-            .enumerate()
-            .map(|(i, p)| OrgUnit {
-                key: format!("u{i}"),
-                parent: p.map(|p| format!("u{p}")),
-            })
-            .collect(),
-        dimensions: r
-            .dims
-            .iter()
-            .enumerate()
-            .map(|(d, &n)| Dimension {
-                key: format!("d{d}"),
-                groups: (0..n).map(|g| format!("g{g}")).collect(),
-            })
-            .collect(),
-    };
-    let leaves: Vec<usize> = (0..r.parents.len())
-        .filter(|&u| !r.parents.contains(&Some(u)))
-        .collect();
-    let mut columns: Vec<Option<String>> = answers.into_iter().map(Some).collect();
-    columns.push(None);
-    // One tally per (leaf, group of each dimension, column), counts taken in turn.
-    let mut combos: Vec<Vec<usize>> = vec![vec![]];
-    for &n in &r.dims {
-        combos = combos
-            .into_iter()
-            .flat_map(|c| {
-                (0..n).map(move |g| {
-                    let mut c = c.clone();
-                    c.push(g);
-                    c
-                })
-            })
-            .collect();
-    }
-    let mut next = r.counts.iter().cycle();
-    let mut tallies = Vec::new();
-    for &leaf in &leaves {
-        for combo in &combos {
-            for col in &columns {
-                tallies.push(Tally {
-                    org_unit: format!("u{leaf}"),
-                    groups: combo.iter().map(|g| format!("g{g}")).collect(),
-                    answer: col.clone(),
-                    count: *next.next().unwrap(),
-                });
+    let published = force.publish(&config, &mut Contributions::default());
+    for r in &published.rows {
+        for c in &r.cells {
+            if let Published::Count(n) = c.count {
+                assert_eq!(n % 5, 0, "{} {} = {n}", r.key, c.column);
             }
         }
     }
-    build_family(&spec, &tallies).unwrap()
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
-
-    /// Random families of moderate size: the independent linear attacker (all constraints,
-    /// plus zero-sum reasoning on original and reduced rows) recovers nothing; published
-    /// counts are >= k or 0 and equal the truth (or the truth rounded); witnesses check out.
-    #[test]
-    fn linear_attacker_recovers_nothing(r in random_family(6, 2, 3)) {
-        let family = materialise(&r);
-        let pr = protect_problem(family.problem(), &r.config).unwrap();
-        check_protection(family.problem(), &pr, &r.config);
-        let out = protect(&family, &r.config).unwrap();
-        prop_assert_eq!(out.rules, *pr.rules());
-        for row in &out.rows {
-            for c in &row.cells {
-                let both = !c.count.is_suppressed() && !row.headcount.is_suppressed();
-                prop_assert_eq!(both, !matches!(c.percent, PublishedRate::Suppressed));
-            }
-        }
-    }
-
-    /// Generic problems (random two-way tables with margins).
-    #[test]
-    fn tables_resist_the_linear_attacker(
-        rows in 1usize..5,
-        cols in 1usize..5,
-        cells in prop::collection::vec(small_count(), 16),
-        k in 2u64..=6,
-        suppress_zeros in any::<bool>(),
-    ) {
-        let interior: Vec<Vec<u64>> =
-            (0..rows).map(|r| cells[r * cols..(r + 1) * cols].to_vec()).collect();
-        let refs: Vec<&[u64]> = interior.iter().map(Vec::as_slice).collect();
-        let (p, _) = table(&refs);
-        let config = DisclosureConfig { min_cell: k, suppress_zeros, ..Default::default() };
-        let pr = protect_problem(&p, &config).unwrap();
-        check_protection(&p, &pr, &config);
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
-
-    /// Tiny families: the brute-force attacker (all non-negative integer tables consistent
-    /// with what is published) finds every suppressed cell able to take two values.
-    #[test]
-    fn brute_force_attacker_cannot_pin_any_cell(r in random_family(4, 2, 2)) {
-        let mut r = r;
-        r.answers = 2;
-        r.subtotal = false;
-        for c in r.counts.iter_mut() {
-            *c = (*c).min(6);
-        }
-        r.config.round_to = None;
-        let family = materialise(&r);
-        let pr = protect_problem(family.problem(), &r.config).unwrap();
-        let unique = brute_force_unique(family.problem(), pr.values());
-
-        let labels: Vec<&str> =
-            unique.iter().map(|&c| family.problem().cells()[c].label.as_str()).collect();
-        prop_assert!(unique.is_empty(), "brute force pinned {:?}", labels);
-    }
-}
-
-/// A force-sized family: 4 command areas x 6 departments x 3 teams (96 org unit rows),
-/// 6 staff types, 8 rank bands, 3 answers + blank + declared. Deterministic pseudo-random
-/// counts with many small cells. Checks the guarantee and that it stays usable.
-#[test]
-fn force_sized_family() {
-    let mut units = Vec::new();
-    for a in 0..4 {
-        units.push((format!("a{a}"), None));
-        for d in 0..6 {
-            units.push((format!("a{a}d{d}"), Some(format!("a{a}"))));
-            for t in 0..3 {
-                units.push((format!("a{a}d{d}t{t}"), Some(format!("a{a}d{d}"))));
-            }
-        }
-    }
-    let unit_refs: Vec<(&str, Option<&str>)> = units
-        .iter()
-        .map(|(k, p)| (k.as_str(), p.as_deref()))
-        .collect();
-    let staff: Vec<String> = (0..6).map(|i| format!("s{i}")).collect();
-    let ranks: Vec<String> = (0..8).map(|i| format!("r{i}")).collect();
-    let staff_refs: Vec<&str> = staff.iter().map(String::as_str).collect();
-    let rank_refs: Vec<&str> = ranks.iter().map(String::as_str).collect();
-    let s = spec(
-        &unit_refs,
-        &[("staff_type", &staff_refs), ("rank_band", &rank_refs)],
-    );
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    let mut tallies = Vec::new();
-    for (k, _) in units.iter().filter(|(k, _)| k.contains('t')) {
-        for answer in [Some("yes"), Some("no"), Some("prefer_not_to_say"), None] {
-            // A team has a few people spread over a few staff types and ranks.
-            for _ in 0..2 {
-                let st = staff_refs[(next() % 6) as usize];
-                let rb = rank_refs[(next() % 8) as usize];
-                let count = match next() % 10 {
-                    0..=5 => next() % 3,
-                    6..=8 => 1 + next() % 4,
-                    _ => 5 + next() % 10,
-                };
-                tallies.push(tally(k, &[st, rb], answer, count));
-            }
-        }
-    }
-    let family = build_family(&s, &tallies).unwrap();
-    let config = DisclosureConfig::default();
-    let started = std::time::Instant::now();
-    let pr = protect_problem(family.problem(), &config).unwrap();
-    let elapsed = started.elapsed();
-    let r = pr.rules();
-    eprintln!(
-        "cells {} constraints {} primary {} small_group {} secondary {} in {elapsed:?}",
-        family.problem().cells().len(),
-        family.problem().constraints().len(),
-        r.primary_suppressions,
-        r.small_group_suppressions,
-        r.secondary_suppressions
-    );
-    check_protection(family.problem(), &pr, &config);
 }

@@ -16,10 +16,10 @@ use uuid::Uuid;
 use crate::crypto::Sealer;
 use crate::domain::catalogue::{Catalogue, PREFER_NOT_TO_SAY};
 use crate::domain::disclosure::{
-    build_family, protect, Dimension, DisclosureConfig, FamilySpec, OrgUnit, Published,
-    PublishedCell, RowKind, RulesApplied, Subtotal, Tally,
+    build_family, protect, Cell, Dimension, DisclosureConfig, FamilySpec, NoiseSecret, OrgUnit,
+    PublishedCell, RowKind, RulesApplied, Subtotal,
 };
-use crate::domain::tally::CellCounts;
+use crate::domain::tally::{self as tally, CellCounts};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::tallies;
 use crate::store::{catalogue as catalogues, structure, Conn, Database};
@@ -65,6 +65,8 @@ pub struct Frozen {
 pub struct Basis {
     pub catalogue: Catalogue,
     pub frozen: Frozen,
+    /// The organisation's perturbation secret: the noise is keyed on it.
+    pub secret: NoiseSecret,
 }
 
 /// Reads the organisation's structure and opened tallies inside the caller's connection.
@@ -127,7 +129,12 @@ pub async fn live(db: &Database, sealer: Arc<Sealer>, org: Uuid) -> AppResult<Ba
         Ok((|| {
             let (_, catalogue) = current_catalogue(conn, &org)?;
             let frozen = freeze(conn, &sealer, &org)?;
-            Ok(Basis { catalogue, frozen })
+            let secret = crate::services::noise::secret(conn, &sealer, &org)?;
+            Ok(Basis {
+                catalogue,
+                frozen,
+                secret,
+            })
         })())
     })
     .await?
@@ -146,16 +153,7 @@ fn publication_groups(catalogue: &Catalogue, characteristic: &str) -> AppResult<
                 format!("`{characteristic}` is not in the organisation's catalogue"),
             )])
         })?;
-    let mut groups: Vec<String> = Vec::new();
-    for option in &found.gateway.options {
-        if option.publication_group != PREFER_NOT_TO_SAY
-            && !groups.contains(&option.publication_group)
-        {
-            groups.push(option.publication_group.clone());
-        }
-    }
-    groups.push(PREFER_NOT_TO_SAY.to_owned());
-    Ok(groups)
+    Ok(tally::publication_groups(found))
 }
 
 /// True when the basis's catalogue has the characteristic.
@@ -199,7 +197,7 @@ struct ProtectedRow {
     shown: Shown,
     key: String,
     label: String,
-    headcount: Published,
+    headcount: u64,
     cells: Vec<PublishedCell>,
 }
 
@@ -255,7 +253,7 @@ pub fn table(protected: &Protected, request: &FigureRequest) -> Table {
     Table {
         columns,
         rows,
-        rules: protected.rules,
+        rules: protected.rules.clone(),
     }
 }
 
@@ -335,39 +333,39 @@ pub fn protect_family(
         "No rank (staff and volunteers)".into(),
     );
 
-    let mut family_tallies = Vec::new();
     // An emptied cell may outlive its unit or staff type; it counts no one, so it is skipped
     // rather than fail the whole family.
-    for cell in cells.iter().filter(|c| c.counts.headcount > 0) {
-        let counts = &cell.counts;
-        let groups = vec![
-            staff_codes
-                .get(&cell.staff_type)
-                .cloned()
-                .unwrap_or_else(|| cell.staff_type.clone()),
-            cell.rank
-                .as_ref()
-                .and_then(|r| rank_codes.get(r).cloned())
-                .unwrap_or_else(|| NO_RANK.to_owned()),
-        ];
-        let org_unit = leaf_of(&cell.org_unit);
-        for answer in &answers {
-            family_tallies.push(Tally {
-                org_unit: org_unit.clone(),
-                groups: groups.clone(),
-                answer: Some(answer.clone()),
-                count: counts.count(characteristic, answer),
-            });
-        }
-        family_tallies.push(Tally {
-            org_unit,
-            groups,
-            answer: None,
-            count: counts.blank(characteristic),
-        });
-    }
+    let family_cells: Vec<Cell> = cells
+        .iter()
+        .filter(|c| c.counts.headcount > 0)
+        .map(|cell| {
+            let counts = &cell.counts;
+            Cell {
+                org_unit: leaf_of(&cell.org_unit),
+                groups: vec![
+                    staff_codes
+                        .get(&cell.staff_type)
+                        .cloned()
+                        .unwrap_or_else(|| cell.staff_type.clone()),
+                    cell.rank
+                        .as_ref()
+                        .and_then(|r| rank_codes.get(r).cloned())
+                        .unwrap_or_else(|| NO_RANK.to_owned()),
+                ],
+                headcount: counts.headcount,
+                answers: answers
+                    .iter()
+                    .map(|a| (a.clone(), counts.count(characteristic, a)))
+                    .filter(|(_, n)| *n > 0)
+                    .collect(),
+                signature: counts.signature(characteristic),
+            }
+        })
+        .collect();
     let spec = FamilySpec {
+        characteristic: characteristic.to_owned(),
         answers: answers.clone(),
+        status_answers: vec![PREFER_NOT_TO_SAY.to_owned()],
         subtotals: vec![Subtotal {
             key: DECLARED.to_owned(),
             parts: answers
@@ -388,8 +386,8 @@ pub fn protect_family(
             },
         ],
     };
-    let family = build_family(&spec, &family_tallies).map_err(AppError::internal)?;
-    let protected = protect(&family, config).map_err(AppError::internal)?;
+    let family = build_family(&spec, &family_cells).map_err(AppError::internal)?;
+    let protected = protect(&family, config, &basis.secret);
 
     let rows = protected
         .rows
@@ -445,6 +443,6 @@ pub fn protect_family(
     Ok(Protected {
         answers,
         rows,
-        rules: protected.rules,
+        rules: protected.rules.clone(),
     })
 }

@@ -59,42 +59,52 @@ fn rate(p: PublishedRate, decimals: u32) -> String {
     }
 }
 
-/// The header block lines that state the rules.
+/// The header block lines that state the rules, so a board knows what a figure can and
+/// cannot mean.
 fn rules_block(rules: &RulesApplied) -> Vec<(String, String)> {
     let k = rules.min_cell;
+    let g = rules.min_group;
     vec![
         (
-            "suppression".into(),
+            "method".into(),
             format!(
-                "counts from 1 to {} are suppressed, groups under {k} are not broken down, and further cells are suppressed so that none can be worked out from totals; suppressed cells are shown as {SUPPRESSED}",
-                k - 1
+                "{}: every count but the headcount carries noise (two-sided geometric, standard deviation {}) fixed by the people behind it, so counts do not add up exactly and one person's change cannot be told apart",
+                rules.method, rules.noise_sd
             ),
         ),
         (
-            "zeros".into(),
-            if rules.suppress_zeros { "suppressed" } else { "published" }.into(),
+            "suppression".into(),
+            format!(
+                "perturbed counts from 1 to {} are shown as {SUPPRESSED}; groups under {g} are not broken down, and answers are not split where fewer than {g} answered",
+                k.saturating_sub(1)
+            ),
+        ),
+        (
+            "refresh".into(),
+            match rules.refresh_seconds {
+                0 => "live figures follow every change".to_owned(),
+                s => format!("live figures change once every {s} seconds (at a publication epoch)"),
+            },
         ),
         (
             "rounding".into(),
             match rules.round_to {
-                Some(base) => format!("counts rounded to the nearest {base} after suppression"),
+                Some(base) => format!("counts rounded to the nearest {base} after perturbation"),
                 None => "none".into(),
             },
         ),
         (
             "rates".into(),
             format!(
-                "percent of the row's headcount to {} decimal place(s), from exact counts; {NOT_APPLICABLE} where the headcount is 0",
+                "percent of the row's exact headcount from the published count, to {} decimal place(s); {NOT_APPLICABLE} where the headcount is 0",
                 rules.rate_decimals
             ),
         ),
         (
             "cells suppressed".into(),
             format!(
-                "{} small, {} in small groups, {} secondary",
-                rules.primary_suppressions,
-                rules.small_group_suppressions,
-                rules.secondary_suppressions
+                "{} small, {} in small groups",
+                rules.small_count_suppressions, rules.small_group_suppressions
             ),
         ),
     ]
@@ -119,7 +129,11 @@ fn table_header(columns: &[String]) -> Vec<String> {
 }
 
 fn table_cells(row: &FigureRow, columns: &[String], decimals: u32) -> Vec<String> {
-    let mut out = vec![row.key.clone(), row.label.clone(), count(row.headcount)];
+    let mut out = vec![
+        row.key.clone(),
+        row.label.clone(),
+        row.headcount.to_string(),
+    ];
     for column in columns {
         match row.cells.iter().find(|c| &c.column == column) {
             Some(PublishedCell {
@@ -208,7 +222,10 @@ pub fn trend(trend: &Trend) -> AppResult<String> {
         ),
     ];
     if let Some(point) = trend.points.first() {
-        block.extend(rules_block(&point.rules).into_iter().take(4));
+        // Every rule but the counts of suppressed cells, which are each snapshot's own.
+        let rules = rules_block(&point.rules);
+        let shared = rules.len() - 1;
+        block.extend(rules.into_iter().take(shared));
     }
     block.push((
         "protection".into(),

@@ -13,6 +13,7 @@
 
 mod basis;
 pub mod csv;
+pub mod epochs;
 pub mod snapshots;
 pub mod trend;
 
@@ -23,7 +24,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::crypto::Sealer;
-use crate::domain::disclosure::{DisclosureConfig, Published, PublishedCell, RulesApplied};
+use crate::domain::disclosure::{DisclosureConfig, PublishedCell, RulesApplied};
 use crate::error::{AppError, AppResult};
 use crate::store::Database;
 
@@ -32,7 +33,9 @@ use super::figure_cache::{Fingerprint, Key as CacheKey};
 pub use basis::Basis;
 pub use snapshots::SnapshotSummary;
 
-/// The pre-defined breakdowns: no free filters, so figures cannot be differenced.
+/// The pre-defined breakdowns. Every one is a selection from the same perturbed family, and
+/// figures change only at publication epochs (see `rules`), so combining breakdowns or
+/// differencing two publications gives only noisy counts (decision 0016).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Breakdown {
@@ -68,9 +71,8 @@ pub struct FigureRow {
     /// Org unit, staff type or rank code; `overall` for the whole organisation.
     pub key: String,
     pub label: String,
-    /// People in post; a number, or `"suppressed"`.
-    #[schema(value_type = Object)]
-    pub headcount: Published,
+    /// People in post, exact (a reader is assumed to know every group's headcount).
+    pub headcount: u64,
     /// One entry per column: `{column, count, percent}`; a count or percent may be
     /// `"suppressed"`, a percent `null` when the headcount is zero.
     #[schema(value_type = Vec<Object>)]
@@ -112,6 +114,9 @@ pub async fn figures(
     org: Uuid,
     request: FigureRequest,
 ) -> AppResult<Figures> {
+    if config.refresh_seconds > 0 {
+        return epoch_figures(db, sealer, config, cache, org, request).await;
+    }
     let key = cache_key(org, &request.characteristic, &config);
     let org_key = org.to_string();
     // Read before the figures' own reads: see `figure_cache` on why that order is safe.
@@ -130,6 +135,35 @@ pub async fn figures(
     // A kept family describes now too: nothing it counts has changed since.
     let table = basis::table(&kept.family, &request);
     Ok(Figures::of(request, table, now(), None))
+}
+
+/// Live figures as the current publication epoch froze them: the same for every request and
+/// every instance until the next epoch.
+async fn epoch_figures(
+    db: &Database,
+    sealer: Arc<Sealer>,
+    config: DisclosureConfig,
+    cache: &FigureCache,
+    org: Uuid,
+    request: FigureRequest,
+) -> AppResult<Figures> {
+    let (epoch, taken_at) =
+        epochs::current(db, sealer.clone(), org, config.refresh_seconds).await?;
+    let key = cache_key(org, &request.characteristic, &config).at_snapshot(epoch);
+    let characteristic = request.characteristic.clone();
+    let kept = cache
+        .get_or_compute(key, Fingerprint::frozen(), || async move {
+            let basis = epochs::load(db, sealer, org, epoch).await?;
+            let family = basis::protect_blocking(basis, characteristic, config).await?;
+            Ok::<_, AppError>(Some(Kept::weighed(family, None)))
+        })
+        .await?
+        .ok_or_else(|| AppError::internal("epoch figures computed nothing"))?;
+    let table = basis::table(&kept.family, &request);
+    let as_at = taken_at
+        .and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    Ok(Figures::of(request, table, as_at, None))
 }
 
 /// One characteristic's protected family, and the snapshot it comes from if any.

@@ -23,7 +23,7 @@ use crate::domain::schedule::{self, Due, Schedule, SnapshotKind};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Actor};
 use crate::store::snapshots::{self as store, SnapshotMeta, SnapshotRow};
-use crate::store::{catalogue as catalogues, organisations, Conn, Database};
+use crate::store::{organisations, Conn, Database};
 
 use super::basis::{self, Basis, Frozen};
 
@@ -99,28 +99,16 @@ fn take_one(
         return Ok(false);
     }
     conn.transaction(|conn| {
-        store::consistent_reads(conn)?;
-        let (catalogue_version_id, _) = basis::current_catalogue(conn, org)?;
-        let frozen = basis::freeze(conn, sealer, org)?;
-        let id = Uuid::new_v4().to_string();
-        let plain = serde_json::to_vec(&frozen).map_err(AppError::internal)?;
-        let sealed = sealer
-            .seal(&plain, &context(org, &id))
-            .map_err(AppError::internal)?;
-        let row = SnapshotRow {
-            id: id.clone(),
-            organisation_id: org.to_owned(),
-            period: due.period.clone(),
-            kind: due.kind.as_str().to_owned(),
+        let frame = Frame {
+            period: &due.period,
+            kind: due.kind.as_str(),
             due_on: due.due_on.to_string(),
-            taken_at: now,
-            label: label.map(str::to_owned),
-            catalogue_version_id,
-            key_id: sealed.key_id,
-            sealed: sealed.blob,
+            label,
         };
+        let row = freeze_row(conn, sealer, org, frame, now)?;
         let new = store::insert_once(conn, &row)?;
         if new {
+            let id = &row.id;
             let mut event = actor.event("stats.snapshot.take", Some(format!("snapshot:{id}")));
             event.organisation_id = Some(org.to_owned());
             audit::append(conn, event)?;
@@ -244,16 +232,7 @@ pub fn open(
             e.into()
         }
     })?;
-    let sealed = Sealed {
-        key_id: row.key_id.clone(),
-        blob: row.sealed.clone(),
-    };
-    let plain = sealer
-        .open(&sealed, &context(&row.organisation_id, &row.id))
-        .map_err(AppError::internal)?;
-    let frozen: Frozen = serde_json::from_slice(&plain).map_err(AppError::internal)?;
-    let version = catalogues::find_published(conn, org, &row.catalogue_version_id)?;
-    let catalogue = crate::services::catalogue::parse_document(&version.document)?;
+    let basis = basis_of(conn, sealer, org, &row)?;
     let summary = SnapshotSummary::try_from(SnapshotMeta {
         id: row.id,
         organisation_id: row.organisation_id,
@@ -264,5 +243,74 @@ pub fn open(
         label: row.label,
         catalogue_version_id: row.catalogue_version_id,
     })?;
-    Ok((summary, Basis { catalogue, frozen }))
+    Ok((summary, basis))
+}
+
+/// What a snapshot (or publication epoch) row froze, opened.
+pub(super) fn basis_of(
+    conn: &mut Conn,
+    sealer: &Sealer,
+    org: &str,
+    row: &SnapshotRow,
+) -> AppResult<Basis> {
+    let sealed = Sealed {
+        key_id: row.key_id.clone(),
+        blob: row.sealed.clone(),
+    };
+    let plain = sealer
+        .open(&sealed, &context(&row.organisation_id, &row.id))
+        .map_err(AppError::internal)?;
+    let frozen: Frozen = serde_json::from_slice(&plain).map_err(AppError::internal)?;
+    let catalogue = crate::services::published::version(conn, org, &row.catalogue_version_id)?;
+    let secret = crate::services::noise::secret(conn, sealer, org)?;
+    Ok(Basis {
+        catalogue: (*catalogue).clone(),
+        frozen,
+        secret,
+    })
+}
+
+/// What a frozen row is: its period key, kind, the date it describes and its label.
+pub(super) struct Frame<'a> {
+    pub period: &'a str,
+    pub kind: &'a str,
+    pub due_on: String,
+    pub label: Option<&'a str>,
+}
+
+/// Freezes the organisation's tallies, structure and catalogue version into a new sealed row
+/// framed by `frame`, in the caller's just-begun transaction. The row is not inserted.
+pub(super) fn freeze_row(
+    conn: &mut Conn,
+    sealer: &Sealer,
+    org: &str,
+    frame: Frame<'_>,
+    now: NaiveDateTime,
+) -> AppResult<SnapshotRow> {
+    let Frame {
+        period,
+        kind,
+        due_on,
+        label,
+    } = frame;
+    store::consistent_reads(conn)?;
+    let (catalogue_version_id, _) = basis::current_catalogue(conn, org)?;
+    let frozen = basis::freeze(conn, sealer, org)?;
+    let id = Uuid::new_v4().to_string();
+    let plain = serde_json::to_vec(&frozen).map_err(AppError::internal)?;
+    let sealed = sealer
+        .seal(&plain, &context(org, &id))
+        .map_err(AppError::internal)?;
+    Ok(SnapshotRow {
+        id,
+        organisation_id: org.to_owned(),
+        period: period.to_owned(),
+        kind: kind.to_owned(),
+        due_on,
+        taken_at: now,
+        label: label.map(str::to_owned),
+        catalogue_version_id,
+        key_id: sealed.key_id,
+        sealed: sealed.blob,
+    })
 }
