@@ -91,6 +91,13 @@ pub fn held_from(
     {
         return Ok(None);
     }
+    // A first declaration committed between the two reads above (PostgreSQL, read committed)
+    // commits its owner with it: read the owner again before calling the answers someone
+    // else's, or two concurrent first writes by one person would refuse the second.
+    let owner = crate::store::owners::find(conn, &employee.id)?;
+    if !crate::domain::identity::answers_held(owner.as_deref(), identity) {
+        return Ok(None);
+    }
     Ok(Some(HeldAnswers {
         reason: "sign_in_changed",
         message: HELD_MESSAGE,
