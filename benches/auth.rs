@@ -1,5 +1,6 @@
 //! Identity benchmarks (issue 3): what authentication costs per request, what a login costs,
-//! and whether a burst of logins stalls other requests.
+//! and whether a burst of logins stalls other requests; and (issue 14 item 4) login p99 and the
+//! resident set of a real `declare serve` through 1,000 failed logins from 10 addresses.
 //!
 //! Run: `cargo bench --bench auth` (set DECLARE_BENCH_POSTGRES_URL to add nothing here: the
 //! token path never touches the database, which is the point being measured).
@@ -187,5 +188,122 @@ async fn main() {
         "{:<46} {:>9.2}x",
         "/healthz p99 during burst / quiet p99",
         busy.p99.as_secs_f64() / quiet.p99.as_secs_f64()
+    );
+    drop(app);
+
+    failed_login_flood().await;
+}
+
+/// The resident set of process `pid`, in KiB (`VmRSS` in /proc).
+fn vm_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Issue 14 item 4: 1,000 failed logins from 10 addresses (10 concurrent callers, 127.0.0.x)
+/// against a real `declare serve`, throttle lifted so each one hashes at OWASP cost: login
+/// p50/p99 and the process's resident set before and after (the goal: under 100 MB).
+async fn failed_login_flood() {
+    println!("\n== identity: 1,000 failed logins from 10 addresses, a real `declare serve`");
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_declare"))
+        .arg("serve")
+        .env("DECLARE_DATA_DIR", dir.path())
+        .env("DECLARE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("DECLARE_LOG_LEVEL", "error")
+        .env("DECLARE_RETENTION_INTERVAL_SECONDS", "0")
+        .env("DECLARE_SNAPSHOT_CHECK_SECONDS", "0")
+        .env("DECLARE_LOGIN_MAX_FAILURES_PER_ACCOUNT", "1000000")
+        .env("DECLARE_LOGIN_MAX_FAILURES_PER_ADDRESS", "1000000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = server.id();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while !reqwest::get(format!("{base}/readyz"))
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "declare serve did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let before = vm_rss_kib(pid);
+    let flood_started = Instant::now();
+    let callers: Vec<_> = (0..10u8)
+        .map(|i| {
+            let client = reqwest::Client::builder()
+                .local_address(std::net::IpAddr::V4(std::net::Ipv4Addr::new(
+                    127,
+                    0,
+                    0,
+                    10 + i,
+                )))
+                .build()
+                .unwrap();
+            let url = format!("{base}/oauth/token");
+            tokio::spawn(async move {
+                let mut took = Vec::with_capacity(100);
+                for n in 0..100 {
+                    let sent = Instant::now();
+                    let username = format!("nobody-{i}-{n}");
+                    let r = client
+                        .post(&url)
+                        .form(&[
+                            ("grant_type", "password"),
+                            ("username", username.as_str()),
+                            ("password", "wrong-password"),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 400);
+                    took.push(sent.elapsed());
+                }
+                took
+            })
+        })
+        .collect();
+    let mut took = Vec::new();
+    let mut peak = before;
+    for caller in callers {
+        took.extend(caller.await.unwrap());
+        peak = peak.max(vm_rss_kib(pid));
+    }
+    let wall = flood_started.elapsed();
+    let after = vm_rss_kib(pid);
+    let _ = server.kill();
+    let _ = server.wait();
+    let logins = common::percentiles(&mut took);
+    println!(
+        "{:<46} p50 {:>10}  p99 {:>10}",
+        "failed login latency (10 concurrent)",
+        common::ms(logins.p50),
+        common::ms(logins.p99)
+    );
+    println!(
+        "{:<46} {:>10}",
+        "1,000 failed logins, wall time",
+        common::ms(wall)
+    );
+    println!(
+        "{:<46} {:>7.1} MB -> {:.1} MB (peak {:.1} MB; goal < 100 MB)",
+        "VmRSS before -> after",
+        before as f64 * 1024.0 / 1e6,
+        after as f64 * 1024.0 / 1e6,
+        peak as f64 * 1024.0 / 1e6
     );
 }

@@ -132,17 +132,17 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "DECLARE_LOGIN_MAX_FAILURES_PER_ACCOUNT",
         default: "5",
-        meaning: "failed logins per account per window before 429",
+        meaning: "failed sign-ins of one account from one address (and, for passwords, from all the addresses it never signed in from) before each further attempt waits (429)",
     },
     Variable {
         name: "DECLARE_LOGIN_MAX_FAILURES_PER_ADDRESS",
         default: "20",
-        meaning: "failed logins per client address per window before 429",
+        meaning: "failed sign-ins from one address, whatever the account, before each further attempt waits (429)",
     },
     Variable {
         name: "DECLARE_LOGIN_WINDOW_SECONDS",
         default: "900",
-        meaning: "the login throttling window",
+        meaning: "the longest wait after failed sign-ins; the first is a quarter of it, doubling with each further failure (decision 0018)",
     },
     Variable {
         name: "DECLARE_IDP_ISSUER",

@@ -90,17 +90,15 @@ impl Authenticator {
 
         let (m, t, p) = config.argon2_cost;
         let limits = config.login_throttle;
-        let throttle = LoginThrottle::new(&ThrottleSettings {
-            account_max_failures: limits.per_account,
-            account_window_secs: limits.window_seconds,
-            address_max_failures: limits.per_address,
-            address_window_secs: limits.window_seconds,
-            ..ThrottleSettings::default()
-        });
+        let throttle = LoginThrottle::new(&ThrottleSettings::from_limits(
+            limits.per_account,
+            limits.per_address,
+            Duration::from_secs(limits.window_seconds),
+        ));
         Ok(Authenticator {
             tokens,
             external,
-            hasher: Argon2Hasher::new(m, t, p)?,
+            hasher: Argon2Hasher::new(m, t, p)?.keep_buffers(hashing_slots()),
             throttle,
             token_ttl: Duration::from_secs(config.token_ttl_seconds),
             hashing: tokio::sync::Semaphore::new(hashing_slots()),

@@ -32,7 +32,9 @@ pub use self::external::{
 };
 pub use self::password::{verify_password, Argon2Hasher, PasswordError, PhcString};
 pub use self::roles::{Principal, PrincipalKind, Role};
-pub use self::throttle::{LoginThrottle, RetryAfter, SlidingWindowLimiter, ThrottleSettings};
+pub use self::throttle::{
+    Backoff, Credential, LoginThrottle, MemoryStore, RetryAfter, ThrottleSettings, ThrottleStore,
+};
 pub use self::tokens::{KeyRing, KeySettings, SigningAlgorithm, TokenService, TokenSettings};
 
 /// Takes the token out of an `Authorization` header value (`Bearer <token>`, scheme

@@ -4,14 +4,23 @@
 //! account does not exist (or its stored hash is unreadable), so response time does not
 //! reveal which accounts exist. argon2 is deliberately slow: call these from a blocking
 //! thread (`web::block`/`spawn_blocking`), never on an async worker. The final hash
-//! comparison inside `argon2` is constant-time.
+//! comparison is constant-time.
+//!
+//! Memory: each hash needs `m_cost` KiB (19 MiB at OWASP cost). Allocated per hash, on
+//! whichever blocking thread ran it, glibc kept that memory in the thread's arena after the
+//! free (its mmap threshold rises to the size of a freed mapping), so 60 failed logins left
+//! the process at 881 MB. The hasher instead keeps a few buffers of blocks and lends one to
+//! each hash ([`Argon2Hasher::keep_buffers`]): the memory is allocated once and reused, and
+//! the process stays flat whatever the login rate (issue 14 item 4).
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq as _;
 
 use super::secrets;
 
@@ -76,11 +85,53 @@ impl fmt::Debug for PhcString {
     }
 }
 
+/// Buffers of argon2 memory lent to one hash at a time. At most `keep` are kept between
+/// hashes; callers beyond that (there are none when hashing goes through the authenticator's
+/// semaphore of the same size) get a buffer of their own that is freed after.
+#[derive(Debug)]
+struct BlockPool {
+    blocks: usize,
+    keep: usize,
+    free: Mutex<Vec<Vec<Block>>>,
+}
+
+impl BlockPool {
+    fn new(blocks: usize, keep: usize) -> Self {
+        BlockPool {
+            blocks,
+            keep,
+            free: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A buffer of at least `blocks` blocks (a stored hash of other parameters may need more).
+    fn take(&self, blocks: usize) -> Vec<Block> {
+        if blocks <= self.blocks {
+            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(buffer) = free.pop() {
+                return buffer;
+            }
+        }
+        vec![Block::default(); blocks.max(self.blocks)]
+    }
+
+    fn give(&self, buffer: Vec<Block>) {
+        if buffer.len() != self.blocks {
+            return;
+        }
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        if free.len() < self.keep {
+            free.push(buffer);
+        }
+    }
+}
+
 /// argon2id with fixed parameters, plus a dummy hash at those parameters.
 #[derive(Clone)]
 pub struct Argon2Hasher {
     params: Params,
     dummy: PhcString,
+    memory: Arc<BlockPool>,
 }
 
 impl fmt::Debug for Argon2Hasher {
@@ -96,9 +147,11 @@ impl fmt::Debug for Argon2Hasher {
 impl Default for Argon2Hasher {
     /// OWASP parameters, with the precomputed dummy hash (no work at construction).
     fn default() -> Self {
+        let params = Params::new(OWASP_M_COST_KIB, OWASP_T_COST, OWASP_P_COST, None)
+            .unwrap_or(Params::DEFAULT);
         Argon2Hasher {
-            params: Params::new(OWASP_M_COST_KIB, OWASP_T_COST, OWASP_P_COST, None)
-                .unwrap_or(Params::DEFAULT),
+            memory: Arc::new(BlockPool::new(params.block_count(), 1)),
+            params,
             dummy: PhcString(DUMMY_PHC_OWASP.to_owned()),
         }
     }
@@ -111,6 +164,7 @@ impl Argon2Hasher {
         let params =
             Params::new(m_cost_kib, t_cost, p_cost, None).map_err(|_| PasswordError::Params)?;
         let mut hasher = Argon2Hasher {
+            memory: Arc::new(BlockPool::new(params.block_count(), 1)),
             params,
             dummy: PhcString(String::new()),
         };
@@ -118,8 +172,30 @@ impl Argon2Hasher {
         Ok(hasher)
     }
 
+    /// Keeps up to `buffers` hashing buffers for reuse: as many as hashes may run at once
+    /// (the authenticator's semaphore), so the memory held is `buffers x m_cost`, bounded.
+    pub fn keep_buffers(mut self, buffers: usize) -> Self {
+        self.memory = Arc::new(BlockPool::new(self.params.block_count(), buffers.max(1)));
+        self
+    }
+
     fn argon2(&self) -> Argon2<'static> {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    /// One argon2 computation in a borrowed buffer.
+    fn compute(
+        &self,
+        argon2: &Argon2<'_>,
+        blocks: usize,
+        secret: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), PasswordError> {
+        let mut buffer = self.memory.take(blocks);
+        let result = argon2.hash_password_into_with_memory(secret, salt, out, &mut buffer[..]);
+        self.memory.give(buffer);
+        result.map_err(|_| PasswordError::Hash)
     }
 
     fn hash(&self, secret: &str) -> Result<PhcString, PasswordError> {
@@ -127,10 +203,59 @@ impl Argon2Hasher {
             return Err(PasswordError::TooLong);
         }
         let salt = SaltString::generate(&mut OsRng);
-        self.argon2()
-            .hash_password(secret.as_bytes(), &salt)
-            .map(|h| PhcString(h.to_string()))
-            .map_err(|_| PasswordError::Hash)
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt
+            .decode_b64(&mut salt_bytes)
+            .map_err(|_| PasswordError::Hash)?;
+        let mut out = vec![
+            0u8;
+            self.params
+                .output_len()
+                .unwrap_or(Params::DEFAULT_OUTPUT_LEN)
+        ];
+        self.compute(
+            &self.argon2(),
+            self.params.block_count(),
+            secret.as_bytes(),
+            salt_bytes,
+            &mut out,
+        )?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(|_| PasswordError::Hash)?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&out).map_err(|_| PasswordError::Hash)?),
+        };
+        Ok(PhcString(phc.to_string()))
+    }
+
+    /// Whether `candidate` hashes to `stored` under `stored`'s own algorithm, version,
+    /// parameters and salt (so hashes from older settings still verify).
+    fn matches(&self, candidate: &[u8], stored: &PasswordHash<'_>) -> bool {
+        let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else {
+            return false;
+        };
+        let (Ok(algorithm), Ok(params)) = (
+            Algorithm::try_from(stored.algorithm),
+            Params::try_from(stored),
+        ) else {
+            return false;
+        };
+        let version = match stored.version.map(Version::try_from).transpose() {
+            Ok(version) => version.unwrap_or_default(),
+            Err(_) => return false,
+        };
+        let mut salt_bytes = [0u8; 64];
+        let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else {
+            return false;
+        };
+        let blocks = params.block_count();
+        let argon2 = Argon2::new(algorithm, version, params);
+        let mut out = vec![0u8; expected.len()];
+        self.compute(&argon2, blocks, candidate, salt_bytes, &mut out)
+            .is_ok()
+            && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
     }
 
     /// Hashes a new password (policy such as minimum length is the caller's).
@@ -146,7 +271,7 @@ impl Argon2Hasher {
         let real = stored.and_then(|s| PasswordHash::new(s.as_str()).ok());
         let too_long = candidate.len() > MAX_SECRET_LEN;
         match real {
-            Some(hash) if !too_long => self.argon2().verify_password(candidate, &hash).is_ok(),
+            Some(hash) if !too_long => self.matches(candidate, &hash),
             _ => {
                 if let Ok(dummy) = PasswordHash::new(self.dummy.as_str()) {
                     let probe = if too_long {
@@ -154,7 +279,7 @@ impl Argon2Hasher {
                     } else {
                         candidate
                     };
-                    let _ = self.argon2().verify_password(probe, &dummy);
+                    let _ = self.matches(probe, &dummy);
                 }
                 false
             }
@@ -290,6 +415,55 @@ mod tests {
         assert!(!h.verify_client_secret(&secret, None));
         let (other, _) = h.generate_client_secret().unwrap();
         assert_ne!(raw, other.expose_secret());
+    }
+
+    #[test]
+    fn hashes_agree_with_the_argon2_crates_own_hasher_and_verifier() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let h = fast();
+        let ours = h.hash_password(&s("correct horse")).unwrap();
+        let reference = Argon2::new(Algorithm::Argon2id, Version::V0x13, h.params.clone());
+        let parsed = PasswordHash::new(ours.as_str()).unwrap();
+        assert!(reference.verify_password(b"correct horse", &parsed).is_ok());
+        assert!(reference
+            .verify_password(b"correct horsE", &parsed)
+            .is_err());
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = reference
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        let theirs = PhcString::parse(theirs).unwrap();
+        assert!(h.verify_password(&s("correct horse"), Some(&theirs)));
+        assert!(!h.verify_password(&s("correct horsE"), Some(&theirs)));
+        // Other variants and versions still verify under their own settings.
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x10, h.params.clone())
+            .hash_password(b"old", &salt)
+            .unwrap()
+            .to_string();
+        assert!(h.verify_password(&s("old"), Some(&PhcString::parse(argon2i).unwrap())));
+    }
+
+    #[test]
+    fn hashing_memory_is_lent_and_kept_no_more_than_asked() {
+        let h = fast().keep_buffers(2);
+        let phc = h.hash_password(&s("pw")).unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let h = h.clone();
+                let phc = phc.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..20 {
+                        assert!(h.verify_password(&s("pw"), Some(&phc)));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let kept = h.memory.free.lock().unwrap().len();
+        assert!((1..=2).contains(&kept), "{kept}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod completion;
 pub mod consent;
 pub mod disclosure;
+pub mod identity;
 pub mod schedule;
 pub mod scim;
 pub mod tally;

@@ -57,7 +57,8 @@ pub async fn create_organisation(
 ) -> AppResult<HttpResponse> {
     require_deployment_admin(&caller.principal)?;
     let body = body.parse()?;
-    let org = identity::create_organisation(&state.db, body.code, body.name).await?;
+    let org =
+        identity::create_organisation_by(&state.db, caller.actor(), body.code, body.name).await?;
     Ok(HttpResponse::Created().json(org))
 }
 
@@ -65,7 +66,9 @@ pub async fn create_organisation(
 #[utoipa::path(tag = "organisations", operation_id = "create_account", security(("bearer" = [])),
     params(("organisation_id" = Uuid, Path)),
     request_body = NewAccount,
-    responses((status = 201, body = AccountView), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)))]
+    responses((status = 201, body = AccountView), (status = 401), (status = 403), (status = 404),
+              (status = 409, description = "The username is taken, or the employee record already has a login"),
+              (status = 422, description = "Invalid fields, or an employee record of another organisation")))]
 #[post("/organisations/{organisation_id}/accounts")]
 pub async fn create_account(
     caller: Authorized<Admins>,
@@ -75,9 +78,14 @@ pub async fn create_account(
 ) -> AppResult<HttpResponse> {
     let organisation_id = path.into_inner();
     require_org_admin(&caller.principal, organisation_id)?;
-    let account =
-        identity::create_account(&state.db, &state.auth, Some(organisation_id), body.parse()?)
-            .await?;
+    let account = identity::create_account_by(
+        &state.db,
+        &state.auth,
+        caller.actor(),
+        Some(organisation_id),
+        body.parse()?,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(account))
 }
 
@@ -95,8 +103,14 @@ pub async fn create_client(
 ) -> AppResult<HttpResponse> {
     let organisation_id = path.into_inner();
     require_org_admin(&caller.principal, organisation_id)?;
-    let client =
-        identity::create_client(&state.db, &state.auth, organisation_id, body.parse()?).await?;
+    let client = identity::create_client_by(
+        &state.db,
+        &state.auth,
+        caller.actor(),
+        organisation_id,
+        body.parse()?,
+    )
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header(("cache-control", "no-store"))
         .json(client))

@@ -244,6 +244,15 @@ pub async fn update(
             let actor = Actor::of(&principal, request_id);
             let about = subject::audit_subject(&employee);
             let now = Utc::now().naive_utc();
+            // Withdrawing erases the answers: never answers another sign-in gave (decision 0017).
+            if change
+                .purposes
+                .iter()
+                .any(|(p, grant)| !*grant && *p == Purpose::EqualityMonitoring)
+                && subject::held_from(conn, &employee, &subject::identity_of(&principal))?.is_some()
+            {
+                return Err(subject::held_error());
+            }
             for (purpose, grant) in &change.purposes {
                 if *grant {
                     subject::require_in_post(&employee)?;

@@ -17,7 +17,7 @@ use crate::domain::tally::Counted;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::audit::{self, Actor, AuditEventView};
 use crate::services::consent::{self, ConsentView, NoticeView};
-use crate::services::subject;
+use crate::services::subject::{self, HeldAnswers};
 use crate::services::tallies;
 use crate::services::workforce::EmployeeView;
 use crate::store::declarations::{self as repo, Declaration, HistoryRow};
@@ -43,6 +43,11 @@ pub struct DeclarationView {
     pub new_since_answered: Vec<String>,
     pub last_reviewed_at: Option<NaiveDateTime>,
     pub updated_at: Option<NaiveDateTime>,
+    /// Present when answers on the record were given through another sign-in and are held out
+    /// of this one's reach (decision 0017); the rest of the view is then as if nothing was
+    /// declared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_answers: Option<HeldAnswers>,
 }
 
 /// One past state of the answers, after the change numbered `seq`.
@@ -84,6 +89,10 @@ pub struct Export {
     pub declaration: Option<DeclarationView>,
     pub history: Vec<HistoryEntry>,
     pub audit_events: Vec<AuditEventView>,
+    /// Present when answers on the record are held for another sign-in: they, their history
+    /// and that sign-in's self-service events are left out of this export.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_answers: Option<HeldAnswers>,
 }
 
 /// Ties a ciphertext to its row, so one copied into another person's row does not open.
@@ -185,6 +194,7 @@ fn view_of(
             new_since_answered: Vec::new(),
             last_reviewed_at: None,
             updated_at: None,
+            held_answers: None,
         });
     };
     let answered = if &row.catalogue_version_id == current_id {
@@ -219,6 +229,7 @@ fn view_of(
         new_since_answered,
         last_reviewed_at: Some(row.last_reviewed_at),
         updated_at: Some(row.updated_at),
+        held_answers: None,
     })
 }
 
@@ -229,7 +240,26 @@ fn stale(current: i64) -> AppError {
     ))
 }
 
-/// Runs `work` in one transaction with the caller's employee record and an audit actor.
+/// The sign-in behind a self-service call, and whether the record's answers are out of its
+/// reach because another sign-in gave them (decision 0017).
+struct Caller {
+    identity: String,
+    held: Option<HeldAnswers>,
+}
+
+impl Caller {
+    /// Refuses a change (or erasure) of answers another sign-in gave, before anything about
+    /// them (even their version) is revealed.
+    fn require_own(&self) -> AppResult<()> {
+        match self.held {
+            Some(_) => Err(subject::held_error()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Runs `work` in one transaction with the caller's employee record, an audit actor and whether
+/// the stored answers are the caller's own.
 async fn in_transaction<T, F>(
     db: &Database,
     principal: Principal,
@@ -238,13 +268,15 @@ async fn in_transaction<T, F>(
 ) -> AppResult<T>
 where
     T: Send + 'static,
-    F: FnOnce(&mut Conn, &Employee, &Actor) -> AppResult<T> + Send + 'static,
+    F: FnOnce(&mut Conn, &Employee, &Actor, &Caller) -> AppResult<T> + Send + 'static,
 {
     db.run(move |conn| {
         Ok(conn.transaction(|conn| -> AppResult<T> {
             let employee = subject::resolve(conn, &principal)?;
             let actor = Actor::of(&principal, request_id);
-            work(conn, &employee, &actor)
+            let identity = subject::identity_of(&principal);
+            let held = subject::held_from(conn, &employee, &identity)?;
+            work(conn, &employee, &actor, &Caller { identity, held })
         }))
     })
     .await?
@@ -265,12 +297,22 @@ pub async fn read(
     principal: Principal,
     request_id: Option<String>,
 ) -> AppResult<DeclarationView> {
-    in_transaction(db, principal, request_id, move |conn, employee, actor| {
-        let row = repo::find(conn, &employee.id)?;
-        let out = view(conn, &sealer, employee, row.as_ref())?;
-        event(conn, actor, "declaration.read", employee)?;
-        Ok(out)
-    })
+    in_transaction(
+        db,
+        principal,
+        request_id,
+        move |conn, employee, actor, caller| {
+            // Another sign-in's answers: the view of an empty record, with the notice.
+            let row = match caller.held {
+                Some(_) => None,
+                None => repo::find(conn, &employee.id)?,
+            };
+            let mut out = view(conn, &sealer, employee, row.as_ref())?;
+            out.held_answers = caller.held.clone();
+            event(conn, actor, "declaration.read", employee)?;
+            Ok(out)
+        },
+    )
     .await
 }
 
@@ -284,94 +326,104 @@ pub async fn write(
     if_match: Vec<i64>,
     change: Change,
 ) -> AppResult<DeclarationView> {
-    in_transaction(db, principal, request_id, move |conn, employee, actor| {
-        subject::require_in_post(employee)?;
-        consent::require_monitoring_consent(conn, &employee.organisation_id, &employee.id)?;
-        let existing = repo::find(conn, &employee.id)?;
-        let current_version = existing.as_ref().map_or(0, |d| d.version);
-        if !if_match.contains(&current_version) {
-            return Err(stale(current_version));
-        }
-        let previous = match &existing {
-            Some(row) => open_row(&sealer, row)?,
-            None => AnswerSet::new(),
-        };
-        let before = match &existing {
-            Some(row) => groups_of_opened(conn, &sealer, row, &previous)?,
-            None => Counted::blank(),
-        };
-        let answers = match change {
-            Change::Replace(answers) => answers,
-            Change::Patch(patch) => {
-                let mut answers = previous.clone();
-                for (code, answer) in patch {
-                    match answer {
-                        Some(answer) => answers.insert(code, answer),
-                        None => answers.remove(&code),
-                    };
+    in_transaction(
+        db,
+        principal,
+        request_id,
+        move |conn, employee, actor, caller| {
+            caller.require_own()?;
+            subject::require_in_post(employee)?;
+            consent::require_monitoring_consent(conn, &employee.organisation_id, &employee.id)?;
+            let existing = repo::find(conn, &employee.id)?;
+            let current_version = existing.as_ref().map_or(0, |d| d.version);
+            if !if_match.contains(&current_version) {
+                return Err(stale(current_version));
+            }
+            let previous = match &existing {
+                Some(row) => open_row(&sealer, row)?,
+                None => AnswerSet::new(),
+            };
+            let before = match &existing {
+                Some(row) => groups_of_opened(conn, &sealer, row, &previous)?,
+                None => Counted::blank(),
+            };
+            let answers = match change {
+                Change::Replace(answers) => answers,
+                Change::Patch(patch) => {
+                    let mut answers = previous.clone();
+                    for (code, answer) in patch {
+                        match answer {
+                            Some(answer) => answers.insert(code, answer),
+                            None => answers.remove(&code),
+                        };
+                    }
+                    answers
                 }
-                answers
-            }
-        };
-        let current = current_catalogue(conn, &employee.organisation_id)?;
-        let (catalogue_id, catalogue) = (current.0.clone(), current.1.clone());
-        validate_answers_for_write(&catalogue, &answers, &previous).map_err(|problems| {
-            AppError::Validation(problems.into_iter().map(FieldError::from).collect())
-        })?;
-        let now = Utc::now().naive_utc();
-        let version = current_version + 1;
-        let sealed = seal(&sealer, &answers, &declaration_context(&employee.id))?;
-        let row = Declaration {
-            employee_id: employee.id.clone(),
-            organisation_id: employee.organisation_id.clone(),
-            catalogue_version_id: catalogue_id,
-            key_id: sealed.key_id,
-            sealed: sealed.blob,
-            version,
-            // Changing answers is reviewing them.
-            last_reviewed_at: now,
-            updated_at: now,
-        };
-        if existing.is_some() {
-            if repo::update_if_version(conn, &row, current_version)? == 0 {
-                return Err(stale(current_version + 1));
-            }
-        } else if let Err(e) = repo::insert(conn, &row) {
-            // A concurrent first declaration won the race.
-            return Err(if e.is_unique_violation() {
-                stale(1)
-            } else {
-                e.into()
-            });
-        }
-        let history = seal(&sealer, &answers, &history_context(&employee.id, version))?;
-        repo::append_history(
-            conn,
-            &HistoryRow {
-                id: Uuid::new_v4().to_string(),
-                employee_id: employee.id.clone(),
-                seq: version,
-                key_id: history.key_id,
-                sealed: history.blob,
-                changed_at: now,
-            },
-        )?;
-        // The tallies follow in the same transaction: figures never disagree with answers.
-        if let Some(cell) = tallies::counted_cell(employee) {
-            let secret = super::noise::secret(conn, &sealer, &employee.organisation_id)?;
-            let after = Counted::new(
-                &secret,
-                &employee.id,
-                crate::domain::tally::groups_of(&catalogue, &answers),
-            );
-            tallies::update_cell(conn, &sealer, &employee.organisation_id, &cell, |c| {
-                c.replace(&before, &after)
+            };
+            let current = current_catalogue(conn, &employee.organisation_id)?;
+            let (catalogue_id, catalogue) = (current.0.clone(), current.1.clone());
+            validate_answers_for_write(&catalogue, &answers, &previous).map_err(|problems| {
+                AppError::Validation(problems.into_iter().map(FieldError::from).collect())
             })?;
-        }
-        let out = view_of(conn, employee, &current, Some((&row, answers)))?;
-        event(conn, actor, "declaration.write", employee)?;
-        Ok(out)
-    })
+            let now = Utc::now().naive_utc();
+            let version = current_version + 1;
+            let sealed = seal(&sealer, &answers, &declaration_context(&employee.id))?;
+            let row = Declaration {
+                employee_id: employee.id.clone(),
+                organisation_id: employee.organisation_id.clone(),
+                catalogue_version_id: catalogue_id,
+                key_id: sealed.key_id,
+                sealed: sealed.blob,
+                version,
+                // Changing answers is reviewing them.
+                last_reviewed_at: now,
+                updated_at: now,
+            };
+            if existing.is_some() {
+                if repo::update_if_version(conn, &row, current_version)? == 0 {
+                    return Err(stale(current_version + 1));
+                }
+            } else {
+                if let Err(e) = repo::insert(conn, &row) {
+                    // A concurrent first declaration won the race.
+                    return Err(if e.is_unique_violation() {
+                        stale(1)
+                    } else {
+                        e.into()
+                    });
+                }
+                // The first answers belong to the sign-in that gave them, and to no later one.
+                crate::store::owners::set(conn, &employee.id, &caller.identity, now)?;
+            }
+            let history = seal(&sealer, &answers, &history_context(&employee.id, version))?;
+            repo::append_history(
+                conn,
+                &HistoryRow {
+                    id: Uuid::new_v4().to_string(),
+                    employee_id: employee.id.clone(),
+                    seq: version,
+                    key_id: history.key_id,
+                    sealed: history.blob,
+                    changed_at: now,
+                },
+            )?;
+            // The tallies follow in the same transaction: figures never disagree with answers.
+            if let Some(cell) = tallies::counted_cell(employee) {
+                let secret = super::noise::secret(conn, &sealer, &employee.organisation_id)?;
+                let after = Counted::new(
+                    &secret,
+                    &employee.id,
+                    crate::domain::tally::groups_of(&catalogue, &answers),
+                );
+                tallies::update_cell(conn, &sealer, &employee.organisation_id, &cell, |c| {
+                    c.replace(&before, &after)
+                })?;
+            }
+            let out = view_of(conn, employee, &current, Some((&row, answers)))?;
+            event(conn, actor, "declaration.write", employee)?;
+            Ok(out)
+        },
+    )
     .await
 }
 
@@ -382,10 +434,16 @@ pub async fn erase(
     principal: Principal,
     request_id: Option<String>,
 ) -> AppResult<()> {
-    in_transaction(db, principal, request_id, move |conn, employee, actor| {
-        erase_counted(conn, &sealer, employee)?;
-        event(conn, actor, "declaration.erase", employee)
-    })
+    in_transaction(
+        db,
+        principal,
+        request_id,
+        move |conn, employee, actor, caller| {
+            caller.require_own()?;
+            erase_counted(conn, &sealer, employee)?;
+            event(conn, actor, "declaration.erase", employee)
+        },
+    )
     .await
 }
 
@@ -396,19 +454,25 @@ pub async fn review(
     principal: Principal,
     request_id: Option<String>,
 ) -> AppResult<DeclarationView> {
-    in_transaction(db, principal, request_id, move |conn, employee, actor| {
-        subject::require_in_post(employee)?;
-        consent::require_monitoring_consent(conn, &employee.organisation_id, &employee.id)?;
-        if repo::mark_reviewed(conn, &employee.id, Utc::now().naive_utc())? == 0 {
-            return Err(AppError::NotFound(
-                "nothing is declared yet, so there is nothing to confirm".into(),
-            ));
-        }
-        let row = repo::find(conn, &employee.id)?;
-        let out = view(conn, &sealer, employee, row.as_ref())?;
-        event(conn, actor, "declaration.review", employee)?;
-        Ok(out)
-    })
+    in_transaction(
+        db,
+        principal,
+        request_id,
+        move |conn, employee, actor, caller| {
+            caller.require_own()?;
+            subject::require_in_post(employee)?;
+            consent::require_monitoring_consent(conn, &employee.organisation_id, &employee.id)?;
+            if repo::mark_reviewed(conn, &employee.id, Utc::now().naive_utc())? == 0 {
+                return Err(AppError::NotFound(
+                    "nothing is declared yet, so there is nothing to confirm".into(),
+                ));
+            }
+            let row = repo::find(conn, &employee.id)?;
+            let out = view(conn, &sealer, employee, row.as_ref())?;
+            event(conn, actor, "declaration.review", employee)?;
+            Ok(out)
+        },
+    )
     .await
 }
 
@@ -441,11 +505,19 @@ pub async fn history(
     principal: Principal,
     request_id: Option<String>,
 ) -> AppResult<Vec<HistoryEntry>> {
-    in_transaction(db, principal, request_id, move |conn, employee, actor| {
-        let out = history_entries(conn, &sealer, employee)?;
-        event(conn, actor, "declaration.history.read", employee)?;
-        Ok(out)
-    })
+    in_transaction(
+        db,
+        principal,
+        request_id,
+        move |conn, employee, actor, caller| {
+            let out = match caller.held {
+                Some(_) => Vec::new(),
+                None => history_entries(conn, &sealer, employee)?,
+            };
+            event(conn, actor, "declaration.history.read", employee)?;
+            Ok(out)
+        },
+    )
     .await
 }
 
@@ -456,30 +528,56 @@ pub async fn export(
     principal: Principal,
     request_id: Option<String>,
 ) -> AppResult<Export> {
-    in_transaction(db, principal, request_id, move |conn, employee, actor| {
-        event(conn, actor, "export.read", employee)?;
-        // The events listed must be sealed ones, this export's own included: seal in this
-        // transaction (on PostgreSQL that holds the trail's lock to commit; exports are rare).
-        crate::store::audit::seal_in(conn)?;
-        let row = repo::find(conn, &employee.id)?;
-        let declaration = match &row {
-            Some(row) => Some(view(conn, &sealer, employee, Some(row))?),
-            None => None,
-        };
-        let history = history_entries(conn, &sealer, employee)?;
-        let notice = consents::current_notice(conn, &employee.organisation_id)?;
-        let consent_rows = consents::for_employee(conn, &employee.id)?;
-        let events = crate::store::audit::about_subject(conn, &subject::audit_subject(employee))?;
-        Ok(Export {
-            employee: employee.clone().into(),
-            privacy_notice: notice.map(Into::into),
-            consents: consent_rows.into_iter().map(Into::into).collect(),
-            declaration,
-            history,
-            audit_events: events.into_iter().map(Into::into).collect(),
-        })
-    })
+    in_transaction(
+        db,
+        principal,
+        request_id,
+        move |conn, employee, actor, caller| {
+            event(conn, actor, "export.read", employee)?;
+            // The events listed must be sealed ones, this export's own included: seal in this
+            // transaction (on PostgreSQL that holds the trail's lock to commit; exports are rare).
+            crate::store::audit::seal_in(conn)?;
+            let (declaration, history) = match caller.held {
+                Some(_) => (None, Vec::new()),
+                None => {
+                    let row = repo::find(conn, &employee.id)?;
+                    let declaration = match &row {
+                        Some(row) => Some(view(conn, &sealer, employee, Some(row))?),
+                        None => None,
+                    };
+                    (declaration, history_entries(conn, &sealer, employee)?)
+                }
+            };
+            let notice = consents::current_notice(conn, &employee.organisation_id)?;
+            let consent_rows = consents::for_employee(conn, &employee.id)?;
+            let mut events =
+                crate::store::audit::about_subject(conn, &subject::audit_subject(employee))?;
+            if caller.held.is_some() {
+                // When and how often the other sign-in read or changed its answers is about that
+                // person, not this one: keep HR's and the caller's own events only.
+                events.retain(|e| !self_service_of_another(&e.actor, &e.action, &caller.identity));
+            }
+            Ok(Export {
+                employee: employee.clone().into(),
+                privacy_notice: notice.map(Into::into),
+                consents: consent_rows.into_iter().map(Into::into).collect(),
+                declaration,
+                history,
+                audit_events: events.into_iter().map(Into::into).collect(),
+                held_answers: caller.held.clone(),
+            })
+        },
+    )
     .await
+}
+
+/// An event of a person's own self-service (their answers, consents or export) recorded for a
+/// sign-in other than `identity`.
+fn self_service_of_another(actor: &str, action: &str, identity: &str) -> bool {
+    let self_service = ["declaration.", "consent.", "export."]
+        .iter()
+        .any(|prefix| action.starts_with(prefix));
+    self_service && actor != identity
 }
 
 /// Whether an employee is due a review.

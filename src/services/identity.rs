@@ -8,11 +8,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::{Authenticator, PhcString, Principal, PrincipalKind, Role};
+use crate::auth::{Authenticator, Credential, PhcString, Principal, PrincipalKind, Role};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::store::accounts::{self, Account, ApiClient};
 use crate::store::organisations::{self, Organisation};
-use crate::store::Database;
+use crate::store::{owners, Conn, Database};
+
+use super::audit::Actor;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrganisationView {
@@ -85,8 +87,19 @@ fn split_roles(stored: &str) -> Vec<Role> {
     stored.split(',').filter_map(|r| r.parse().ok()).collect()
 }
 
+/// Creates an organisation from the command line (`declare admin create-org`).
 pub async fn create_organisation(
     db: &Database,
+    code: String,
+    name: String,
+) -> AppResult<OrganisationView> {
+    create_organisation_by(db, Actor::cli(), code, name).await
+}
+
+/// Creates an organisation, recording `actor` in the audit trail in the same transaction.
+pub async fn create_organisation_by(
+    db: &Database,
+    actor: Actor,
     code: String,
     name: String,
 ) -> AppResult<OrganisationView> {
@@ -109,15 +122,19 @@ pub async fn create_organisation(
         created_at: Utc::now().naive_utc(),
     };
     let stored = org.clone();
+    let org_id = Uuid::parse_str(&org.id).map_err(AppError::internal)?;
     // Every organisation starts from the national catalogue: installed in the same
     // transaction, so no organisation is ever without a published catalogue.
-    let catalogue = crate::services::catalogue::initial_version(
-        Uuid::parse_str(&org.id).map_err(AppError::internal)?,
-    )?;
+    let catalogue = crate::services::catalogue::initial_version(org_id)?;
+    let event = actor.in_organisation(org_id).event(
+        "organisation.create",
+        Some(format!("organisation:{org_id}")),
+    );
     db.run(move |conn| {
         conn.transaction(|conn| {
             organisations::insert(conn, &stored)?;
-            crate::store::catalogue::insert(conn, &catalogue)
+            crate::store::catalogue::insert(conn, &catalogue)?;
+            super::audit::append(conn, event)
         })
     })
     .await
@@ -186,11 +203,58 @@ pub struct AccountView {
     pub roles: Vec<Role>,
 }
 
-/// Creates a local account; `organisation_id: None` makes a deployment-wide account, which may
-/// only hold `admin` or `national_viewer`.
+/// Creates a local account from the command line (`declare admin create-account`).
 pub async fn create_account(
     db: &Database,
     auth: &std::sync::Arc<Authenticator>,
+    organisation_id: Option<Uuid>,
+    new: NewAccount,
+) -> AppResult<AccountView> {
+    let actor = match organisation_id {
+        Some(org) => Actor::cli_for(org),
+        None => Actor::cli(),
+    };
+    create_account_by(db, auth, actor, organisation_id, new).await
+}
+
+/// Why an account cannot be linked to the employee record it names. The record must be in the
+/// account's organisation and have no other login (decision 0017).
+fn link_refusal(conn: &mut Conn, org: &str, employee: &str) -> AppResult<()> {
+    let record = match crate::store::workforce::find_employee(conn, org, employee) {
+        Ok(record) => record,
+        Err(e) if e.is_not_found() => {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "employee_id",
+                "not_in_organisation",
+                "no employee record with this id in this organisation; an account is linked only \
+                 to a record of its own organisation",
+            )]))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if record.external_subject.is_some() {
+        return Err(AppError::Conflict(
+            "employee_id: this employee record signs in through the identity provider; a record \
+             takes one login, so no local account is linked to it"
+                .into(),
+        ));
+    }
+    if owners::account_for_employee(conn, employee)?.is_some() {
+        return Err(AppError::Conflict(
+            "employee_id: this employee record already has an account; a record takes one login"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a local account; `organisation_id: None` makes a deployment-wide account, which may
+/// only hold `admin` or `national_viewer`. The account, and any link to an employee record,
+/// is recorded in the audit trail (as `actor`) in the same transaction.
+pub async fn create_account_by(
+    db: &Database,
+    auth: &std::sync::Arc<Authenticator>,
+    actor: Actor,
     organisation_id: Option<Uuid>,
     new: NewAccount,
 ) -> AppResult<AccountView> {
@@ -230,6 +294,20 @@ pub async fn create_account(
             "national_viewer is held outside organisations",
         ));
     }
+    if new.employee_id.is_some() && organisation_id.is_none() {
+        problems.push(FieldError::new(
+            "employee_id",
+            "needs_organisation",
+            "an account outside any organisation is linked to no employee record",
+        ));
+    }
+    if new.employee_id.is_some() && !roles.contains(&Role::Employee) {
+        problems.push(FieldError::new(
+            "employee_id",
+            "not_an_employee_account",
+            "only an account with the employee role is linked to an employee record",
+        ));
+    }
     if !problems.is_empty() {
         return Err(AppError::Validation(problems));
     }
@@ -250,20 +328,61 @@ pub async fn create_account(
         created_at: Utc::now().naive_utc(),
     };
     let id = account.id.clone();
+    let actor = match organisation_id {
+        Some(org) => actor.in_organisation(org),
+        None => actor,
+    };
+    let role_names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    let created = actor
+        .event("account.create", Some(format!("account:{id}")))
+        .with_detail(serde_json::json!({
+            "roles": role_names,
+            "linked_employee": account.employee_id.is_some(),
+        }));
     db.run(move |conn| {
-        if let Some(org) = &account.organisation_id {
-            organisations::find(conn, org)?;
-        }
-        accounts::insert_account(conn, &account)
+        Ok(conn.transaction(|conn| -> AppResult<()> {
+            if let Some(org) = &account.organisation_id {
+                organisations::find(conn, org).map_err(|e| {
+                    if e.is_not_found() {
+                        AppError::NotFound("no such organisation".into())
+                    } else {
+                        e.into()
+                    }
+                })?;
+                if let Some(employee) = &account.employee_id {
+                    link_refusal(conn, org, employee)?;
+                }
+            }
+            accounts::insert_account(conn, &account).map_err(|e| {
+                if e.is_unique_violation() {
+                    AppError::Conflict(
+                        "an account with this username, or for this employee record, already exists"
+                            .into(),
+                    )
+                } else {
+                    AppError::from(e)
+                }
+            })?;
+            super::audit::append(conn, created)?;
+            if let Some(employee) = &account.employee_id {
+                // The link itself, on the employee's trail: any answers already on the record
+                // stay with the sign-in that gave them (decision 0017).
+                let held = owners::has_answers(conn, employee)?;
+                super::audit::append(
+                    conn,
+                    actor
+                        .event("identity.link", Some(format!("employee:{employee}")))
+                        .with_detail(serde_json::json!({
+                            "via": "account",
+                            "login": format!("account:{}", account.id),
+                            "answers_held": held,
+                        })),
+                )?;
+            }
+            Ok(())
+        }))
     })
-    .await
-    .map_err(|e| match e {
-        e if e.is_unique_violation() => {
-            AppError::Conflict("an account with this username already exists".into())
-        }
-        e if e.is_not_found() => AppError::NotFound("no such organisation".into()),
-        e => e.into(),
-    })?;
+    .await??;
     Ok(AccountView {
         id: Uuid::parse_str(&id).unwrap_or_default(),
         username,
@@ -289,9 +408,28 @@ pub struct ClientCredentials {
     pub roles: Vec<Role>,
 }
 
+/// Creates an API client from the command line (`declare admin create-client`).
 pub async fn create_client(
     db: &Database,
     auth: &std::sync::Arc<Authenticator>,
+    organisation_id: Uuid,
+    new: NewClient,
+) -> AppResult<ClientCredentials> {
+    create_client_by(
+        db,
+        auth,
+        Actor::cli_for(organisation_id),
+        organisation_id,
+        new,
+    )
+    .await
+}
+
+/// Creates an API client, recording `actor` in the audit trail in the same transaction.
+pub async fn create_client_by(
+    db: &Database,
+    auth: &std::sync::Arc<Authenticator>,
+    actor: Actor,
     organisation_id: Uuid,
     new: NewClient,
 ) -> AppResult<ClientCredentials> {
@@ -333,9 +471,17 @@ pub async fn create_client(
         created_at: Utc::now().naive_utc(),
     };
     let client_id = client.client_id.clone();
+    let role_names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    let event = actor
+        .in_organisation(organisation_id)
+        .event("client.create", Some(format!("client:{client_id}")))
+        .with_detail(serde_json::json!({ "roles": role_names }));
     db.run(move |conn| {
-        organisations::find(conn, &client.organisation_id)?;
-        accounts::insert_client(conn, &client)
+        conn.transaction(|conn| {
+            organisations::find(conn, &client.organisation_id)?;
+            accounts::insert_client(conn, &client)?;
+            super::audit::append(conn, event)
+        })
     })
     .await
     .map_err(|e| {
@@ -395,7 +541,7 @@ pub async fn password_grant(
 ) -> AppResult<TokenResponse> {
     let username = username.trim().to_lowercase();
     auth.throttle
-        .check(&username, &address, Instant::now())
+        .check(&username, &address, Credential::Password, Instant::now())
         .map_err(throttled)?;
     let lookup = username.clone();
     let account = db
@@ -416,7 +562,7 @@ pub async fn password_grant(
         (true, Some(account)) => account,
         _ => {
             auth.throttle
-                .record_failure(&username, &address, Instant::now());
+                .record_failure(&username, &address, Credential::Password, Instant::now());
             return Err(oauth(
                 400,
                 "invalid_grant",
@@ -424,7 +570,8 @@ pub async fn password_grant(
             ));
         }
     };
-    auth.throttle.record_success(&username);
+    auth.throttle
+        .record_success(&username, &address, Instant::now());
     let principal = Principal {
         subject: account.id.clone(),
         org_id: account.organisation_id.as_deref().and_then(parse_uuid),
@@ -450,7 +597,12 @@ pub async fn client_credentials_grant(
     address: String,
 ) -> AppResult<TokenResponse> {
     auth.throttle
-        .check(&client_id, &address, Instant::now())
+        .check(
+            &client_id,
+            &address,
+            Credential::ClientSecret,
+            Instant::now(),
+        )
         .map_err(throttled)?;
     let lookup = client_id.clone();
     let client = db
@@ -470,12 +622,17 @@ pub async fn client_credentials_grant(
     let client = match (verified, client) {
         (true, Some(client)) => client,
         _ => {
-            auth.throttle
-                .record_failure(&client_id, &address, Instant::now());
+            auth.throttle.record_failure(
+                &client_id,
+                &address,
+                Credential::ClientSecret,
+                Instant::now(),
+            );
             return Err(oauth(401, "invalid_client", "client authentication failed"));
         }
     };
-    auth.throttle.record_success(&client_id);
+    auth.throttle
+        .record_success(&client_id, &address, Instant::now());
     let principal = Principal {
         subject: client.client_id.clone(),
         org_id: parse_uuid(&client.organisation_id),
@@ -499,4 +656,17 @@ fn issue(auth: &Authenticator, principal: &Principal) -> AppResult<TokenResponse
         token_type: "Bearer",
         expires_in,
     })
+}
+
+/// Whether answers on the caller's employee record are held for another sign-in, for the
+/// notice on `GET /v1/me` (decision 0017). Reads no answer.
+pub async fn held_notice(
+    db: &Database,
+    principal: Principal,
+) -> AppResult<Option<super::subject::HeldAnswers>> {
+    if !principal.roles.contains(&Role::Employee) {
+        return Ok(None);
+    }
+    db.run(move |conn| Ok(super::subject::notice_for(conn, &principal)))
+        .await?
 }

@@ -305,6 +305,9 @@ pub async fn create(
             let before = existing.as_ref().map(|(previous, _)| previous);
             super::tallies::follow_person(c, &sealer, before, &row)?;
             audit_write(c, &actor, "scim.user.create", &row)?;
+            if before.is_some_and(|b| b.external_subject != row.external_subject) {
+                audit_link(c, &actor, &row)?;
+            }
             Ok(structure.doc(&row, &base))
         })
     })
@@ -384,6 +387,9 @@ pub async fn update(
                 // A move or a leave date moves what the person counts as.
                 super::tallies::follow_person(c, &sealer, Some(&current), &row)?;
                 audit_write(c, &actor, "scim.user.update", &row)?;
+                if current.external_subject != row.external_subject {
+                    audit_link(c, &actor, &row)?;
+                }
             }
             Ok(structure.doc(&row, &base))
         })
@@ -394,6 +400,12 @@ pub async fn update(
 /// Records a written User in the same transaction: who, what, which employee; no field values.
 fn audit_write(c: &mut Conn, actor: &Actor, action: &str, row: &Employee) -> ScimResult<()> {
     audit::append(c, actor.event(action, Some(format!("employee:{}", row.id))))?;
+    Ok(())
+}
+
+/// The User's externalId (their sign-in) changed: an identity-link event (decision 0017).
+fn audit_link(c: &mut Conn, actor: &Actor, row: &Employee) -> ScimResult<()> {
+    audit::append(c, super::sync::link_event(actor, &row.id, "scim"))?;
     Ok(())
 }
 

@@ -58,3 +58,68 @@ pub fn require_in_post(employee: &Employee) -> AppResult<()> {
         _ => Ok(()),
     }
 }
+
+/// The sign-in identity behind a principal, written as the audit trail names actors
+/// (`account:<id>`, `external:<subject>`). Answers are recorded against it (decision 0017).
+pub fn identity_of(principal: &Principal) -> String {
+    crate::services::audit::Actor::of(principal, None).id
+}
+
+/// Shown to someone whose record holds answers another sign-in gave.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct HeldAnswers {
+    /// Always `sign_in_changed`.
+    pub reason: &'static str,
+    pub message: &'static str,
+}
+
+const HELD_MESSAGE: &str = "earlier answers on your employee record are held because the sign-in \
+     linked to the record changed; they can only be read, changed or erased by signing in as the \
+     identity that gave them. Ask HR if your sign-in was changed by mistake";
+
+/// Whether the answers stored on `employee` are out of reach of `identity`: there are answers
+/// and they were given by another sign-in (or by none we know of: fail closed).
+pub fn held_from(
+    conn: &mut Conn,
+    employee: &Employee,
+    identity: &str,
+) -> AppResult<Option<HeldAnswers>> {
+    // The owner first: for the person's own calls (nearly all of them) one primary-key read.
+    let owner = crate::store::owners::find(conn, &employee.id)?;
+    if !crate::domain::identity::answers_held(owner.as_deref(), identity)
+        || !crate::store::owners::has_answers(conn, &employee.id)?
+    {
+        return Ok(None);
+    }
+    // A first declaration committed between the two reads above (PostgreSQL, read committed)
+    // commits its owner with it: read the owner again before calling the answers someone
+    // else's, or two concurrent first writes by one person would refuse the second.
+    let owner = crate::store::owners::find(conn, &employee.id)?;
+    if !crate::domain::identity::answers_held(owner.as_deref(), identity) {
+        return Ok(None);
+    }
+    Ok(Some(HeldAnswers {
+        reason: "sign_in_changed",
+        message: HELD_MESSAGE,
+    }))
+}
+
+/// The refusal of any change through an identity that did not give the stored answers.
+pub fn held_error() -> AppError {
+    AppError::Conflict(format!(
+        "{HELD_MESSAGE}. Nothing was changed (answers_held)"
+    ))
+}
+
+/// For `GET /v1/me`: the notice a signed-in employee sees when answers on their record are
+/// held; `None` for anyone else (not an employee, or no record).
+pub fn notice_for(conn: &mut Conn, principal: &Principal) -> AppResult<Option<HeldAnswers>> {
+    if !principal.roles.contains(&crate::auth::Role::Employee) {
+        return Ok(None);
+    }
+    match resolve(conn, principal) {
+        Ok(employee) => held_from(conn, &employee, &identity_of(principal)),
+        Err(AppError::Forbidden(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -232,6 +232,13 @@ pub fn sync_blocking(
         let now = Utc::now().naive_utc();
         let today = now.date().format("%Y-%m-%d").to_string();
         let leave_date = (options.mode == Mode::Full).then_some(today.as_str());
+        // Whose sign-in this batch changes, read while the old subjects are still there: each
+        // is an identity-link event (decision 0017). A dry run records nothing.
+        let relinked = if options.dry_run {
+            Vec::new()
+        } else {
+            store::subject_changes(conn, &org)?
+        };
         // An external subject another employee keeps trips the unique index; only then are
         // the clashing lines looked for, so a clean batch never pays for the search.
         let merged = match store::apply_merge(conn, &org, now, &today, leave_date) {
@@ -307,6 +314,11 @@ pub fn sync_blocking(
         }
         clock.lap("idempotency record");
         crate::services::audit::append(conn, sync_event(options, &report))?;
+        let links = relinked
+            .into_iter()
+            .map(|id| link_event(&options.actor, &id, "sync"))
+            .collect();
+        crate::services::audit::append_many(conn, links)?;
         clock.lap("audit");
         Ok((SyncOutcome::Applied(report), true))
     });
@@ -349,6 +361,19 @@ impl Phases {
         );
         self.0 = now;
     }
+}
+
+/// An employee's external subject (the sign-in that reaches their record) was set, changed or
+/// cleared: answers already on the record stay with the sign-in that gave them (decision
+/// 0017). Never the subject itself.
+pub fn link_event(
+    actor: &crate::services::audit::Actor,
+    employee_id: &str,
+    via: &str,
+) -> crate::store::audit::NewEvent {
+    actor
+        .event("identity.link", Some(format!("employee:{employee_id}")))
+        .with_detail(serde_json::json!({ "via": via }))
 }
 
 /// One audit event per applied batch, however many rows: its counts, never a row.

@@ -14,6 +14,7 @@ pub mod introspect;
 mod migrate;
 pub mod noise_secrets;
 pub mod organisations;
+pub mod owners;
 mod pool;
 pub mod retention;
 pub mod schema;

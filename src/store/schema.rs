@@ -246,3 +246,12 @@ diesel::table! {
         sealed -> Binary,
     }
 }
+
+diesel::table! {
+    /// The sign-in identity that gave an employee's current answers (decision 0017).
+    declaration_owners (employee_id) {
+        employee_id -> Text,
+        identity -> Text,
+        recorded_at -> Timestamp,
+    }
+}

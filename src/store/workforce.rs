@@ -229,6 +229,27 @@ struct Clash {
     line: i64,
 }
 
+#[derive(QueryableByName)]
+struct Relinked {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// Employees already stored whose external subject (their sign-in) the staged rows change:
+/// set, replaced or cleared. Read before the merge, for the audit trail (decision 0017).
+pub fn subject_changes(conn: &mut Conn, org: &str) -> StoreResult<Vec<String>> {
+    let sql = placeholders(
+        conn,
+        "SELECT e.id AS id FROM sync_stage s JOIN employees e \
+         ON e.organisation_id = $1 AND e.employee_number = s.employee_number \
+         WHERE e.external_subject IS DISTINCT FROM s.external_subject ORDER BY e.id",
+    );
+    let rows: Vec<Relinked> = crate::with_conn!(conn, |c| diesel::sql_query(&sql)
+        .bind::<Text, _>(org)
+        .load(c))?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
 /// Lines whose external subject already belongs to another employee who keeps it.
 pub fn subject_clashes(conn: &mut Conn, org: &str) -> StoreResult<Vec<i64>> {
     let sql = placeholders(

@@ -61,11 +61,14 @@ on_both_backends! {
         assert_eq!(first["events"].as_array().unwrap().len(), 3);
         let after = first["next_after"].as_i64().unwrap();
         let rest: serde_json::Value = app
-            .authed(Method::GET, &format!("/v1/audit?limit=3&after={after}"), &token)
+            .authed(Method::GET, &format!("/v1/audit?limit=10&after={after}"), &token)
             .send().await.unwrap().json().await.unwrap();
-        // Five reads plus the auditor's own login; never the other organisation's event.
+        // The organisation's creation, five reads, the auditor's account and own login; never
+        // the other organisation's events.
         let all: Vec<_> = first["events"].as_array().unwrap().iter().chain(rest["events"].as_array().unwrap()).collect();
-        assert_eq!(all.len(), 6);
+        assert_eq!(all.len(), 8);
+        assert!(all.iter().any(|e| e["action"] == "organisation.create"));
+        assert!(all.iter().any(|e| e["action"] == "account.create"));
         assert!(all.iter().all(|e| e["subject"] != "employee:x"));
         assert!(all.iter().any(|e| e["action"] == "auth.login"));
         let bad = app.authed(Method::GET, "/v1/audit?limit=0", &token).send().await.unwrap();
@@ -83,7 +86,8 @@ on_both_backends! {
         }
         let ok = verify_cli(&app);
         assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-        assert!(String::from_utf8_lossy(&ok.stdout).contains("4 event(s)"));
+        // The four and the organisation's creation.
+        assert!(String::from_utf8_lossy(&ok.stdout).contains("5 event(s)"));
 
         raw_sql(&app, "UPDATE audit_events SET action = 'declaration.read' WHERE seq = 2");
         let broken = verify_cli(&app);
@@ -105,12 +109,14 @@ on_both_backends! {
             w.await.unwrap().unwrap();
         }
         let report = audit::verify(&app.state.db).await.unwrap().unwrap();
-        assert_eq!(report.events, 24);
+        assert_eq!(report.events, 24 + 1, "and the organisation's creation");
     }
 
     async fn an_event_commits_with_its_change_and_is_chained_by_the_backends_rule(backend) {
         let app = spawn_app(backend).await;
         let org = app.create_org("pending-force").await;
+        // The organisation's creation is the trail's first event, sealed before counting.
+        audit::seal(&app.state.db).await.unwrap();
         let counts = || {
             let mut conn = app.state.db.get(std::time::Duration::from_secs(5)).unwrap();
             let pending = declare::store::audit::pending_count(&mut conn).unwrap();
@@ -123,17 +129,17 @@ on_both_backends! {
             Err(declare::store::StoreError::Corrupt("abandoned".into()))
         })).await;
         assert!(failed.is_err());
-        assert_eq!(counts(), (0, 0));
+        assert_eq!(counts(), (0, 1));
         audit::record(&app.state.db, actor(org.id).event("declaration.write", None)).await.unwrap();
         match backend {
             // One writer: chained in the recording transaction.
-            Backend::Sqlite => assert_eq!(counts(), (0, 1)),
+            Backend::Sqlite => assert_eq!(counts(), (0, 2)),
             // Recorded unsealed, off the trail's lock; chained by the next seal.
-            Backend::Postgres => assert_eq!(counts(), (1, 0)),
+            Backend::Postgres => assert_eq!(counts(), (1, 1)),
         }
         audit::seal(&app.state.db).await.unwrap();
-        assert_eq!(counts(), (0, 1));
-        assert_eq!(audit::verify(&app.state.db).await.unwrap().unwrap().events, 1);
+        assert_eq!(counts(), (0, 2));
+        assert_eq!(audit::verify(&app.state.db).await.unwrap().unwrap().events, 2);
     }
 
     async fn serve_seals_pending_events_without_any_reader(backend) {

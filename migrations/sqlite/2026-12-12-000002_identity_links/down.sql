@@ -1,0 +1,2 @@
+DROP TABLE declaration_owners;
+DROP INDEX accounts_one_per_employee;
