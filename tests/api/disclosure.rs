@@ -120,35 +120,76 @@ async fn intruders_force(
         for (prefix, area) in [("TN", "NORTH"), ("TS", "SOUTH")] {
             let number = format!("{prefix}{i}");
             let username = format!("{name}-{number}").to_lowercase();
-            let password = format!("pw-{username}-correct-horse");
-            let employee = uuid::Uuid::parse_str(&ids[&number]).unwrap();
-            declare::services::identity::create_account(
-                &app.state.db,
-                &app.state.auth,
-                Some(org),
-                declare::services::identity::NewAccount {
-                    username: username.clone(),
-                    password: password.clone().into(),
-                    roles: vec!["employee".into()],
-                    employee_id: Some(employee),
-                },
-            )
-            .await
-            .expect("account");
-            let token = app
-                .login(&crate::helpers::Login { username, password })
-                .await;
-            let r = app
-                .authed(Method::PUT, "/v1/me/consents", &token)
-                .json(&json!({"notice_version": 1, "purposes": {"equality_monitoring": true}}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200);
+            let token = consenting_login(app, org, &ids[&number], &username).await;
             out.push((token, area));
         }
     }
     (edi, out)
+}
+
+/// An employee account for the record `employee`, signed in, having consented: its token.
+async fn consenting_login(
+    app: &TestApp,
+    org: uuid::Uuid,
+    employee: &str,
+    username: &str,
+) -> String {
+    let password = format!("pw-{username}-correct-horse");
+    declare::services::identity::create_account(
+        &app.state.db,
+        &app.state.auth,
+        Some(org),
+        declare::services::identity::NewAccount {
+            username: username.to_owned(),
+            password: password.clone().into(),
+            roles: vec!["employee".into()],
+            employee_id: Some(uuid::Uuid::parse_str(employee).unwrap()),
+        },
+    )
+    .await
+    .expect("account");
+    let token = app
+        .login(&crate::helpers::Login {
+            username: username.to_owned(),
+            password,
+        })
+        .await;
+    let r = app
+        .authed(Method::PUT, "/v1/me/consents", &token)
+        .json(&json!({"notice_version": 1, "purposes": {"equality_monitoring": true}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    token
+}
+
+/// The intruder's guess: the answer whose published count moved most (in the direction each
+/// view's sign gives) summed over the views, ties broken at random.
+fn guess(
+    before: &HashMap<String, (u64, HashMap<String, Option<u64>>)>,
+    after: &HashMap<String, (u64, HashMap<String, Option<u64>>)>,
+    views: &[(String, f64)],
+    rng: &mut StdRng,
+) -> usize {
+    let mut score = [0.0f64; 3];
+    for (view, sign) in views {
+        let (Some(a), Some(b)) = (before.get(view), after.get(view)) else {
+            continue;
+        };
+        for (j, column) in ANSWERS.iter().enumerate() {
+            if let (Some(Some(x)), Some(Some(y))) = (a.1.get(*column), b.1.get(*column)) {
+                score[j] += sign * (*y as f64 - *x as f64);
+            }
+        }
+    }
+    (0..3)
+        .max_by(|&x, &y| {
+            score[x]
+                .total_cmp(&score[y])
+                .then_with(|| rng.gen::<u8>().cmp(&rng.gen::<u8>()))
+        })
+        .unwrap_or(0)
 }
 
 fn answer(code: &str) -> Value {
@@ -194,24 +235,8 @@ async fn trial(
         app.declare_answers(token, answer(ANSWERS[truth])).await;
     }
     let after = pull(app, edi).await;
-    let mut score = [0.0f64; 3];
-    for view in views_of(area) {
-        let (Some(a), Some(b)) = (before.get(&view), after.get(&view)) else {
-            continue;
-        };
-        for (j, column) in ANSWERS.iter().enumerate() {
-            if let (Some(Some(x)), Some(Some(y))) = (a.1.get(*column), b.1.get(*column)) {
-                score[j] += sign * (*y as f64 - *x as f64);
-            }
-        }
-    }
-    let best = (0..3)
-        .max_by(|&x, &y| {
-            score[x]
-                .total_cmp(&score[y])
-                .then_with(|| rng.gen::<u8>().cmp(&rng.gen::<u8>()))
-        })
-        .unwrap_or(0);
+    let views: Vec<(String, f64)> = views_of(area).into_iter().map(|v| (v, sign)).collect();
+    let best = guess(&before, &after, &views, rng);
     best == truth
 }
 
@@ -512,31 +537,8 @@ async fn join_and_declare(
         .await
         .unwrap();
     let username = format!("m-{}", number.to_lowercase());
-    let password = format!("pw-{username}-correct-horse");
-    declare::services::identity::create_account(
-        &app.state.db,
-        &app.state.auth,
-        Some(org),
-        declare::services::identity::NewAccount {
-            username: username.clone(),
-            password: password.clone().into(),
-            roles: vec!["employee".into()],
-            employee_id: Some(uuid::Uuid::parse_str(&id).unwrap()),
-        },
-    )
-    .await
-    .expect("account");
+    let token = consenting_login(app, org, &id, &username).await;
     let Some(a) = answer_index else { return };
-    let token = app
-        .login(&crate::helpers::Login { username, password })
-        .await;
-    let r = app
-        .authed(Method::PUT, "/v1/me/consents", &token)
-        .json(&json!({"notice_version": 1, "purposes": {"equality_monitoring": true}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
     app.declare_answers(&token, answer(ANSWERS[a])).await;
 }
 
@@ -640,24 +642,7 @@ async fn attack_workforce_changes(
             }
         };
         let after = pull(&app, &edi).await;
-        let mut score = [0.0f64; 3];
-        for (view, sign) in &views {
-            let (Some(a), Some(b)) = (before.get(view), after.get(view)) else {
-                continue;
-            };
-            for (j, column) in ANSWERS.iter().enumerate() {
-                if let (Some(Some(x)), Some(Some(y))) = (a.1.get(*column), b.1.get(*column)) {
-                    score[j] += sign * (*y as f64 - *x as f64);
-                }
-            }
-        }
-        let best = (0..3)
-            .max_by(|&x, &y| {
-                score[x]
-                    .total_cmp(&score[y])
-                    .then_with(|| rng.gen::<u8>().cmp(&rng.gen::<u8>()))
-            })
-            .unwrap_or(0);
+        let best = guess(&before, &after, &views, &mut rng);
         right += usize::from(best == truth);
     }
     assert_no_group_disclosure(&pull(&app, &edi).await, config.min_group);
