@@ -232,6 +232,11 @@ pub fn open(
             e.into()
         }
     })?;
+    // A publication epoch is not a snapshot: its id is never listed, and asking for it is
+    // asking for a snapshot that does not exist.
+    if row.kind == store::EPOCH {
+        return Err(not_found());
+    }
     let basis = basis_of(conn, sealer, org, &row)?;
     let summary = SnapshotSummary::try_from(SnapshotMeta {
         id: row.id,
