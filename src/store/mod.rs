@@ -13,6 +13,7 @@ pub mod declarations;
 pub mod introspect;
 mod migrate;
 pub mod organisations;
+pub mod person_keys;
 mod pool;
 pub mod retention;
 pub mod schema;

@@ -22,6 +22,7 @@ mod retention;
 mod rotation;
 mod schema_parity;
 mod scim;
+mod shredding;
 mod snapshots;
 mod stats;
 mod sync;
