@@ -740,3 +740,31 @@ pub fn erase_counted(conn: &mut Conn, sealer: &Sealer, employee: &Employee) -> A
     Ok(())
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{random_secret, KeyedSecret};
+    use crate::crypto::padding::DECLARATION_CLASS;
+    use crate::domain::catalogue::{largest_answers, national, smallest_answers};
+
+    #[test]
+    fn the_shortest_and_longest_national_declarations_seal_to_one_length() {
+        let catalogue = national().unwrap();
+        let (smallest, largest) = (smallest_answers(&catalogue), largest_answers(&catalogue));
+        let json = |a: &AnswerSet| serde_json::to_vec(a).unwrap().len();
+        assert!(json(&largest) < DECLARATION_CLASS - 5, "{}", json(&largest));
+        assert!(json(&largest) > 20 * json(&smallest));
+        let sealer = Sealer::new(
+            &KeyedSecret {
+                id: "k1".into(),
+                secret: random_secret(32),
+            },
+            &[],
+        )
+        .unwrap();
+        let (short, _) = seal_declaration(&sealer, "org", "emp", &smallest).unwrap();
+        let (long, _) = seal_declaration(&sealer, "org", "emp", &largest).unwrap();
+        assert_eq!(short.blob.len(), long.blob.len());
+        assert_eq!(short.blob.len(), 12 + DECLARATION_CLASS + 16);
+    }
+}

@@ -276,6 +276,29 @@ on_both_backends! {
         assert_eq!(erase_events, 2);
     }
 
+    async fn every_declaration_and_history_row_is_stored_at_one_length(backend) {
+        let app = spawn_app(backend).await;
+        let c = setup(&app).await;
+        assert_eq!(consent(&app, &c.token, 1, true).await.status(), 200);
+        let national = declare::domain::catalogue::national().unwrap();
+        let smallest = serde_json::to_value(declare::domain::catalogue::smallest_answers(&national)).unwrap();
+        let largest = serde_json::to_value(declare::domain::catalogue::largest_answers(&national)).unwrap();
+        let mut conn = app.raw_connection();
+        let stored = |conn: &mut declare::store::Conn| raw_sealed(conn, "SELECT sealed FROM declarations")[0].len();
+        app.declare_answers(&c.token, smallest.clone()).await;
+        let short = stored(&mut conn);
+        app.declare_answers(&c.token, largest).await;
+        assert_eq!(stored(&mut conn), short, "the longest valid declaration is stored at the shortest's length");
+        // Two answers that differ only by an option code's length: the attack issue 13 describes.
+        app.declare_answers(&c.token, json!({"sex": {"gateway": "male"}})).await;
+        app.declare_answers(&c.token, json!({"sex": {"gateway": "female"}})).await;
+        app.declare_answers(&c.token, smallest).await;
+        let history: Vec<usize> = raw_sealed(&mut conn, "SELECT sealed FROM declaration_history")
+            .iter().map(Vec::len).collect();
+        assert_eq!(history.len(), 5);
+        assert!(history.iter().all(|&n| n == short), "history lengths differ: {history:?}");
+    }
+
     async fn the_raw_database_holds_no_answer_in_clear(backend) {
         let app = spawn_app(backend).await;
         let c = setup(&app).await;
