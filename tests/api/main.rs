@@ -18,6 +18,7 @@ mod leavers;
 mod matrix;
 mod migrations;
 mod openapi;
+mod padding;
 mod retention;
 mod rotation;
 mod schema_parity;
