@@ -140,6 +140,10 @@ impl<'a> Keys<'a> {
         if self.person.is_some() {
             return Ok(());
         }
+        // Declaration row, then key: the order erasure, catalogue migrations and rotation take
+        // them in on PostgreSQL, so a first write racing one of them waits instead of
+        // deadlocking on the key's primary key.
+        repo::lock(conn, employee)?;
         let (key, sealed) = self
             .sealer
             .new_data_key(&person_key_context(org, employee))
