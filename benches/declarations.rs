@@ -278,6 +278,7 @@ struct ReplaySql {
     notice: String,
     consents: String,
     declaration: String,
+    person_key: String,
     catalogue: String,
     update: String,
     history: String,
@@ -297,6 +298,7 @@ impl ReplaySql {
             notice: sql("SELECT * FROM privacy_notices WHERE organisation_id = $1 ORDER BY version DESC LIMIT 1"),
             consents: sql("SELECT * FROM consents WHERE employee_id = $1 ORDER BY purpose"),
             declaration: sql("SELECT * FROM declarations WHERE employee_id = $1 LIMIT 1"),
+            person_key: sql("SELECT * FROM person_keys WHERE employee_id = $1 LIMIT 1"),
             catalogue: sql("SELECT id FROM catalogue_versions WHERE organisation_id = $1 AND status <> 'draft' \
                             ORDER BY version_number DESC LIMIT 1"),
             update: sql("UPDATE declarations SET sealed = $1, version = $2, last_reviewed_at = $3, \
@@ -326,9 +328,9 @@ impl ReplaySql {
 }
 
 /// The raw database doing the same work as a declaration write: the statements the service
-/// sends for one (read the employee, notice, consents, declaration and current catalogue;
-/// update the declaration, append its history, lock and rewrite the tally cell, record the
-/// audit event), as plain SQL in one transaction, with blobs of the same sizes and none of the
+/// sends for one (read the employee, notice, consents, declaration, the person's key and
+/// current catalogue; update the declaration, append its history, lock and rewrite the tally
+/// cell, record the audit event), as plain SQL in one transaction, with blobs of the same sizes and none of the
 /// service's HTTP, JSON, validation or encryption. Values read are discarded; the stored
 /// version is tracked here so the history's sequence stays unique.
 fn raw_same_statements(db: &Database, replay: Replay, size: &Size) -> (Duration, Vec<Duration>) {
@@ -355,6 +357,7 @@ fn raw_same_statements(db: &Database, replay: Replay, size: &Size) -> (Duration,
         read(conn, &sql.notice, org, None)?;
         read(conn, &sql.consents, employee, None)?;
         read(conn, &sql.declaration, employee, None)?;
+        read(conn, &sql.person_key, employee, None)?;
         read(conn, &sql.catalogue, org, None)?;
         let updated = declare::with_conn!(conn, |c| diesel::sql_query(&sql.update)
             .bind::<Binary, _>(&blob)

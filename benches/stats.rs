@@ -274,14 +274,17 @@ async fn seed(app: &common::BenchApp, org: uuid::Uuid, size: usize) -> Seeded {
         assert_eq!(employees.len(), size);
         let now = chrono::Utc::now().naive_utc();
         let mut rows = Vec::new();
+        let mut keys = Vec::new();
         let mut plain: Vec<(String, String, String)> = Vec::new();
         for (id, number) in &employees {
             let i: u64 = number.trim_start_matches('E').parse().unwrap();
             let Some(answers) = answers_of(i) else {
                 continue;
             };
-            let sealed =
-                declare::services::declarations::seal_declaration(&sealer, id, &answers).unwrap();
+            let (sealed, key) =
+                declare::services::declarations::seal_declaration(&sealer, &org_key, id, &answers)
+                    .unwrap();
+            keys.push(key);
             for (characteristic, group) in declare::domain::tally::groups_of(&document, &answers) {
                 plain.push((id.clone(), characteristic, group));
             }
@@ -299,6 +302,7 @@ async fn seed(app: &common::BenchApp, org: uuid::Uuid, size: usize) -> Seeded {
         let declared = rows.len();
         conn.transaction(|conn| -> declare::error::AppResult<()> {
             declare::store::declarations::insert_many(conn, &rows)?;
+            declare::store::person_keys::insert_many(conn, &keys)?;
             for chunk in plain.chunks(2000) {
                 let values: Vec<String> = chunk
                     .iter()

@@ -222,12 +222,12 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "DECLARE_ENCRYPTION_KEY",
         default: "generated in development",
-        meaning: "base64 32-byte AEAD key that encrypts answers and tallies at rest",
+        meaning: "base64 32-byte AEAD key that encrypts the per-person answer keys, tallies and snapshots at rest",
     },
     Variable {
         name: "DECLARE_ENCRYPTION_KEY_ID",
         default: "k1",
-        meaning: "id stored beside every ciphertext, so keys rotate",
+        meaning: "id stored beside every ciphertext, so keys rotate (`person` is reserved)",
     },
     Variable {
         name: "DECLARE_ENCRYPTION_PREVIOUS_KEYS",

@@ -21,11 +21,11 @@ use crate::domain::tally::{groups_of, Counted};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::audit::{self, Actor};
 use crate::services::catalogue::apply_mapping_to_all;
-use crate::services::declarations::{declaration_context, history_context, open_row, seal};
+use crate::services::declarations::{declaration_context, history_context, Keys};
 use crate::services::tallies::{self, CellKey};
 use crate::store::catalogue as catalogues;
 use crate::store::declarations::{self as repo, Declaration, HistoryRow};
-use crate::store::{workforce, Conn, Database};
+use crate::store::{person_keys, workforce, Conn, Database};
 
 /// `POST /v1/catalogue/migrations`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -190,10 +190,20 @@ fn migrate_in(
     let today = Utc::now().date_naive().to_string();
     let people = workforce::in_post_cells_locked(conn, org, &today)?;
     let rows = repo::for_org_locked(conn, org)?;
+    // Each person's answers open, and are sealed again, under their own key: one read for
+    // the organisation's keys rather than one per person.
+    let mut sealed_keys: HashMap<String, person_keys::PersonKeyRow> =
+        person_keys::for_org(conn, org)?
+            .into_iter()
+            .map(|row| (row.employee_id.clone(), row))
+            .collect();
+    let mut keys: HashMap<String, Keys<'_>> = HashMap::with_capacity(rows.len());
     let opened = rows
         .into_iter()
         .map(|row| {
-            let answers = open_row(sealer, &row)?;
+            let person = Keys::opened(sealer, sealed_keys.remove(&row.employee_id).as_ref())?;
+            let answers = person.open_row(&row)?;
+            keys.insert(row.employee_id.clone(), person);
             let mapped_from = answers.clone();
             Ok((Opened { row, answers }, mapped_from))
         })
@@ -237,7 +247,12 @@ fn migrate_in(
             AppError::internal("a declaration names an unpublished catalogue version")
         })?;
         let version = row.version + 1;
-        let sealed = seal(sealer, &answers, &declaration_context(&row.employee_id))?;
+        let person = keys
+            .get_mut(&row.employee_id)
+            .ok_or_else(|| AppError::internal("a migrated declaration lost its key"))?;
+        // A row from before per-person keys gets its owner's key now.
+        person.ensure(conn, org, &row.employee_id)?;
+        let sealed = person.seal(&answers, &declaration_context(&row.employee_id))?;
         let updated = Declaration {
             catalogue_version_id: target_id.clone(),
             key_id: sealed.key_id,
@@ -253,11 +268,7 @@ fn migrate_in(
                 "a locked declaration changed during the migration",
             ));
         }
-        let history = seal(
-            sealer,
-            &answers,
-            &history_context(&row.employee_id, version),
-        )?;
+        let history = person.seal(&answers, &history_context(&row.employee_id, version))?;
         repo::append_history(
             conn,
             &HistoryRow {

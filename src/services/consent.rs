@@ -236,62 +236,69 @@ pub async fn update(
     }
     let org = organisation(&principal)?;
     ensure_notice(db, org.clone()).await?;
-    db.run(move |conn| {
-        Ok(conn.transaction(|conn| -> AppResult<ConsentsView> {
-            let employee = subject::resolve(conn, &principal)?;
-            let notice = repo::current_notice(conn, &org)?
-                .ok_or_else(|| AppError::internal("privacy notice missing after seeding"))?;
-            let actor = Actor::of(&principal, request_id);
-            let about = subject::audit_subject(&employee);
-            let now = Utc::now().naive_utc();
-            // Withdrawing erases the answers: never answers another sign-in gave (decision 0017).
-            if change
-                .purposes
-                .iter()
-                .any(|(p, grant)| !*grant && *p == Purpose::EqualityMonitoring)
-                && subject::held_from(conn, &employee, &subject::identity_of(&principal))?.is_some()
-            {
-                return Err(subject::held_error());
-            }
-            for (purpose, grant) in &change.purposes {
-                if *grant {
-                    subject::require_in_post(&employee)?;
-                    consent::grant_names_current(change.notice_version, notice.version).map_err(
-                        |_| {
-                            AppError::Conflict(format!(
+    let erases = change.purposes.get(&Purpose::EqualityMonitoring) == Some(&false);
+    let out = db
+        .run(move |conn| {
+            Ok(conn.transaction(|conn| -> AppResult<ConsentsView> {
+                let employee = subject::resolve(conn, &principal)?;
+                let notice = repo::current_notice(conn, &org)?
+                    .ok_or_else(|| AppError::internal("privacy notice missing after seeding"))?;
+                let actor = Actor::of(&principal, request_id);
+                let about = subject::audit_subject(&employee);
+                let now = Utc::now().naive_utc();
+                // Withdrawing erases the answers: never answers another sign-in gave (decision
+                // 0017).
+                if erases
+                    && subject::held_from(conn, &employee, &subject::identity_of(&principal))?
+                        .is_some()
+                {
+                    return Err(subject::held_error());
+                }
+                for (purpose, grant) in &change.purposes {
+                    if *grant {
+                        subject::require_in_post(&employee)?;
+                        consent::grant_names_current(change.notice_version, notice.version)
+                            .map_err(|_| {
+                                AppError::Conflict(format!(
                                 "notice_version {} is not the current privacy notice (version {}); \
                                  read version {} and agree to it",
                                 change.notice_version, notice.version, notice.version
                             ))
-                        },
-                    )?;
-                    repo::grant(
-                        conn,
-                        &Consent {
-                            employee_id: employee.id.clone(),
-                            purpose: purpose.as_str().into(),
-                            notice_version: notice.version,
-                            granted_at: now,
-                            withdrawn_at: None,
-                        },
-                    )?;
-                    let action = format!("consent.grant.{}", purpose.as_str());
-                    audit::append(conn, actor.event(&action, Some(about.clone())))?;
-                } else {
-                    repo::withdraw(conn, &employee.id, purpose.as_str(), now)?;
-                    let action = format!("consent.withdraw.{}", purpose.as_str());
-                    audit::append(conn, actor.event(&action, Some(about.clone())))?;
-                    if *purpose == Purpose::EqualityMonitoring {
-                        // Withdrawal is an instruction to erase: for real, in this transaction.
-                        super::declarations::erase_counted(conn, &sealer, &employee)?;
-                        audit::append(conn, actor.event("declaration.erase", Some(about.clone())))?;
+                            })?;
+                        repo::grant(
+                            conn,
+                            &Consent {
+                                employee_id: employee.id.clone(),
+                                purpose: purpose.as_str().into(),
+                                notice_version: notice.version,
+                                granted_at: now,
+                                withdrawn_at: None,
+                            },
+                        )?;
+                        let action = format!("consent.grant.{}", purpose.as_str());
+                        audit::append(conn, actor.event(&action, Some(about.clone())))?;
+                    } else {
+                        repo::withdraw(conn, &employee.id, purpose.as_str(), now)?;
+                        let action = format!("consent.withdraw.{}", purpose.as_str());
+                        audit::append(conn, actor.event(&action, Some(about.clone())))?;
+                        if *purpose == Purpose::EqualityMonitoring {
+                            // Withdrawal is an instruction to erase: for real, in this transaction.
+                            super::declarations::erase_counted(conn, &sealer, &employee)?;
+                            audit::append(
+                                conn,
+                                actor.event("declaration.erase", Some(about.clone())),
+                            )?;
+                        }
                     }
                 }
-            }
-            view(conn, &org, &employee.id)
-        }))
-    })
-    .await?
+                view(conn, &org, &employee.id)
+            }))
+        })
+        .await??;
+    if erases {
+        super::declarations::checkpoint(db).await;
+    }
+    Ok(out)
 }
 
 /// Publishes a new notice version for the organisation (its own text or lawful basis). Every

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::crypto::{Sealed, Sealer};
+use crate::crypto::{DataKey, Sealed, Sealer, PERSON_KEY_ID};
 use crate::domain::catalogue::{validate_answers_for_write, Answer, AnswerSet, Catalogue};
 use crate::domain::tally::Counted;
 use crate::error::{AppError, AppResult, FieldError};
@@ -21,6 +21,7 @@ use crate::services::subject::{self, HeldAnswers};
 use crate::services::tallies;
 use crate::services::workforce::EmployeeView;
 use crate::store::declarations::{self as repo, Declaration, HistoryRow};
+use crate::store::person_keys::{self, PersonKeyRow};
 use crate::store::workforce::Employee;
 use crate::store::{consents, Conn, Database};
 
@@ -96,56 +97,156 @@ pub struct Export {
 }
 
 /// Ties a ciphertext to its row, so one copied into another person's row does not open.
-pub(crate) fn declaration_context(employee: &str) -> Vec<u8> {
+pub fn declaration_context(employee: &str) -> Vec<u8> {
     format!("declaration:{employee}").into_bytes()
 }
 
-pub(crate) fn history_context(employee: &str, seq: i64) -> Vec<u8> {
+pub fn history_context(employee: &str, seq: i64) -> Vec<u8> {
     format!("history:{employee}:{seq}").into_bytes()
 }
 
-pub(crate) fn open(
-    sealer: &Sealer,
-    key_id: &str,
-    blob: &[u8],
-    context: &[u8],
-) -> AppResult<AnswerSet> {
-    let plain = sealer
-        .open(
-            &Sealed {
-                key_id: key_id.to_owned(),
-                blob: blob.to_vec(),
-            },
-            context,
+/// Ties a person's sealed data key to them and their organisation, so a key row copied to
+/// another person does not open.
+pub fn person_key_context(org: &str, employee: &str) -> Vec<u8> {
+    format!("person-key:{org}:{employee}").into_bytes()
+}
+
+/// What opens and seals one person's answers: their own data key once they have one, and the
+/// service key for rows sealed before per-person keys existed (until rotation moves them).
+pub(crate) struct Keys<'a> {
+    sealer: &'a Sealer,
+    person: Option<DataKey>,
+}
+
+impl<'a> Keys<'a> {
+    /// The keys of a person whose sealed key row (if any) is already read.
+    pub(crate) fn opened(sealer: &'a Sealer, row: Option<&PersonKeyRow>) -> AppResult<Self> {
+        let person = match row {
+            Some(row) => Some(
+                sealer
+                    .open_data_key(
+                        &Sealed {
+                            key_id: row.key_id.clone(),
+                            blob: row.sealed.clone(),
+                        },
+                        &person_key_context(&row.organisation_id, &row.employee_id),
+                    )
+                    .map_err(|e| AppError::internal(format!("a person key does not open: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(Keys { sealer, person })
+    }
+
+    /// Reads the person's key: the one extra indexed read a declaration read or write costs.
+    pub(crate) fn load(conn: &mut Conn, sealer: &'a Sealer, employee: &str) -> AppResult<Self> {
+        let row = person_keys::find(conn, employee)?;
+        Self::opened(sealer, row.as_ref())
+    }
+
+    /// Makes sure the person has a key, creating and storing one on their first write under
+    /// per-person keys. If a concurrent first write stored one meanwhile, that one is used.
+    pub(crate) fn ensure(&mut self, conn: &mut Conn, org: &str, employee: &str) -> AppResult<()> {
+        if self.person.is_some() {
+            return Ok(());
+        }
+        // Declaration row, then key: the order erasure, catalogue migrations and rotation take
+        // them in on PostgreSQL, so a first write racing one of them waits instead of
+        // deadlocking on the key's primary key.
+        repo::lock(conn, employee)?;
+        let (key, sealed) = self
+            .sealer
+            .new_data_key(&person_key_context(org, employee))
+            .map_err(AppError::internal)?;
+        let row = PersonKeyRow {
+            employee_id: employee.to_owned(),
+            organisation_id: org.to_owned(),
+            key_id: sealed.key_id,
+            sealed: sealed.blob,
+            created_at: Utc::now().naive_utc(),
+        };
+        if person_keys::insert_if_absent(conn, &row)? == 1 {
+            self.person = Some(key);
+        } else {
+            *self = Keys::load(conn, self.sealer, employee)?;
+            if self.person.is_none() {
+                return Err(AppError::internal("a person key vanished as it was made"));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn open(&self, key_id: &str, blob: &[u8], context: &[u8]) -> AppResult<AnswerSet> {
+        let sealed = Sealed {
+            key_id: key_id.to_owned(),
+            blob: blob.to_vec(),
+        };
+        let plain = self.open_bytes(&sealed, context)?;
+        serde_json::from_slice(&plain)
+            .map_err(|e| AppError::internal(format!("a sealed declaration is unreadable: {e}")))
+    }
+
+    /// The plaintext of one of the person's rows, whichever key sealed it.
+    pub(crate) fn open_bytes(&self, sealed: &Sealed, context: &[u8]) -> AppResult<Vec<u8>> {
+        let opened = if sealed.key_id == PERSON_KEY_ID {
+            self.person
+                .as_ref()
+                .ok_or_else(|| AppError::internal("a declaration's person key is missing"))?
+                .open(sealed, context)
+        } else {
+            self.sealer.open(sealed, context)
+        };
+        opened.map_err(|e| AppError::internal(format!("a sealed declaration does not open: {e}")))
+    }
+
+    /// Seals under the person's key; [`Keys::ensure`] must have run.
+    pub(crate) fn seal_bytes(&self, plain: &[u8], context: &[u8]) -> AppResult<Sealed> {
+        self.person
+            .as_ref()
+            .ok_or_else(|| AppError::internal("sealing a declaration without a person key"))?
+            .seal(plain, context)
+            .map_err(AppError::internal)
+    }
+
+    pub(crate) fn seal(&self, answers: &AnswerSet, context: &[u8]) -> AppResult<Sealed> {
+        let plain = serde_json::to_vec(answers).map_err(AppError::internal)?;
+        self.seal_bytes(&plain, context)
+    }
+
+    /// Opens a stored declaration row under its own employee's context.
+    pub(crate) fn open_row(&self, row: &Declaration) -> AppResult<AnswerSet> {
+        self.open(
+            &row.key_id,
+            &row.sealed,
+            &declaration_context(&row.employee_id),
         )
-        .map_err(|e| AppError::internal(format!("a sealed declaration does not open: {e}")))?;
-    serde_json::from_slice(&plain)
-        .map_err(|e| AppError::internal(format!("a sealed declaration is unreadable: {e}")))
-}
-
-/// Opens a stored declaration row under its own employee's context.
-pub(crate) fn open_row(sealer: &Sealer, row: &Declaration) -> AppResult<AnswerSet> {
-    open(
-        sealer,
-        &row.key_id,
-        &row.sealed,
-        &declaration_context(&row.employee_id),
-    )
-}
-
-pub(crate) fn seal(sealer: &Sealer, answers: &AnswerSet, context: &[u8]) -> AppResult<Sealed> {
-    let plain = serde_json::to_vec(answers).map_err(AppError::internal)?;
-    sealer.seal(&plain, context).map_err(AppError::internal)
+    }
 }
 
 /// Seals an answer set exactly as a declaration row stores it, for bulk loaders (benchmarks)
-/// that write rows through the store and must produce what the service would have.
+/// that write rows through the store and must produce what the service would have: the
+/// sealed answers and the person's new sealed key, which the loader stores beside them.
 pub fn seal_declaration(
     sealer: &Sealer,
+    org: &str,
     employee_id: &str,
     answers: &AnswerSet,
-) -> AppResult<Sealed> {
-    seal(sealer, answers, &declaration_context(employee_id))
+) -> AppResult<(Sealed, PersonKeyRow)> {
+    let (key, sealed_key) = sealer
+        .new_data_key(&person_key_context(org, employee_id))
+        .map_err(AppError::internal)?;
+    let plain = serde_json::to_vec(answers).map_err(AppError::internal)?;
+    let sealed = key
+        .seal(&plain, &declaration_context(employee_id))
+        .map_err(AppError::internal)?;
+    let row = PersonKeyRow {
+        employee_id: employee_id.to_owned(),
+        organisation_id: org.to_owned(),
+        key_id: sealed_key.key_id,
+        sealed: sealed_key.blob,
+        created_at: Utc::now().naive_utc(),
+    };
+    Ok((sealed, row))
 }
 
 /// The organisation's current published catalogue (id and document).
@@ -160,13 +261,13 @@ fn uuid(s: &str) -> AppResult<Uuid> {
 /// Builds the view of a stored declaration (or of none) against the current catalogue.
 fn view(
     conn: &mut Conn,
-    sealer: &Sealer,
+    keys: &Keys<'_>,
     employee: &Employee,
     row: Option<&Declaration>,
 ) -> AppResult<DeclarationView> {
     let current = current_catalogue(conn, &employee.organisation_id)?;
     let opened = match row {
-        Some(row) => Some((row, open_row(sealer, row)?)),
+        Some(row) => Some((row, keys.open_row(row)?)),
         None => None,
     };
     view_of(conn, employee, &current, opened)
@@ -307,7 +408,8 @@ pub async fn read(
                 Some(_) => None,
                 None => repo::find(conn, &employee.id)?,
             };
-            let mut out = view(conn, &sealer, employee, row.as_ref())?;
+            let keys = Keys::load(conn, &sealer, &employee.id)?;
+            let mut out = view(conn, &keys, employee, row.as_ref())?;
             out.held_answers = caller.held.clone();
             event(conn, actor, "declaration.read", employee)?;
             Ok(out)
@@ -339,8 +441,9 @@ pub async fn write(
             if !if_match.contains(&current_version) {
                 return Err(stale(current_version));
             }
+            let mut keys = Keys::load(conn, &sealer, &employee.id)?;
             let previous = match &existing {
-                Some(row) => open_row(&sealer, row)?,
+                Some(row) => keys.open_row(row)?,
                 None => AnswerSet::new(),
             };
             let before = match &existing {
@@ -367,7 +470,8 @@ pub async fn write(
             })?;
             let now = Utc::now().naive_utc();
             let version = current_version + 1;
-            let sealed = seal(&sealer, &answers, &declaration_context(&employee.id))?;
+            keys.ensure(conn, &employee.organisation_id, &employee.id)?;
+            let sealed = keys.seal(&answers, &declaration_context(&employee.id))?;
             let row = Declaration {
                 employee_id: employee.id.clone(),
                 organisation_id: employee.organisation_id.clone(),
@@ -395,7 +499,7 @@ pub async fn write(
                 // The first answers belong to the sign-in that gave them, and to no later one.
                 crate::store::owners::set(conn, &employee.id, &caller.identity, now)?;
             }
-            let history = seal(&sealer, &answers, &history_context(&employee.id, version))?;
+            let history = keys.seal(&answers, &history_context(&employee.id, version))?;
             repo::append_history(
                 conn,
                 &HistoryRow {
@@ -444,7 +548,22 @@ pub async fn erase(
             event(conn, actor, "declaration.erase", employee)
         },
     )
-    .await
+    .await?;
+    checkpoint(db).await;
+    Ok(())
+}
+
+/// [`person_keys::checkpoint_after_erasure`] on the blocking pool, once an erasure committed.
+pub(crate) async fn checkpoint(db: &Database) {
+    let done = db
+        .run(|conn| {
+            person_keys::checkpoint_after_erasure(conn);
+            Ok(())
+        })
+        .await;
+    if let Err(e) = done {
+        tracing::debug!(error = %e, "no connection for the checkpoint after an erasure");
+    }
 }
 
 /// `POST /v1/me/declaration/review`: the employee confirms their answers are unchanged.
@@ -468,7 +587,8 @@ pub async fn review(
                 ));
             }
             let row = repo::find(conn, &employee.id)?;
-            let out = view(conn, &sealer, employee, row.as_ref())?;
+            let keys = Keys::load(conn, &sealer, &employee.id)?;
+            let out = view(conn, &keys, employee, row.as_ref())?;
             event(conn, actor, "declaration.review", employee)?;
             Ok(out)
         },
@@ -478,19 +598,14 @@ pub async fn review(
 
 fn history_entries(
     conn: &mut Conn,
-    sealer: &Sealer,
+    keys: &Keys<'_>,
     employee: &Employee,
 ) -> AppResult<Vec<HistoryEntry>> {
     repo::history(conn, &employee.id)?
         .into_iter()
         .map(|h| {
             Ok(HistoryEntry {
-                answers: open(
-                    sealer,
-                    &h.key_id,
-                    &h.sealed,
-                    &history_context(&employee.id, h.seq),
-                )?,
+                answers: keys.open(&h.key_id, &h.sealed, &history_context(&employee.id, h.seq))?,
                 seq: h.seq,
                 changed_at: h.changed_at,
             })
@@ -512,7 +627,10 @@ pub async fn history(
         move |conn, employee, actor, caller| {
             let out = match caller.held {
                 Some(_) => Vec::new(),
-                None => history_entries(conn, &sealer, employee)?,
+                None => {
+                    let keys = Keys::load(conn, &sealer, &employee.id)?;
+                    history_entries(conn, &keys, employee)?
+                }
             };
             event(conn, actor, "declaration.history.read", employee)?;
             Ok(out)
@@ -541,11 +659,12 @@ pub async fn export(
                 Some(_) => (None, Vec::new()),
                 None => {
                     let row = repo::find(conn, &employee.id)?;
+                    let keys = Keys::load(conn, &sealer, &employee.id)?;
                     let declaration = match &row {
-                        Some(row) => Some(view(conn, &sealer, employee, Some(row))?),
+                        Some(row) => Some(view(conn, &keys, employee, Some(row))?),
                         None => None,
                     };
-                    (declaration, history_entries(conn, &sealer, employee)?)
+                    (declaration, history_entries(conn, &keys, employee)?)
                 }
             };
             let notice = consents::current_notice(conn, &employee.organisation_id)?;
@@ -659,10 +778,11 @@ pub async fn stored_answers(
             let Some(row) = repo::find(conn, &id)? else {
                 return Ok(None);
             };
-            let answers = open_row(&sealer, &row)?;
+            let keys = Keys::load(conn, &sealer, &id)?;
+            let answers = keys.open_row(&row)?;
             let history = repo::history(conn, &id)?
                 .into_iter()
-                .map(|h| open(&sealer, &h.key_id, &h.sealed, &history_context(&id, h.seq)))
+                .map(|h| keys.open(&h.key_id, &h.sealed, &history_context(&id, h.seq)))
                 .collect::<AppResult<Vec<_>>>()?;
             Ok(Some((answers, history)))
         })())
@@ -675,7 +795,10 @@ pub async fn stored_answers(
 /// under when written), so taking them out again subtracts exactly what was added.
 pub fn counted_groups(conn: &mut Conn, sealer: &Sealer, employee_id: &str) -> AppResult<Counted> {
     match repo::find(conn, employee_id)? {
-        Some(row) => groups_of_row(conn, sealer, &row),
+        Some(row) => {
+            let key = person_keys::find(conn, employee_id)?;
+            groups_of_row(conn, sealer, &row, key.as_ref())
+        }
         None => Ok(Counted::blank()),
     }
 }
@@ -683,8 +806,13 @@ pub fn counted_groups(conn: &mut Conn, sealer: &Sealer, employee_id: &str) -> Ap
 /// [`counted_groups`] of a declaration already loaded (a recount reads them a page at a time).
 /// Parsed catalogue versions come from the process-wide [`super::published`] cache, so a
 /// recount meeting one version many times parses it once.
-pub fn groups_of_row(conn: &mut Conn, sealer: &Sealer, row: &Declaration) -> AppResult<Counted> {
-    let answers = open_row(sealer, row)?;
+pub fn groups_of_row(
+    conn: &mut Conn,
+    sealer: &Sealer,
+    row: &Declaration,
+    key: Option<&PersonKeyRow>,
+) -> AppResult<Counted> {
+    let answers = Keys::opened(sealer, key)?.open_row(row)?;
     groups_of_opened(conn, sealer, row, &answers)
 }
 
@@ -705,18 +833,50 @@ fn groups_of_opened(
     ))
 }
 
-/// Erases an employee's answers and history for real and takes them out of the tallies, in the
-/// caller's transaction (a DELETE, or a withdrawal of consent).
+/// Erases an employee's answers and history for real, destroys their key (so every other
+/// copy of those ciphertexts no longer opens) and takes them out of the tallies, in the
+/// caller's transaction (a DELETE, or a withdrawal of consent). The caller checkpoints after
+/// commit ([`person_keys::checkpoint_after_erasure`]).
 pub fn erase_counted(conn: &mut Conn, sealer: &Sealer, employee: &Employee) -> AppResult<()> {
     // A write (or a catalogue migration) committing between our read and the DELETE would
     // leave the tallies subtracting answers that are no longer the stored ones.
     repo::lock(conn, &employee.id)?;
     let before = counted_groups(conn, sealer, &employee.id)?;
     repo::erase(conn, &employee.id)?;
+    person_keys::destroy(conn, std::slice::from_ref(&employee.id))?;
     if let Some(cell) = tallies::counted_cell(employee) {
         tallies::update_cell(conn, sealer, &employee.organisation_id, &cell, |c| {
             c.replace(&before, &Counted::blank())
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{random_secret, KeyedSecret};
+    use crate::crypto::padding::DECLARATION_CLASS;
+    use crate::domain::catalogue::{largest_answers, national, smallest_answers};
+
+    #[test]
+    fn the_shortest_and_longest_national_declarations_seal_to_one_length() {
+        let catalogue = national().unwrap();
+        let (smallest, largest) = (smallest_answers(&catalogue), largest_answers(&catalogue));
+        let json = |a: &AnswerSet| serde_json::to_vec(a).unwrap().len();
+        assert!(json(&largest) < DECLARATION_CLASS - 5, "{}", json(&largest));
+        assert!(json(&largest) > 20 * json(&smallest));
+        let sealer = Sealer::new(
+            &KeyedSecret {
+                id: "k1".into(),
+                secret: random_secret(32),
+            },
+            &[],
+        )
+        .unwrap();
+        let (short, _) = seal_declaration(&sealer, "org", "emp", &smallest).unwrap();
+        let (long, _) = seal_declaration(&sealer, "org", "emp", &largest).unwrap();
+        assert_eq!(short.blob.len(), long.blob.len());
+        assert_eq!(short.blob.len(), 12 + DECLARATION_CLASS + 16);
+    }
 }

@@ -4,7 +4,8 @@
 //! declaration, answer history or consent record. A person whose leave date was cleared (they
 //! came back) is never touched. What: those rows, deleted for real, in batches of short
 //! transactions so a big run never holds the write lock for long; each person's erasure is an
-//! audit event (their employee id and row counts, never a value) in the same transaction.
+//! audit event (their employee id and row counts, never a value) in the same transaction, and
+//! their data key is destroyed with them.
 //! Afterwards each organisation touched gets one summary event. A real run first takes
 //! leavers whose date has arrived out of the tallies ([`super::leavers`]), so erasing someone
 //! never changes a count. A second run finds nothing left to do.
@@ -93,6 +94,9 @@ pub fn run_blocking(
                 let due = store::next_due(conn, &cutoff, &after, batch, true)?;
                 let ids: Vec<String> = due.iter().map(|(employee, ..)| employee.clone()).collect();
                 let erased = store::erase_people(conn, &ids)?;
+                // Their keys go in the same transaction: any copy of what they declared left in
+                // free pages, dead tuples or the WAL no longer opens (decision 0019).
+                crate::store::person_keys::destroy(conn, &ids)?;
                 let mut events = Vec::with_capacity(erased.len());
                 // In the batch's order (by id), one event per person who lost anything.
                 for (employee, org, ..) in &due {
@@ -115,6 +119,9 @@ pub fn run_blocking(
         let Some((last, ..)) = done.last() else { break };
         after = last.clone();
         on_batch(done.len() as u64);
+    }
+    if !options.dry_run && !per_org.is_empty() {
+        crate::store::person_keys::checkpoint_after_erasure(conn);
     }
     let mut report = RetentionReport {
         dry_run: options.dry_run,

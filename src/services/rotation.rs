@@ -2,12 +2,16 @@
 //! older key can be retired (`declare admin rotate-key`).
 //!
 //! The rules a reader must keep:
-//! - Every kind of sealed data is covered: declarations, their history, the tallies and the
-//!   statistics snapshots, the organisations' noise secrets. A new sealed table must be added here, or dropping an old key from
-//!   `DECLARE_ENCRYPTION_PREVIOUS_KEYS` breaks it.
+//! - Every kind of sealed data is covered: the per-person keys, the tallies and the statistics
+//!   snapshots and the organisations' noise secrets under
+//!   the service key, and declarations and their history still under it
+//!   (rows from before per-person keys, which move under their owner's key, created if need
+//!   be: decision 0019). A new sealed table must be added here, or dropping an old key from
+//!   `DECLARE_ENCRYPTION_PREVIOUS_KEYS` breaks it. Rows under a person's key never need it:
+//!   re-sealing that person's key is enough.
 //! - The plaintext is re-sealed byte for byte under the same context: rotation never
 //!   reinterprets what it moves, so a snapshot's figures and a tally's counts are exactly
-//!   what they were.
+//!   what they were. Every re-seal is padded, so old unpadded rows come out padded.
 //! - `batch` rows per short transaction, so the service keeps serving throughout. Each update
 //!   is conditional on the row being unchanged since it was read (its key, and its version
 //!   where it has one): a row written meanwhile is already under the current key (the writer
@@ -19,10 +23,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::crypto::{Sealed, Sealer};
+use crate::crypto::{Sealed, Sealer, PERSON_KEY_ID};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Actor};
-use crate::services::declarations::{declaration_context, history_context};
+use crate::services::declarations::{
+    declaration_context, history_context, person_key_context, Keys,
+};
 use crate::services::stats::snapshots;
 use crate::services::tallies;
 use crate::store::{self, Conn, Database, StoreError};
@@ -30,8 +36,11 @@ use crate::store::{self, Conn, Database, StoreError};
 /// Rows re-sealed so far, per kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Rotation {
+    /// Declarations moved from the service key to their owner's key.
     pub declarations: u64,
+    /// History rows moved from the service key to their owner's key.
     pub history: u64,
+    pub person_keys: u64,
     pub tallies: u64,
     pub snapshots: u64,
     /// Organisations' perturbation secrets (decision 0016).
@@ -40,7 +49,12 @@ pub struct Rotation {
 
 impl Rotation {
     pub fn total(&self) -> u64 {
-        self.declarations + self.history + self.tallies + self.snapshots + self.noise_secrets
+        self.declarations
+            + self.history
+            + self.person_keys
+            + self.tallies
+            + self.snapshots
+            + self.noise_secrets
     }
 }
 
@@ -48,8 +62,8 @@ impl fmt::Display for Rotation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} declaration(s), {} history row(s), {} tally row(s), {} snapshot(s), {} noise secret(s)",
-            self.declarations, self.history, self.tallies, self.snapshots, self.noise_secrets
+            "{} declaration(s), {} history row(s), {} person key(s), {} tally row(s), {} snapshot(s), {} noise secret(s)",
+            self.declarations, self.history, self.person_keys, self.tallies, self.snapshots, self.noise_secrets
         )
     }
 }
@@ -87,6 +101,13 @@ fn rotate_all(
         progress,
         |d| &mut d.history,
         |conn| history(conn, sealer, batch),
+    )?;
+    drain(
+        conn,
+        &mut done,
+        progress,
+        |d| &mut d.person_keys,
+        |conn| person_key_rows(conn, sealer, batch),
     )?;
     drain(
         conn,
@@ -149,12 +170,37 @@ fn reseal(sealer: &Sealer, key_id: &str, blob: Vec<u8>, context: &[u8]) -> AppRe
     sealer.seal(&plain, context).map_err(AppError::internal)
 }
 
+/// The plaintext of a row from before per-person keys, sealed again under its owner's key
+/// (made now if they have none).
+fn to_person_key(
+    conn: &mut Conn,
+    sealer: &Sealer,
+    employee: &str,
+    key_id: &str,
+    blob: Vec<u8>,
+    context: &[u8],
+) -> AppResult<Sealed> {
+    let mut keys = Keys::load(conn, sealer, employee)?;
+    let plain = keys.open_bytes(
+        &Sealed {
+            key_id: key_id.to_owned(),
+            blob,
+        },
+        context,
+    )?;
+    let org = store::person_keys::organisation_of(conn, employee)?;
+    keys.ensure(conn, &org, employee)?;
+    keys.seal_bytes(&plain, context)
+}
+
 fn declarations(conn: &mut Conn, sealer: &Sealer, batch: i64) -> AppResult<Batch> {
-    let rows = store::declarations::stale_declarations(conn, sealer.current_key_id(), batch)?;
+    // Everything not yet under a person key is stale, whichever service key sealed it.
+    let rows = store::declarations::stale_declarations(conn, PERSON_KEY_ID, batch)?;
     let found = rows.len();
     let mut moved = 0;
     for (employee, version, key_id, blob) in rows {
-        let fresh = reseal(sealer, &key_id, blob, &declaration_context(&employee))?;
+        let context = declaration_context(&employee);
+        let fresh = to_person_key(conn, sealer, &employee, &key_id, blob, &context)?;
         moved += store::declarations::reseal_declaration(
             conn,
             &employee,
@@ -168,14 +214,29 @@ fn declarations(conn: &mut Conn, sealer: &Sealer, batch: i64) -> AppResult<Batch
 }
 
 fn history(conn: &mut Conn, sealer: &Sealer, batch: i64) -> AppResult<Batch> {
-    let rows = store::declarations::stale_history(conn, sealer.current_key_id(), batch)?;
+    let rows = store::declarations::stale_history(conn, PERSON_KEY_ID, batch)?;
     let found = rows.len();
     let mut moved = 0;
     for (id, employee, seq, key_id, blob) in rows {
-        let fresh = reseal(sealer, &key_id, blob, &history_context(&employee, seq))?;
+        let context = history_context(&employee, seq);
+        let fresh = to_person_key(conn, sealer, &employee, &key_id, blob, &context)?;
         moved +=
             store::declarations::reseal_history(conn, &id, &key_id, &fresh.key_id, &fresh.blob)?
                 as u64;
+    }
+    Ok(Batch { found, moved })
+}
+
+/// Re-seals the per-person keys themselves: their content (the key) is unchanged, so nothing
+/// sealed under them needs touching.
+fn person_key_rows(conn: &mut Conn, sealer: &Sealer, batch: i64) -> AppResult<Batch> {
+    let rows = store::person_keys::stale(conn, sealer.current_key_id(), batch)?;
+    let found = rows.len();
+    let mut moved = 0;
+    for (employee, org, key_id, blob) in rows {
+        let fresh = reseal(sealer, &key_id, blob, &person_key_context(&org, &employee))?;
+        moved += store::person_keys::reseal(conn, &employee, &key_id, &fresh.key_id, &fresh.blob)?
+            as u64;
     }
     Ok(Batch { found, moved })
 }

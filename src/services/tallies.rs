@@ -198,8 +198,8 @@ pub fn recount_paged(conn: &mut Conn, sealer: &Sealer, org: &str, page: i64) -> 
     loop {
         let rows = crate::store::declarations::in_post_page(conn, org, &today, &after, page)?;
         let full = rows.len() as i64 == page;
-        for (org_unit, staff_type, rank, row) in rows {
-            let groups = super::declarations::groups_of_row(conn, sealer, &row)?;
+        for (org_unit, staff_type, rank, row, key) in rows {
+            let groups = super::declarations::groups_of_row(conn, sealer, &row, key.as_ref())?;
             let key = CellKey {
                 org_unit,
                 staff_type,

@@ -5,6 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::person_keys::PersonKeyRow;
 use super::schema::{declaration_history as dh, declarations as d, employees};
 use super::{Conn, StoreResult};
 
@@ -71,12 +72,19 @@ pub fn lock(conn: &mut Conn, employee: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// A declaration with the cell its owner counts in: (org unit, staff type, rank, declaration).
-pub type PlacedDeclaration = (String, String, Option<String>, Declaration);
+/// A declaration with the cell its owner counts in and the key it opens with: (org unit, staff
+/// type, rank, declaration, sealed person key if they have one).
+pub type PlacedDeclaration = (
+    String,
+    String,
+    Option<String>,
+    Declaration,
+    Option<PersonKeyRow>,
+);
 
 /// The declarations of people in post on `today` (ISO date) in the organisation, in employee
 /// id order after `after`, at most `limit`: a recount pages through them instead of asking
-/// for each person in turn.
+/// for each person in turn (their keys come in one more read per page, for the same reason).
 pub fn in_post_page(
     conn: &mut Conn,
     org: &str,
@@ -84,24 +92,38 @@ pub fn in_post_page(
     after: &str,
     limit: i64,
 ) -> StoreResult<Vec<PlacedDeclaration>> {
-    Ok(crate::with_conn!(conn, |c| d::table
-        .inner_join(employees::table.on(employees::id.eq(d::employee_id)))
-        .filter(employees::organisation_id.eq(org.to_owned()))
-        .filter(
-            employees::leave_date
-                .is_null()
-                .or(employees::leave_date.gt(today.to_owned()))
-        )
-        .filter(d::employee_id.gt(after.to_owned()))
-        .order(d::employee_id)
-        .limit(limit)
-        .select((
-            employees::org_unit_id,
-            employees::staff_type_id,
-            employees::rank_id,
-            Declaration::as_select()
-        ))
-        .load(c))?)
+    let rows: Vec<(String, String, Option<String>, Declaration)> =
+        crate::with_conn!(conn, |c| d::table
+            .inner_join(employees::table.on(employees::id.eq(d::employee_id)))
+            .filter(employees::organisation_id.eq(org.to_owned()))
+            .filter(
+                employees::leave_date
+                    .is_null()
+                    .or(employees::leave_date.gt(today.to_owned()))
+            )
+            .filter(d::employee_id.gt(after.to_owned()))
+            .order(d::employee_id)
+            .limit(limit)
+            .select((
+                employees::org_unit_id,
+                employees::staff_type_id,
+                employees::rank_id,
+                Declaration::as_select()
+            ))
+            .load(c))?;
+    let ids: Vec<String> = rows.iter().map(|r| r.3.employee_id.clone()).collect();
+    let mut keys: std::collections::HashMap<String, PersonKeyRow> =
+        super::person_keys::for_employees(conn, &ids)?
+            .into_iter()
+            .map(|k| (k.employee_id.clone(), k))
+            .collect();
+    Ok(rows
+        .into_iter()
+        .map(|(unit, staff, rank, row)| {
+            let key = keys.remove(&row.employee_id);
+            (unit, staff, rank, row, key)
+        })
+        .collect())
 }
 
 pub fn insert(conn: &mut Conn, row: &Declaration) -> StoreResult<()> {

@@ -15,6 +15,7 @@ mod migrate;
 pub mod noise_secrets;
 pub mod organisations;
 pub mod owners;
+pub mod person_keys;
 mod pool;
 pub mod retention;
 pub mod schema;

@@ -40,6 +40,8 @@ pub struct Database {
 /// dirties about fifteen pages, mostly the same hot ones (tally cells, the ends of the history
 /// and audit tables), so the default made every ~70th write copy them back and fsync twice
 /// while holding the write lock; ten times fewer checkpoints copy each hot page once per run.
+/// `secure_delete` zeroes deleted content instead of leaving it in free space, so an erased
+/// person's rows do not linger in the file (decision 0019).
 #[derive(Debug)]
 struct SqlitePragmas;
 
@@ -48,7 +50,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         conn.batch_execute(
             "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
              PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-             PRAGMA wal_autocheckpoint = 10000;",
+             PRAGMA wal_autocheckpoint = 10000; PRAGMA secure_delete = ON;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }

@@ -255,3 +255,14 @@ diesel::table! {
         recorded_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// One sealed data key per person (decision 0019).
+    person_keys (employee_id) {
+        employee_id -> Text,
+        organisation_id -> Text,
+        key_id -> Text,
+        sealed -> Binary,
+        created_at -> Timestamp,
+    }
+}

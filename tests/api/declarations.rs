@@ -276,6 +276,29 @@ on_both_backends! {
         assert_eq!(erase_events, 2);
     }
 
+    async fn every_declaration_and_history_row_is_stored_at_one_length(backend) {
+        let app = spawn_app(backend).await;
+        let c = setup(&app).await;
+        assert_eq!(consent(&app, &c.token, 1, true).await.status(), 200);
+        let national = declare::domain::catalogue::national().unwrap();
+        let smallest = serde_json::to_value(declare::domain::catalogue::smallest_answers(&national)).unwrap();
+        let largest = serde_json::to_value(declare::domain::catalogue::largest_answers(&national)).unwrap();
+        let mut conn = app.raw_connection();
+        let stored = |conn: &mut declare::store::Conn| raw_sealed(conn, "SELECT sealed FROM declarations")[0].len();
+        app.declare_answers(&c.token, smallest.clone()).await;
+        let short = stored(&mut conn);
+        app.declare_answers(&c.token, largest).await;
+        assert_eq!(stored(&mut conn), short, "the longest valid declaration is stored at the shortest's length");
+        // Two answers that differ only by an option code's length: the attack issue 13 describes.
+        app.declare_answers(&c.token, json!({"sex": {"gateway": "male"}})).await;
+        app.declare_answers(&c.token, json!({"sex": {"gateway": "female"}})).await;
+        app.declare_answers(&c.token, smallest).await;
+        let history: Vec<usize> = raw_sealed(&mut conn, "SELECT sealed FROM declaration_history")
+            .iter().map(Vec::len).collect();
+        assert_eq!(history.len(), 5);
+        assert!(history.iter().all(|&n| n == short), "history lengths differ: {history:?}");
+    }
+
     async fn the_raw_database_holds_no_answer_in_clear(backend) {
         let app = spawn_app(backend).await;
         let c = setup(&app).await;
@@ -472,10 +495,12 @@ on_both_backends! {
         let new = declare::config::KeyedSecret { id: "k2".into(), secret: declare::config::random_secret(32) };
         let rotating = Arc::new(declare::crypto::Sealer::new(&new, std::slice::from_ref(&old)).unwrap());
         let done = declare::services::rotation::rotate_keys(&app.state.db, rotating, 1, |_| {}).await.unwrap();
-        assert_eq!((done.declarations, done.history), (1, 2));
+        // The answers are under the person's key: only that key is re-sealed.
+        assert_eq!((done.declarations, done.history, done.person_keys), (0, 0, 1));
         let mut conn = app.raw_connection();
-        assert_eq!(raw_count(&mut conn, "SELECT COUNT(*) AS n FROM declarations WHERE key_id = 'k2'"), 1);
-        assert_eq!(raw_count(&mut conn, "SELECT COUNT(*) AS n FROM declaration_history WHERE key_id = 'k2'"), 2);
+        assert_eq!(raw_count(&mut conn, "SELECT COUNT(*) AS n FROM person_keys WHERE key_id = 'k2'"), 1);
+        assert_eq!(raw_count(&mut conn, "SELECT COUNT(*) AS n FROM declarations WHERE key_id = 'person'"), 1);
+        assert_eq!(raw_count(&mut conn, "SELECT COUNT(*) AS n FROM declaration_history WHERE key_id = 'person'"), 2);
         // Only the new key is needed now.
         let only_new = Arc::new(declare::crypto::Sealer::new(&new, &[]).unwrap());
         let (answers, history) = declare::services::declarations::stored_answers(&app.state.db, only_new.clone(), c.employee)
@@ -485,7 +510,7 @@ on_both_backends! {
         assert_eq!(history[0]["sex"].gateway, "female");
         // Rerunning finds nothing to do.
         let again = declare::services::rotation::rotate_keys(&app.state.db, only_new, 10, |_| {}).await.unwrap();
-        assert_eq!((again.declarations, again.history), (0, 0));
+        assert_eq!(again, declare::services::rotation::Rotation::default());
         // The old key alone no longer opens them.
         let only_old = Arc::new(declare::crypto::Sealer::new(&old, &[]).unwrap());
         assert!(declare::services::declarations::stored_answers(&app.state.db, only_old, c.employee).await.is_err());

@@ -357,6 +357,11 @@ on_both_backends! {
                 assert!(!blob.windows(value.len()).any(|w| w == value.as_bytes()), "{value} in clear");
             }
         }
+        // Re-sealed under each person's own key (decision 0019), at the one declaration length.
+        assert_eq!(raw_count(&mut conn, "SELECT COUNT(*) AS n FROM declarations WHERE key_id <> 'person'"), 0);
+        assert_eq!(raw_count(&mut conn, "SELECT COUNT(*) AS n FROM declaration_history WHERE key_id <> 'person'"), 0);
+        assert_eq!(raw_count(&mut conn, "SELECT COUNT(*) AS n FROM person_keys"), 5);
+        assert!(blobs.iter().all(|b| b.len() == blobs[0].len()), "sealed lengths differ");
         assert_eq!(raw_count(&mut conn, &format!(
             "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'catalogue.migrate' \
              AND subject = 'catalogue_version:{v2}' AND actor LIKE 'account:%'")), 1);

@@ -66,6 +66,14 @@ fn held(app: &TestApp, employee: uuid::Uuid) -> (i64, i64, i64) {
     )
 }
 
+/// Whether the person still has a data key (decision 0019): 1 or 0.
+fn key_held(app: &TestApp, employee: uuid::Uuid) -> i64 {
+    raw_count(
+        &mut app.raw_connection(),
+        &format!("SELECT COUNT(*) AS n FROM person_keys WHERE employee_id = '{employee}'"),
+    )
+}
+
 pub(crate) async fn audit_events(app: &TestApp, org: uuid::Uuid) -> Vec<Value> {
     let login = app
         .create_account(
@@ -190,19 +198,23 @@ on_both_backends! {
         set_leave_dates(&app, &hr_token, &[("back", "")]).await;
         let before = held(&app, gone);
         assert_eq!(before, (1, 2, 1), "the leaver's answers, two history rows and a consent");
+        assert_eq!(key_held(&app, gone), 1);
 
         let (ok, out) = cli(&app, &["retention", "run", "--dry-run"]);
         assert!(ok, "{out}");
         assert!(out.contains("1 leaver(s)") && out.contains("dry run"), "{out}");
         assert!(out.contains("1 declaration(s), 2 history row(s) and 1 consent record(s) would be erased"), "{out}");
         assert_eq!(held(&app, gone), before, "a dry run erases nothing");
+        assert_eq!(key_held(&app, gone), 1, "nor destroys a key");
 
         let (ok, out) = cli(&app, &["retention", "run"]);
         assert!(ok, "{out}");
         assert!(out.contains("1 leaver(s) in 1 organisation(s)"), "{out}");
         assert_eq!(held(&app, gone), (0, 0, 0), "erased for real, not flagged");
+        assert_eq!(key_held(&app, gone), 0, "their key is destroyed with them");
         for kept in [recent, back, stays] {
             assert_eq!(held(&app, kept), (1, 2, 1), "only the leaver past the period is erased");
+            assert_eq!(key_held(&app, kept), 1);
         }
         let mut conn = app.raw_connection();
         assert_eq!(

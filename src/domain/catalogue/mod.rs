@@ -8,6 +8,7 @@
 //! - [`answers`]: validating answers against a catalogue (strict write vs lenient read).
 //! - [`draft`]: validating a catalogue before it is published.
 //! - [`edit`]: pure edits of a draft catalogue, and the diff between two versions.
+//! - [`largest`]: the largest (and smallest) valid answer sets, for sizing sealed rows.
 //! - [`mapping`]: carrying answers from one option set to another.
 //! - [`problem`]: the per-field problem type and its machine codes.
 
@@ -15,6 +16,7 @@ pub mod answer_set;
 pub mod answers;
 pub mod draft;
 pub mod edit;
+pub mod largest;
 pub mod mapping;
 pub mod model;
 pub mod problem;
@@ -32,6 +34,7 @@ pub use draft::validate_catalogue;
 pub use edit::{
     check_successor, diff, CatalogueChange, ChangeKind, EditError, OptionScope, TextTarget,
 };
+pub use largest::{largest_answers, smallest_answers};
 pub use mapping::{
     apply_mapping, validate_mapping, validate_mapping_sources, CharacteristicMapping,
     CharacteristicReport, DetailOptionCounts, GatewayRule, ListMapping, Mapped, Mapping,

@@ -1,0 +1,131 @@
+//! Per-person data keys, each sealed by the service key (decision 0019). The store never sees
+//! a key in the clear: sealing and opening happen in the service.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::person_keys as pk;
+use super::{Conn, StoreResult};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = pk)]
+pub struct PersonKeyRow {
+    pub employee_id: String,
+    pub organisation_id: String,
+    pub key_id: String,
+    pub sealed: Vec<u8>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn find(conn: &mut Conn, employee: &str) -> StoreResult<Option<PersonKeyRow>> {
+    Ok(crate::with_conn!(conn, |c| pk::table
+        .find(employee)
+        .select(PersonKeyRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// Every key of an organisation (a catalogue migration opens everyone's answers at once).
+pub fn for_org(conn: &mut Conn, org: &str) -> StoreResult<Vec<PersonKeyRow>> {
+    Ok(crate::with_conn!(conn, |c| pk::table
+        .filter(pk::organisation_id.eq(org))
+        .select(PersonKeyRow::as_select())
+        .load(c))?)
+}
+
+/// Stores a new key unless the person already has one (a concurrent first write made it):
+/// 0 then, and the caller reads that one instead.
+/// The keys of these people (those who have one).
+pub fn for_employees(conn: &mut Conn, employees: &[String]) -> StoreResult<Vec<PersonKeyRow>> {
+    Ok(crate::with_conn!(conn, |c| pk::table
+        .filter(pk::employee_id.eq_any(employees))
+        .select(PersonKeyRow::as_select())
+        .load(c))?)
+}
+
+pub fn insert_if_absent(conn: &mut Conn, row: &PersonKeyRow) -> StoreResult<usize> {
+    Ok(crate::with_conn!(conn, |c| diesel::insert_into(pk::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(c))?)
+}
+
+/// The organisation an employee belongs to (the binding of their key).
+pub fn organisation_of(conn: &mut Conn, employee: &str) -> StoreResult<String> {
+    use super::schema::employees;
+    Ok(crate::with_conn!(conn, |c| employees::table
+        .find(employee)
+        .select(employees::organisation_id)
+        .first(c))?)
+}
+
+/// Inserts many keys in multi-row statements (bulk loaders).
+pub fn insert_many(conn: &mut Conn, rows: &[PersonKeyRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(1000) {
+        crate::with_conn!(conn, |c| diesel::insert_into(pk::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Destroys these people's keys: whatever of their ciphertexts survives elsewhere no longer
+/// opens. Returns keys deleted.
+pub fn destroy(conn: &mut Conn, employees: &[String]) -> StoreResult<usize> {
+    Ok(crate::with_conn!(conn, |c| diesel::delete(
+        pk::table.filter(pk::employee_id.eq_any(employees))
+    )
+    .execute(c))?)
+}
+
+/// A key to re-seal: (employee id, organisation id, key id, sealed).
+pub type StaleKey = (String, String, String, Vec<u8>);
+
+/// Keys not sealed under `current_key`.
+pub fn stale(conn: &mut Conn, current_key: &str, limit: i64) -> StoreResult<Vec<StaleKey>> {
+    Ok(crate::with_conn!(conn, |c| pk::table
+        .filter(pk::key_id.ne(current_key))
+        .order(pk::employee_id.asc())
+        .limit(limit)
+        .select((pk::employee_id, pk::organisation_id, pk::key_id, pk::sealed))
+        .load(c))?)
+}
+
+/// Re-seals one key if it is still under `old_key`. A key's content never changes (a
+/// destroyed key is never re-created with the same bytes), so the key id is the condition.
+pub fn reseal(
+    conn: &mut Conn,
+    employee: &str,
+    old_key: &str,
+    new_key: &str,
+    sealed: &[u8],
+) -> StoreResult<usize> {
+    Ok(crate::with_conn!(conn, |c| diesel::update(
+        pk::table
+            .filter(pk::employee_id.eq(employee))
+            .filter(pk::key_id.eq(old_key))
+    )
+    .set((pk::key_id.eq(new_key), pk::sealed.eq(sealed)))
+    .execute(c))?)
+}
+
+/// After an erasure has committed: on SQLite, copies the WAL back into the database and
+/// truncates it, so the erased rows' old page images leave the WAL (`secure_delete` has
+/// zeroed them in the database file). Best effort: a reader still holding an old snapshot
+/// keeps its frames until the next checkpoint. PostgreSQL has nothing comparable; its dead
+/// tuples go at the next vacuum.
+pub fn checkpoint_after_erasure(conn: &mut Conn) {
+    if let Conn::Sqlite(c) = conn {
+        use diesel::connection::SimpleConnection as _;
+        if let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);") {
+            tracing::debug!(error = %e, "checkpoint after erasure did not run");
+        }
+    }
+}
+
+/// Every key held (operators' checks and tests).
+pub fn all(conn: &mut Conn) -> StoreResult<Vec<PersonKeyRow>> {
+    Ok(crate::with_conn!(conn, |c| pk::table
+        .select(PersonKeyRow::as_select())
+        .load(c))?)
+}
