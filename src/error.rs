@@ -102,6 +102,14 @@ pub enum AppError {
     Unauthorized { detail: String, challenge: String },
     #[error("{0}")]
     Forbidden(String),
+    /// A bearer token without the role an operation needs (RFC 6750: 403 with a challenge
+    /// naming `insufficient_scope`).
+    #[error("{detail}")]
+    InsufficientScope { detail: String, challenge: String },
+    /// An `Authorization` header that is not a well-formed bearer credential (RFC 6750: 400
+    /// `invalid_request`, with a challenge).
+    #[error("{detail}")]
+    InvalidBearer { detail: String, challenge: String },
     #[error("too many attempts; try again in {retry_after} seconds")]
     TooManyRequests { retry_after: u64 },
     #[error("{0}")]
@@ -151,7 +159,8 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => "payload-too-large",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
             AppError::Unauthorized { .. } => "unauthorized",
-            AppError::Forbidden(_) => "forbidden",
+            AppError::Forbidden(_) | AppError::InsufficientScope { .. } => "forbidden",
+            AppError::InvalidBearer { .. } => "invalid-request",
             AppError::TooManyRequests { .. } => "too-many-requests",
             AppError::Unavailable(_) => "unavailable",
             AppError::OAuth { error, .. } if *error == "invalid_client" => "invalid-client",
@@ -183,6 +192,12 @@ impl AppError {
             } => (Some((*error).to_owned()), Some(description.clone())),
             AppError::OAuthInvalidRequest { detail, .. } => {
                 (Some("invalid_request".to_owned()), Some(detail.clone()))
+            }
+            AppError::InvalidBearer { detail, .. } => {
+                (Some("invalid_request".to_owned()), Some(detail.clone()))
+            }
+            AppError::InsufficientScope { detail, .. } => {
+                (Some("insufficient_scope".to_owned()), Some(detail.clone()))
             }
             _ => (None, None),
         };
@@ -222,7 +237,8 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            AppError::InvalidBearer { .. } => StatusCode::BAD_REQUEST,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::OAuth { status, .. } => {
@@ -238,11 +254,33 @@ impl ResponseError for AppError {
         }
         let mut response = problem_response(&self.to_problem());
         let headers = response.headers_mut();
+        if matches!(
+            self,
+            AppError::OAuth { .. } | AppError::OAuthInvalidRequest { .. }
+        ) {
+            // RFC 6749 section 5.2: the token endpoint answers errors as application/json (the
+            // body still carries the problem fields beside `error` and `error_description`).
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+        }
         match self {
-            AppError::Unauthorized { challenge, .. } => {
+            AppError::Unauthorized { challenge, .. }
+            | AppError::InsufficientScope { challenge, .. }
+            | AppError::InvalidBearer { challenge, .. } => {
                 if let Ok(value) = HeaderValue::from_str(challenge) {
                     headers.insert(header::WWW_AUTHENTICATE, value);
                 }
+            }
+            AppError::OAuth { error, status, .. }
+                if *error == "invalid_client" && *status == 401 =>
+            {
+                // RFC 6749 section 5.2: a 401 invalid_client names the scheme to authenticate with.
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"declare\""),
+                );
             }
             AppError::TooManyRequests { retry_after }
             | AppError::OAuth {
@@ -291,12 +329,14 @@ impl From<crate::auth::AuthError> for AppError {
                 detail: err.to_string(),
                 challenge: err.www_authenticate(),
             },
-            403 => AppError::Forbidden(err.to_string()),
-            400 => AppError::bad_request(
-                "authorization",
-                "invalid_authorization_header",
-                err.to_string(),
-            ),
+            403 => AppError::InsufficientScope {
+                detail: err.to_string(),
+                challenge: err.www_authenticate(),
+            },
+            400 => AppError::InvalidBearer {
+                detail: err.to_string(),
+                challenge: err.www_authenticate(),
+            },
             _ => AppError::internal(err),
         }
     }

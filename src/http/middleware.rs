@@ -17,6 +17,9 @@ use tracing::Instrument as _;
 
 use crate::domain::scim::ScimError;
 use crate::error::{generic_problem, AppError, PROBLEM_JSON};
+
+/// The OAuth token endpoint, whose errors are `application/json` by RFC 6749.
+const TOKEN_ROUTE: &str = "/oauth/token";
 use crate::http::scim::SCIM_JSON;
 use crate::http::strict::{has_nul, NUL_CODE, NUL_MESSAGE};
 use crate::http::AppState;
@@ -68,9 +71,11 @@ pub async fn observe(
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| {
-            // SCIM error bodies (RFC 7644 §3.12) are the error format on `/scim/v2`.
+            // SCIM error bodies (RFC 7644 §3.12) are the error format on `/scim/v2`, and the
+            // token endpoint's are `application/json` (RFC 6749 §5.2), the problem inside.
             v.as_bytes().starts_with(PROBLEM_JSON.as_bytes())
                 || v.as_bytes().starts_with(SCIM_JSON.as_bytes())
+                || (route == TOKEN_ROUTE && v.as_bytes().starts_with(b"application/json"))
         });
     if (status.is_client_error() || status.is_server_error()) && !is_problem {
         let body = serde_json::to_string(&generic_problem(status)).unwrap_or_default();

@@ -88,9 +88,9 @@ fn client_credentials(
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, body = TokenResponse),
-        (status = 400, description = "invalid_request, invalid_grant or unsupported_grant_type", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "invalid_client", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many failed attempts (Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_request, invalid_grant or unsupported_grant_type (RFC 6749 section 5.2: `error`, `error_description`, beside the problem fields)", body = crate::error::Problem, content_type = "application/json"),
+        (status = 401, description = "invalid_client, with `WWW-Authenticate: Basic`", body = crate::error::Problem, content_type = "application/json"),
+        (status = 429, description = "too many failed attempts: `temporarily_unavailable`, with Retry-After", body = crate::error::Problem, content_type = "application/json"),
     )
 )]
 #[post("/oauth/token")]

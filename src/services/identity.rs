@@ -520,7 +520,9 @@ fn oauth(status: u16, error: &'static str, description: &str) -> AppError {
 fn throttled(retry: crate::auth::RetryAfter) -> AppError {
     AppError::OAuth {
         status: 429,
-        error: "slow_down",
+        // RFC 6749 names no error for throttling; `temporarily_unavailable` is the registered
+        // code for "try again later" (section 4.1.2.1), and Retry-After says when.
+        error: "temporarily_unavailable",
         description: "too many failed attempts; try again later".into(),
         retry_after: Some(retry.secs_ceil()),
     }

@@ -130,7 +130,7 @@ on_both_backends! {
         // Even the right password is refused until the window passes.
         let r = app.token_response(&[("grant_type", "password"), ("username", "jo.smith"), ("password", &login.password)]).await;
         let retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
-        assert_eq!(assert_problem(r, 429).await["error"], "slow_down");
+        assert_eq!(assert_problem(r, 429).await["error"], "temporarily_unavailable");
         assert!(retry.is_some_and(|s| s > 0 && s <= 900));
         // Another account from the same address is not locked out yet.
         let other = app.create_account(Some(org.id), "kim", &["employee"]).await;
@@ -395,4 +395,39 @@ async fn a_fresh_install_gets_its_first_admin_from_the_cli() {
         .await
         .unwrap();
     assert_eq!(orgs[0]["code"], "cleveland");
+}
+
+on_both_backends! {
+    async fn oauth_and_bearer_errors_follow_rfc_6749_and_6750(backend) {
+        let app = spawn_app(backend).await;
+        let org = app.create_org("rfc").await;
+        let login = app.create_account(Some(org.id), "rfc.hr", &["hr_admin"]).await;
+        // RFC 6749 5.2: a client that fails to authenticate gets 401 invalid_client with a
+        // challenge for the scheme it used, and errors come as application/json.
+        let r = app
+            .client
+            .post(app.url("/oauth/token"))
+            .basic_auth("no-such-client", Some("wrong"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["www-authenticate"], "Basic realm=\"declare\"");
+        let body = assert_problem(r, 401).await;
+        assert_eq!(body["error"], "invalid_client");
+        let r = app.token_response(&[("grant_type", "implicit")]).await;
+        assert_eq!(assert_problem(r, 400).await["error"], "unsupported_grant_type");
+
+        // RFC 6750 3.1: a malformed Authorization header is 400 invalid_request with a
+        // challenge; a token without the role is 403 insufficient_scope with a challenge.
+        let r = app.client.get(app.url("/v1/me")).header("authorization", "Bearer").send().await.unwrap();
+        let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(challenge.starts_with("Bearer realm=\"declare\", error=\"invalid_request\""), "{challenge}");
+        assert_eq!(assert_problem(r, 400).await["error"], "invalid_request");
+        let token = app.login(&login).await;
+        let r = app.authed(Method::GET, "/v1/stats/completion?characteristic=disability", &token).send().await.unwrap();
+        let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(challenge.contains("error=\"insufficient_scope\""), "{challenge}");
+        assert_eq!(assert_problem(r, 403).await["error"], "insufficient_scope");
+    }
 }

@@ -51,7 +51,7 @@ on_both_backends! {
             if r.status() == 429 {
                 let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
                 assert!((1..=900).contains(&retry), "{retry}");
-                assert_eq!(assert_problem(r, 429).await["error"], "slow_down");
+                assert_eq!(assert_problem(r, 429).await["error"], "temporarily_unavailable");
                 refused += 1;
             } else {
                 assert_eq!(r.status(), 400);
