@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::auth::{AuthError, Principal};
 use crate::domain::schedule::SnapshotKind;
 use crate::error::{AppError, AppResult};
+use crate::http::extract::Query;
 use crate::http::principal::{Authorized, FigureViewers};
 use crate::http::AppState;
 use crate::services::identity;
@@ -189,7 +190,7 @@ pub async fn get_completion(
     caller: Authorized<FigureViewers>,
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<FigureQuery>,
+    query: Query<FigureQuery>,
 ) -> AppResult<HttpResponse> {
     figures(caller, state, req, query.into_inner(), View::Completion).await
 }
@@ -207,7 +208,7 @@ pub async fn get_distribution(
     caller: Authorized<FigureViewers>,
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<FigureQuery>,
+    query: Query<FigureQuery>,
 ) -> AppResult<HttpResponse> {
     figures(caller, state, req, query.into_inner(), View::Distribution).await
 }
@@ -221,7 +222,7 @@ pub async fn get_distribution(
 pub async fn list_snapshots(
     caller: Authorized<FigureViewers>,
     state: web::Data<AppState>,
-    query: web::Query<SnapshotQuery>,
+    query: Query<SnapshotQuery>,
 ) -> AppResult<web::Json<Vec<SnapshotSummary>>> {
     let query = query.into_inner();
     let org = organisation_of(&state, &caller.principal, query.organisation).await?;
@@ -242,7 +243,7 @@ pub async fn get_trend(
     caller: Authorized<FigureViewers>,
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<TrendQuery>,
+    query: Query<TrendQuery>,
 ) -> AppResult<HttpResponse> {
     let query = query.into_inner();
     let org = organisation_of(&state, &caller.principal, query.organisation).await?;

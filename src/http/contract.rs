@@ -1,0 +1,165 @@
+//! Completes the generated OpenAPI document with what every operation shares, so each
+//! handler's annotation lists only what is particular to it and no error goes undocumented:
+//!
+//! - every 4xx and 5xx response carries its body's schema: RFC 9457 `Problem` as
+//!   `application/problem+json`, or under `/scim/v2` the RFC 7644 `ScimError` as
+//!   `application/scim+json`;
+//! - every operation may answer 400 (a NUL or malformed value in the path or query is refused
+//!   before routing) and 500; a secured one 401; one that reads a body 413 and 415.
+//!
+//! Integrators generate clients from this document (schemathesis counted 25 operations with
+//! undocumented status codes), so a status the service can send must be listed here.
+
+use std::borrow::Cow;
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::error::PROBLEM_JSON;
+use crate::http::scim::error::SCIM_JSON;
+
+/// The RFC 7644 §3.12 error body every failure under `/scim/v2` carries (schema only: the body
+/// is built by `domain::scim::ScimError::body`).
+pub struct ScimErrorBody;
+
+impl PartialSchema for ScimErrorBody {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .description(Some("A SCIM error (RFC 7644 section 3.12)"))
+            .property(
+                "schemas",
+                ArrayBuilder::new().items(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(["urn:ietf:params:scim:api:messages:2.0:Error"])),
+                ),
+            )
+            .required("schemas")
+            .property(
+                "status",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some("The HTTP status, as a string (e.g. \"400\")")),
+            )
+            .required("status")
+            .property(
+                "scimType",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(
+                        "e.g. invalidFilter, invalidValue, uniqueness, invalidSyntax",
+                    )),
+            )
+            .property("detail", ObjectBuilder::new().schema_type(Type::String))
+            .into()
+    }
+}
+
+impl ToSchema for ScimErrorBody {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ScimError")
+    }
+}
+
+/// Applies the shared responses and error schemas to every operation of `doc`.
+pub fn complete(doc: &mut OpenApi) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    components
+        .schemas
+        .insert(ScimErrorBody::name().into_owned(), ScimErrorBody::schema());
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let scim = path.starts_with("/scim/");
+        for operation in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            complete_operation(operation, scim);
+        }
+    }
+}
+
+fn complete_operation(operation: &mut Operation, scim: bool) {
+    let secured = operation
+        .security
+        .as_ref()
+        .is_some_and(|requirements| !requirements.is_empty());
+    let reads_body = operation.request_body.is_some();
+    let shared: [(&str, bool, &str); 5] = [
+        (
+            "400",
+            true,
+            "Malformed request: a parameter, header or body that cannot be read; `errors` names each",
+        ),
+        (
+            "401",
+            secured,
+            "No valid bearer token (`WWW-Authenticate` says why)",
+        ),
+        (
+            "413",
+            reads_body,
+            "The body is larger than the limit",
+        ),
+        (
+            "415",
+            reads_body,
+            "The body is not of a media type this operation reads",
+        ),
+        (
+            "500",
+            true,
+            "An unexpected error; it is logged with the request id and its cause is never sent",
+        ),
+    ];
+    let responses = &mut operation.responses.responses;
+    for (status, applies, description) in shared {
+        if applies && !responses.contains_key(status) {
+            responses.insert(
+                status.to_owned(),
+                RefOr::T(Response::new(description.to_owned())),
+            );
+        }
+    }
+    let (media_type, schema) = if scim {
+        (SCIM_JSON, "ScimError")
+    } else {
+        (PROBLEM_JSON, "Problem")
+    };
+    for (status, response) in responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        if !(status.starts_with('4') || status.starts_with('5')) {
+            continue;
+        }
+        if response.description.is_empty() {
+            response.description = reason(status).to_owned();
+        }
+        // A response documented with its own content (none today) keeps it.
+        if response.content.values().all(|c| c.schema.is_none()) {
+            response.content.clear();
+            response.content.insert(
+                media_type.to_owned(),
+                Content::new(Some(Ref::from_schema_name(schema))),
+            );
+        }
+    }
+}
+
+/// RFC 9110 reason phrases for the statuses the service documents.
+fn reason(status: &str) -> &'static str {
+    status
+        .parse::<u16>()
+        .ok()
+        .and_then(|code| actix_web::http::StatusCode::from_u16(code).ok())
+        .and_then(|code| code.canonical_reason())
+        .unwrap_or("Error")
+}
