@@ -370,7 +370,10 @@ fn verify(figures: &Value, raw: &[RawCount]) -> usize {
             if let Some(n) = cell["count"].as_i64() {
                 let column = cell["column"].as_str().unwrap();
                 let want = truth.get(&(key, column)).copied().unwrap_or(0);
-                assert!((n - want).abs() <= NOISE_TOLERANCE, "{key}/{column}: {n} published, {want} true");
+                assert!(
+                    (n - want).abs() <= NOISE_TOLERANCE,
+                    "{key}/{column}: {n} published, {want} true"
+                );
                 checked += 1;
             }
         }
