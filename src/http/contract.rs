@@ -63,12 +63,31 @@ impl ToSchema for ScimErrorBody {
     }
 }
 
-/// Applies the shared responses and error schemas to every operation of `doc`.
+/// The catalogue schemas that hold `Localised` text, directly or beneath.
+const LOCALISED_HOLDERS: [&str; 6] = [
+    "Catalogue",
+    "Characteristic",
+    "Question",
+    "AnswerOption",
+    "DetailList",
+    "CatalogueVersionView",
+];
+
+/// The catalogue reads that take `?lang` (or `Accept-Language`), by path.
+const LANGUAGE_READS: [&str; 3] = [
+    "/v1/catalogue/national",
+    "/v1/catalogue",
+    "/v1/catalogue/versions/{version_id}",
+];
+
+/// Applies the shared responses and error schemas to every operation of `doc`, and describes
+/// the catalogue's single-language form.
 pub fn complete(doc: &mut OpenApi) {
     let components = doc.components.get_or_insert_with(Default::default);
     components
         .schemas
         .insert(ScimErrorBody::name().into_owned(), ScimErrorBody::schema());
+    single_language_form(doc);
     for (path, item) in doc.paths.paths.iter_mut() {
         let scim = path.starts_with("/scim/");
         for operation in [
@@ -83,6 +102,77 @@ pub fn complete(doc: &mut OpenApi) {
         {
             complete_operation(operation, scim);
         }
+    }
+}
+
+/// With `?lang=en|cy` every `Localised` `{en, cy}` object of a catalogue is sent as the plain
+/// string in that language. So each schema holding one gets an `...InLanguage` twin with
+/// strings in their place, and the 200 of each catalogue read is one of the two shapes:
+/// a client generated from the document then reads either.
+fn single_language_form(doc: &mut OpenApi) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    for name in LOCALISED_HOLDERS {
+        let Some(schema) = components.schemas.get(name) else {
+            continue;
+        };
+        let Ok(mut value) = serde_json::to_value(schema) else {
+            continue;
+        };
+        to_single_language(&mut value);
+        if let Ok(twin) = serde_json::from_value::<RefOr<Schema>>(value) {
+            components.schemas.insert(format!("{name}InLanguage"), twin);
+        }
+    }
+    for path in LANGUAGE_READS {
+        let Some(operation) = doc.paths.paths.get_mut(path).and_then(|p| p.get.as_mut()) else {
+            continue;
+        };
+        let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") else {
+            continue;
+        };
+        let Some(content) = ok.content.get_mut("application/json") else {
+            continue;
+        };
+        let Some(RefOr::Ref(reference)) = &content.schema else {
+            continue;
+        };
+        let bilingual = reference.ref_location.clone();
+        let one_of = utoipa::openapi::schema::OneOfBuilder::new()
+            .item(Ref::new(bilingual.clone()))
+            .item(Ref::new(format!("{bilingual}InLanguage")))
+            .description(Some(
+                "Bilingual (`{en, cy}` objects) by default; with `?lang=en|cy` (or \
+                 `Accept-Language` preferring Welsh) every such object is the plain string in \
+                 that language (`Content-Language` says which)",
+            ));
+        content.schema = Some(one_of.into());
+    }
+}
+
+/// Rewrites one schema (as JSON) into its single-language twin.
+fn to_single_language(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(reference)) = map.get("$ref") {
+                let name = reference.trim_start_matches("#/components/schemas/");
+                if name == "Localised" {
+                    map.clear();
+                    map.insert("type".into(), Value::String("string".into()));
+                    return;
+                }
+                if LOCALISED_HOLDERS.contains(&name) {
+                    let twin = format!("{reference}InLanguage");
+                    map.insert("$ref".into(), Value::String(twin));
+                    return;
+                }
+            }
+            map.values_mut().for_each(to_single_language);
+        }
+        Value::Array(items) => items.iter_mut().for_each(to_single_language),
+        _ => {}
     }
 }
 

@@ -294,3 +294,44 @@ fn timestamps_limits_and_if_match_are_documented() {
         assert!(operation["responses"]["428"].is_object());
     }
 }
+
+#[test]
+fn the_single_language_catalogue_is_described() {
+    let spec = spec();
+    let schemas = &spec["components"]["schemas"];
+    let label = &schemas["CharacteristicInLanguage"]["properties"]["label"];
+    assert_eq!(label["type"], "string", "{label}");
+    assert_eq!(
+        schemas["Characteristic"]["properties"]["label"]["$ref"],
+        "#/components/schemas/Localised"
+    );
+    for path in [
+        "/v1/catalogue/national",
+        "/v1/catalogue",
+        "/v1/catalogue/versions/{version_id}",
+    ] {
+        let shapes = &spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+            ["schema"]["oneOf"];
+        assert_eq!(shapes.as_array().map(Vec::len), Some(2), "{path}: {shapes}");
+        assert!(shapes[1]["$ref"].as_str().unwrap().ends_with("InLanguage"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn welsh_catalogue_strings_are_plain_strings() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let body: Value = app
+        .get("/v1/catalogue/national?lang=cy")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(body["characteristics"][0]["label"].is_string());
+    let body: Value = app
+        .get("/v1/catalogue/national")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(body["characteristics"][0]["label"]["cy"].is_string());
+}
