@@ -88,6 +88,7 @@ pub fn complete(doc: &mut OpenApi) {
         .schemas
         .insert(ScimErrorBody::name().into_owned(), ScimErrorBody::schema());
     single_language_form(doc);
+    add_examples(doc);
     for (path, item) in doc.paths.paths.iter_mut() {
         let scim = path.starts_with("/scim/");
         for operation in [
@@ -148,6 +149,65 @@ fn single_language_form(doc: &mut OpenApi) {
                  that language (`Content-Language` says which)",
             ));
         content.schema = Some(one_of.into());
+    }
+}
+
+/// Puts `http::examples` into the document: on component schemas that have no example of
+/// their own, and on bodies (CSV, NDJSON, SCIM) that have no schema to carry one.
+fn add_examples(doc: &mut OpenApi) {
+    if let Some(components) = doc.components.as_mut() {
+        for (name, example) in crate::http::examples::schema_examples() {
+            let Some(schema) = components.schemas.get_mut(name) else {
+                continue;
+            };
+            let Ok(mut value) = serde_json::to_value(&*schema) else {
+                continue;
+            };
+            let Some(object) = value.as_object_mut() else {
+                continue;
+            };
+            if object.contains_key("example") || object.contains_key("examples") {
+                continue;
+            }
+            object.insert("example".into(), example);
+            if let Ok(with_example) = serde_json::from_value::<RefOr<Schema>>(value) {
+                *schema = with_example;
+            }
+        }
+    }
+    for (path, method, media_type, request, example) in crate::http::examples::media_examples() {
+        let Some(item) = doc.paths.paths.get_mut(path) else {
+            continue;
+        };
+        let operation = match method {
+            "get" => item.get.as_mut(),
+            "post" => item.post.as_mut(),
+            "put" => item.put.as_mut(),
+            "patch" => item.patch.as_mut(),
+            _ => None,
+        };
+        let Some(operation) = operation else {
+            continue;
+        };
+        let content = if request {
+            operation
+                .request_body
+                .as_mut()
+                .and_then(|body| body.content.get_mut(media_type))
+        } else {
+            operation
+                .responses
+                .responses
+                .iter_mut()
+                .filter(|(status, _)| status.starts_with('2'))
+                .find_map(|(_, response)| match response {
+                    RefOr::T(response) => response.content.get_mut(media_type),
+                    RefOr::Ref(_) => None,
+                })
+        };
+        if let Some(content) = content {
+            content.example = Some(example);
+        }
     }
 }
 

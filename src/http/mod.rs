@@ -10,6 +10,7 @@ pub mod contract;
 pub mod cors;
 pub mod declarations;
 pub mod employees;
+pub mod examples;
 pub mod extract;
 pub mod health;
 pub mod me;

@@ -335,3 +335,55 @@ async fn welsh_catalogue_strings_are_plain_strings() {
         .unwrap();
     assert!(body["characteristics"][0]["label"]["cy"].is_string());
 }
+
+/// Every JSON request body, and every 2xx JSON body of the `/v1` and token APIs, has an
+/// example (on its schema or its media type), so an integrator sees a real one.
+#[test]
+fn bodies_have_examples() {
+    let spec = spec();
+    let schemas = &spec["components"]["schemas"];
+    let has_example = |content: &Value| {
+        if content.get("example").is_some() {
+            return true;
+        }
+        let schema = &content["schema"];
+        let reference = schema["$ref"]
+            .as_str()
+            .or_else(|| schema["items"]["$ref"].as_str());
+        reference.is_some_and(|r| {
+            schemas[r.trim_start_matches("#/components/schemas/")]
+                .get("example")
+                .is_some()
+        })
+    };
+    let mut missing = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if let Some(content) = operation["requestBody"]["content"].as_object() {
+                for (media, c) in content {
+                    if !has_example(c) {
+                        missing.push(format!("{method} {path} request {media}"));
+                    }
+                }
+            }
+            if !(path.starts_with("/v1") || path.starts_with("/oauth")) {
+                continue;
+            }
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if !status.starts_with('2') {
+                    continue;
+                }
+                for (media, c) in response["content"].as_object().into_iter().flatten() {
+                    let lang_read = c["schema"]["oneOf"].is_array();
+                    if !lang_read && !has_example(c) {
+                        missing.push(format!("{method} {path} {status} {media}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "bodies without an example: {missing:#?}"
+    );
+}
