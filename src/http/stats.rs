@@ -38,7 +38,8 @@ pub struct FigureQuery {
     /// `overall` (default), `org_unit`, `staff_type` or `rank`.
     #[param(inline)]
     pub by: Option<Breakdown>,
-    /// For `org_unit`: the tree level, 1 (default) for the units directly under the top.
+    /// For `org_unit`: the tree level, 1 (default) for the units directly under the top; 1 to 8.
+    #[param(minimum = 1, maximum = 8)]
     pub level: Option<u32>,
     /// A snapshot id (`GET /v1/stats/snapshots`): answer from its frozen figures.
     pub snapshot: Option<Uuid>,
@@ -57,7 +58,8 @@ pub struct TrendQuery {
     /// `overall` (default), `org_unit`, `staff_type` or `rank`.
     #[param(inline)]
     pub by: Option<Breakdown>,
-    /// For `org_unit`: the tree level, 1 (default).
+    /// For `org_unit`: the tree level, 1 (default); 1 to 8.
+    #[param(minimum = 1, maximum = 8)]
     pub level: Option<u32>,
     /// Only `publication` or only `monthly` snapshots.
     #[param(inline)]

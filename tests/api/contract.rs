@@ -282,6 +282,23 @@ fn timestamps_limits_and_if_match_are_documented() {
             "{path}"
         );
     }
+    for path in [
+        "/v1/stats/completion",
+        "/v1/stats/distribution",
+        "/v1/stats/trend",
+    ] {
+        let parameters = spec["paths"][path]["get"]["parameters"].as_array().unwrap();
+        let level = parameters.iter().find(|p| p["name"] == "level").unwrap();
+        assert_eq!(
+            (
+                level["schema"]["minimum"].as_i64(),
+                level["schema"]["maximum"].as_i64()
+            ),
+            (Some(1), Some(8)),
+            "{path}"
+        );
+    }
+    assert!(schemas["NewOrgUnit"]["properties"]["code"]["pattern"].is_string());
     for method in ["put", "patch"] {
         let operation = &spec["paths"]["/v1/me/declaration"][method];
         let if_match = operation["parameters"]
