@@ -123,8 +123,10 @@ pub struct UpdateConsents {
 pub struct ConsentPurposes {
     /// Anonymised statistics. Required before any answer is stored; withdrawing it erases the
     /// answers and their history.
+    #[schema(nullable = false)]
     equality_monitoring: Option<bool>,
     /// Sharing a disability declaration with HR for workplace adjustments. Optional.
+    #[schema(nullable = false)]
     workplace_adjustments: Option<bool>,
 }
 
