@@ -8,7 +8,19 @@
 use serde::{Deserialize, Serialize};
 
 /// What an employee agrees their answers may be used for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     /// Anonymised statistics. Required before any answer is stored; withdrawing it erases.

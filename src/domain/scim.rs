@@ -63,46 +63,227 @@ impl std::fmt::Display for ScimError {
     }
 }
 
-/// The filters Declare answers: equality on the two keys an identity provider matches on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Filter {
-    UserName(String),
-    ExternalId(String),
+/// The attributes a filter may compare: the two keys an identity provider matches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterAttribute {
+    UserName,
+    ExternalId,
 }
 
-/// Parses `userName eq "x"` or `externalId eq "x"` (attribute names and `eq` case-insensitive,
-/// optionally URN-qualified). Anything else is `invalidFilter`: a wider language would let a
-/// caller probe the workforce in ways no connector needs.
+/// How a clause compares: `eq` (exact), `sw` (starts with), `co` (contains).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterOp {
+    Eq,
+    StartsWith,
+    Contains,
+}
+
+/// One `attribute op "value"` comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clause {
+    pub attribute: FilterAttribute,
+    pub op: FilterOp,
+    pub value: String,
+}
+
+/// The filters Declare answers: one clause, or several joined by `and` (all must hold).
+/// Entra ID sends `userName eq "..."` and `externalId eq "..."`; Okta also `userName sw "..."`
+/// and `and` of two clauses; `co` is what admin consoles search with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter(pub Vec<Clause>);
+
+/// Most clauses one filter may join: connectors send one or two.
+const MAX_CLAUSES: usize = 4;
+
+/// Parses `userName eq "x"`, `externalId sw "x"`, `userName co "x" and externalId eq "y"`
+/// (attribute names, operators and `and` case-insensitive, attributes optionally
+/// URN-qualified). Anything else (`or`, `not`, brackets, other attributes or operators) is
+/// `invalidFilter`: a wider language would let a caller probe the workforce in ways no
+/// connector needs.
 pub fn parse_filter(text: &str) -> Result<Filter, ScimError> {
     let invalid = || {
         ScimError::bad(
             "invalidFilter",
             format!(
-                "unsupported filter `{text}`: only `userName eq \"...\"` and `externalId eq \"...\"` are supported"
+                "unsupported filter `{text}`: supported are `userName` or `externalId` with `eq`, `sw` or `co` and a quoted value, joined by `and`"
             ),
         )
     };
-    let text = text.trim();
-    let (attr, rest) = text.split_once(char::is_whitespace).ok_or_else(invalid)?;
-    let (op, value) = rest
-        .trim_start()
-        .split_once(char::is_whitespace)
-        .ok_or_else(invalid)?;
-    if !op.eq_ignore_ascii_case("eq") {
-        return Err(invalid());
+    let mut clauses = Vec::new();
+    let mut rest = text.trim();
+    loop {
+        let (attr, after) = rest.split_once(char::is_whitespace).ok_or_else(invalid)?;
+        let (op, after) = after
+            .trim_start()
+            .split_once(char::is_whitespace)
+            .ok_or_else(invalid)?;
+        let op = match op.to_ascii_lowercase().as_str() {
+            "eq" => FilterOp::Eq,
+            "sw" => FilterOp::StartsWith,
+            "co" => FilterOp::Contains,
+            _ => return Err(invalid()),
+        };
+        let (value, after) = quoted(after.trim_start()).ok_or_else(invalid)?;
+        clauses.push(Clause {
+            attribute: filter_attribute(attr).ok_or_else(invalid)?,
+            op,
+            value,
+        });
+        let after = after.trim_start();
+        if after.is_empty() {
+            break;
+        }
+        let (joiner, next) = after.split_once(char::is_whitespace).ok_or_else(invalid)?;
+        if !joiner.eq_ignore_ascii_case("and") || clauses.len() >= MAX_CLAUSES {
+            return Err(invalid());
+        }
+        rest = next.trim_start();
     }
-    let value: String = serde_json::from_str(value.trim()).map_err(|_| invalid())?;
+    Ok(Filter(clauses))
+}
+
+/// A JSON string at the start of `text`, and what follows it.
+fn quoted(text: &str) -> Option<(String, &str)> {
+    if !text.starts_with('"') {
+        return None;
+    }
+    let mut escaped = false;
+    for (at, c) in text.char_indices().skip(1) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => {
+                let value = serde_json::from_str(&text[..=at]).ok()?;
+                return Some((value, &text[at + 1..]));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn filter_attribute(attr: &str) -> Option<FilterAttribute> {
     let attr = attr.to_ascii_lowercase();
     let name = attr
         .strip_prefix(&format!("{}:", USER.to_ascii_lowercase()))
         .unwrap_or(&attr);
     match name {
-        "username" => Ok(Filter::UserName(value)),
-        "externalid" => Ok(Filter::ExternalId(value)),
+        "username" => Some(FilterAttribute::UserName),
+        "externalid" => Some(FilterAttribute::ExternalId),
         _ if attr == format!("{}:employeenumber", ENTERPRISE.to_ascii_lowercase()) => {
-            Ok(Filter::UserName(value))
+            Some(FilterAttribute::UserName)
         }
-        _ => Err(invalid()),
+        _ => None,
+    }
+}
+
+/// RFC 7644 section 3.4.2.5 `attributes` / `excludedAttributes`: trims a rendered resource to
+/// the attributes asked for, or removes those excluded. `id` and `schemas` are always
+/// returned. Names are case-insensitive and may be URN-qualified (`urn:...:User:department`),
+/// name a whole extension by its URN, or a sub-attribute (`meta.version`). Unknown names
+/// select nothing and exclude nothing, as the RFC has it.
+pub fn project(doc: &mut Value, attributes: Option<&str>, excluded: Option<&str>) {
+    let Some(object) = doc.as_object_mut() else {
+        return;
+    };
+    if let Some(list) = attributes.filter(|l| !l.trim().is_empty()) {
+        let wanted: Vec<AttrPath> = list.split(',').filter_map(AttrPath::parse).collect();
+        let mut kept = Map::new();
+        for (key, value) in object.iter() {
+            if key == "id" || key == "schemas" {
+                kept.insert(key.clone(), value.clone());
+                continue;
+            }
+            let asked: Vec<&AttrPath> = wanted
+                .iter()
+                .filter(|p| p.top.eq_ignore_ascii_case(key))
+                .collect();
+            if asked.is_empty() {
+                continue;
+            }
+            if asked.iter().any(|p| p.sub.is_none()) {
+                kept.insert(key.clone(), value.clone());
+            } else if let Some(inner) = value.as_object() {
+                let subset: Map<String, Value> = inner
+                    .iter()
+                    .filter(|(k, _)| {
+                        asked
+                            .iter()
+                            .any(|p| p.sub.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(k)))
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if !subset.is_empty() {
+                    kept.insert(key.clone(), Value::Object(subset));
+                }
+            }
+        }
+        *object = kept;
+    }
+    if let Some(list) = excluded {
+        for path in list.split(',').filter_map(AttrPath::parse) {
+            let Some(key) = object
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(&path.top) && *k != "id" && *k != "schemas")
+                .cloned()
+            else {
+                continue;
+            };
+            match &path.sub {
+                None => {
+                    object.remove(&key);
+                }
+                Some(sub) => {
+                    if let Some(inner) = object.get_mut(&key).and_then(Value::as_object_mut) {
+                        inner.retain(|k, _| !k.eq_ignore_ascii_case(sub));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An attribute path as `attributes` names it: the top-level member of the resource (an
+/// extension's URN for its attributes) and perhaps one member beneath it.
+struct AttrPath {
+    top: String,
+    sub: Option<String>,
+}
+
+impl AttrPath {
+    fn parse(text: &str) -> Option<AttrPath> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let lower = text.to_ascii_lowercase();
+        for urn in [ENTERPRISE, WORKFORCE] {
+            let urn_lower = urn.to_ascii_lowercase();
+            if lower == urn_lower {
+                return Some(AttrPath {
+                    top: urn.to_owned(),
+                    sub: None,
+                });
+            }
+            if let Some(attr) = lower.strip_prefix(&format!("{urn_lower}:")) {
+                return Some(AttrPath {
+                    top: urn.to_owned(),
+                    sub: Some(attr.to_owned()),
+                });
+            }
+        }
+        let core = format!("{}:", USER.to_ascii_lowercase());
+        let name = lower.strip_prefix(&core).unwrap_or(&lower);
+        Some(match name.split_once('.') {
+            Some((top, sub)) => AttrPath {
+                top: top.to_owned(),
+                sub: Some(sub.to_owned()),
+            },
+            None => AttrPath {
+                top: name.to_owned(),
+                sub: None,
+            },
+        })
     }
 }
 
@@ -276,7 +457,7 @@ pub fn read_user(body: &Value) -> Result<UserInput, ScimError> {
                 .map_err(|_| {
                     ScimError::bad(
                         "invalidValue",
-                        format!("`startDate` `{s}` is not a date in the form YYYY-MM-DD"),
+                        format!("`startDate` `{s}` is not a dateTime (or a date, YYYY-MM-DD)"),
                     )
                 })
         })
@@ -492,7 +673,9 @@ pub fn render_user(user: &UserRecord, location: &str) -> Value {
         WORKFORCE: {
             "staffType": user.staff_type,
             "fte": user.fte,
-            "startDate": user.start_date,
+            // A SCIM `dateTime` (RFC 7643 section 2.3.5: xsd:dateTime), midnight UTC of the
+            // start date; a plain `YYYY-MM-DD` is still accepted on the way in.
+            "startDate": format!("{}T00:00:00Z", user.start_date),
         },
         "meta": {
             "resourceType": "User",
@@ -544,24 +727,59 @@ mod tests {
         }
     }
 
+    fn one(attribute: FilterAttribute, op: FilterOp, value: &str) -> Filter {
+        Filter(vec![Clause {
+            attribute,
+            op,
+            value: value.into(),
+        }])
+    }
+
     #[test]
-    fn filters_on_the_two_keys_only() {
+    fn filters_on_the_two_keys_with_eq_sw_co_and_and() {
+        use FilterAttribute::*;
+        use FilterOp::*;
         assert_eq!(
             parse_filter(r#"userName eq "E1""#).unwrap(),
-            Filter::UserName("E1".into())
+            one(UserName, Eq, "E1")
         );
         assert_eq!(
             parse_filter(r#"EXTERNALID Eq "a \"b\"""#).unwrap(),
-            Filter::ExternalId("a \"b\"".into())
+            one(ExternalId, Eq, "a \"b\"")
         );
         assert_eq!(
             parse_filter(&format!("{USER}:userName eq \"x\"")).unwrap(),
-            Filter::UserName("x".into())
+            one(UserName, Eq, "x")
+        );
+        assert_eq!(
+            parse_filter(r#"userName sw "E1""#).unwrap(),
+            one(UserName, StartsWith, "E1")
+        );
+        assert_eq!(
+            parse_filter(r#"userName co "and x""#).unwrap(),
+            one(UserName, Contains, "and x")
+        );
+        assert_eq!(
+            parse_filter(r#"userName sw "E" AND externalId eq "s 1""#).unwrap(),
+            Filter(vec![
+                Clause {
+                    attribute: UserName,
+                    op: StartsWith,
+                    value: "E".into()
+                },
+                Clause {
+                    attribute: ExternalId,
+                    op: Eq,
+                    value: "s 1".into()
+                },
+            ])
         );
         for bad in [
-            r#"userName co "E""#,
+            r#"userName gt "E""#,
             r#"displayName eq "E""#,
             r#"userName eq "a" or userName eq "b""#,
+            r#"userName eq "a" and"#,
+            r#"(userName eq "a")"#,
             "userName eq E1",
             "userName",
             "",
@@ -572,6 +790,34 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn attributes_and_excluded_attributes_project_a_user() {
+        let doc = render_user(&record(), "http://x/scim/v2/Users/e1");
+        let mut only = doc.clone();
+        project(
+            &mut only,
+            Some(&format!("userName,{ENTERPRISE}:department,meta.version")),
+            None,
+        );
+        let keys: Vec<&String> = only.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 5, "{only}");
+        assert_eq!(only["userName"], doc["userName"]);
+        assert_eq!(only["id"], doc["id"]);
+        assert_eq!(only[ENTERPRISE].as_object().unwrap().len(), 1);
+        assert_eq!(only["meta"].as_object().unwrap().len(), 1);
+
+        let mut without = doc.clone();
+        project(
+            &mut without,
+            None,
+            Some(&format!("externalId,{WORKFORCE},id")),
+        );
+        assert!(without.get("externalId").is_none());
+        assert!(without.get(WORKFORCE).is_none());
+        assert_eq!(without["id"], doc["id"], "id is always returned");
+        assert_eq!(without["userName"], doc["userName"]);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::domain::catalogue::Catalogue;
 use crate::error::{AppError, AppResult};
-use crate::http::extract::{JsonBody, LargeJsonBody};
+use crate::http::extract::{JsonBody, LargeJsonBody, Query};
 use crate::http::middleware::RequestId;
 use crate::http::principal::{AnyRole, Authorized, CatalogueEditors};
 use crate::http::AppState;
@@ -145,7 +145,7 @@ fn render(
 #[get("/catalogue/national")]
 pub async fn get_national_catalogue(
     req: HttpRequest,
-    query: web::Query<LangQuery>,
+    query: Query<LangQuery>,
 ) -> AppResult<HttpResponse> {
     let national = service::national()?;
     let etag = service::etag_of(crate::domain::catalogue::NATIONAL_JSON);
@@ -163,7 +163,7 @@ pub async fn get_catalogue(
     caller: Authorized<AnyRole>,
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<LangQuery>,
+    query: Query<LangQuery>,
 ) -> AppResult<HttpResponse> {
     let org = organisation(&caller.principal)?;
     let current = service::current(&state.db, org).await?;
@@ -193,7 +193,7 @@ pub async fn get_catalogue_version(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<Uuid>,
-    query: web::Query<LangQuery>,
+    query: Query<LangQuery>,
 ) -> AppResult<HttpResponse> {
     let org = organisation(&caller.principal)?;
     let version = service::find_version(&state.db, org, path.into_inner()).await?;

@@ -8,8 +8,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::{AppError, AppResult};
-use crate::http::extract::JsonBody;
+use crate::http::extract::{JsonBody, Query};
 use crate::http::middleware::RequestId;
+use crate::http::paging;
 use crate::http::principal::{
     own_organisation, Authorized, CatalogueEditors, Employees, ReviewReaders,
 };
@@ -284,7 +285,8 @@ pub struct ReviewQuery {
     pub due_before: Option<chrono::DateTime<chrono::Utc>>,
     /// Employee number to continue after (from `next_after`).
     pub after: Option<String>,
-    /// Page size, 1 to 1000 (default 100).
+    /// Page size, 1 to 1000 (default 100); outside that range is refused (400 naming `limit`).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -292,38 +294,34 @@ pub struct ReviewQuery {
 /// a status, never any answer.
 #[utoipa::path(tag = "declarations", operation_id = "list_due_reviews", security(("bearer" = [])),
     params(ReviewQuery),
-    responses((status = 200, body = ReviewPage), (status = 400), (status = 401), (status = 403)))]
+    responses((status = 200, body = ReviewPage, headers(("Link" = String, description = "RFC 8288 `<...>; rel=\"next\"` when there is a next page"))), (status = 400), (status = 401), (status = 403)))]
 #[get("/reviews")]
 pub async fn list_due_reviews(
     caller: Authorized<ReviewReaders>,
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<ReviewQuery>,
-) -> AppResult<web::Json<ReviewPage>> {
+    query: Query<ReviewQuery>,
+) -> AppResult<HttpResponse> {
     let org = own_organisation(&caller.principal)?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(AppError::bad_request(
-            "limit",
-            "out_of_range",
-            "limit must be between 1 and 1000",
-        ));
-    }
+    let limit = paging::limit(query.limit)?;
     let due_before = query
         .due_before
         .unwrap_or_else(chrono::Utc::now)
         .naive_utc();
     let actor = Actor::of(&caller.principal, request_id(&req));
-    Ok(web::Json(
-        service::due_reviews(
-            &state.db,
-            org,
-            actor,
-            due_before,
-            query.after.clone(),
-            limit,
-        )
-        .await?,
+    let page = service::due_reviews(
+        &state.db,
+        org,
+        actor,
+        due_before,
+        query.after.clone(),
+        limit,
+    )
+    .await?;
+    Ok(paging::page_response(
+        &req,
+        page.next_after.as_deref(),
+        &page,
     ))
 }
 

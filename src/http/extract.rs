@@ -200,6 +200,67 @@ impl From<validator::ValidationErrors> for AppError {
     }
 }
 
+/// Query parameters of type `T`, read so that a problem names the parameter: a missing
+/// `characteristic`, `limit=abc` or `by=sideways` is a 400 whose `errors` entry has
+/// `field: "characteristic"`, `"limit"` or `"by"`. actix's `web::Query` reports only
+/// serde's sentence (`Query deserialize error: invalid digit found in string`), which names
+/// nothing a client can act on.
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+/// Parses a query string into `T`, naming the parameter on any problem (400, `invalid_query`
+/// for a value of the wrong type, `required` for a missing one, `unknown_parameter` for one
+/// the operation does not take).
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    let deserializer =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        // serde names a missing or unknown field only in its message, between backticks.
+        let named = || {
+            message
+                .split('`')
+                .nth(1)
+                .map(str::to_owned)
+                .unwrap_or_else(|| "query".to_owned())
+        };
+        let (field, code) = if message.starts_with("missing field") {
+            (named(), "required")
+        } else if message.starts_with("unknown field") {
+            (named(), "unknown_parameter")
+        } else if path == "." {
+            ("query".to_owned(), "invalid_query")
+        } else {
+            (path, "invalid_query")
+        };
+        let detail = format!("query parameter `{field}`: {message}");
+        AppError::bad_request(field, code, detail)
+    })
+}
+
 /// The error handlers for actix's own query and path extractors.
 pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
     AppError::bad_request("query", "invalid_query", err.to_string()).into()

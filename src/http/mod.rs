@@ -6,9 +6,11 @@
 
 pub mod audit;
 pub mod catalogue;
+pub mod contract;
 pub mod cors;
 pub mod declarations;
 pub mod employees;
+pub mod examples;
 pub mod extract;
 pub mod health;
 pub mod me;
@@ -17,6 +19,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod oauth;
 pub mod organisations;
+pub mod paging;
 pub mod principal;
 pub mod scim;
 pub mod stats;
@@ -196,12 +199,14 @@ fn routes(cfg: &mut ServiceConfig) {
 
 /// The OpenAPI document generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    actix_web::App::new()
+    let mut doc = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(routes)
         .split_for_parts()
-        .1
+        .1;
+    contract::complete(&mut doc);
+    doc
 }
 
 /// Adds the routes, state and extractor settings to an actix `App`.

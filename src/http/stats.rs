@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::auth::{AuthError, Principal};
 use crate::domain::schedule::SnapshotKind;
 use crate::error::{AppError, AppResult};
+use crate::http::extract::Query;
 use crate::http::principal::{Authorized, FigureViewers};
 use crate::http::AppState;
 use crate::services::identity;
@@ -37,7 +38,8 @@ pub struct FigureQuery {
     /// `overall` (default), `org_unit`, `staff_type` or `rank`.
     #[param(inline)]
     pub by: Option<Breakdown>,
-    /// For `org_unit`: the tree level, 1 (default) for the units directly under the top.
+    /// For `org_unit`: the tree level, 1 (default) for the units directly under the top; 1 to 8.
+    #[param(minimum = 1, maximum = 8)]
     pub level: Option<u32>,
     /// A snapshot id (`GET /v1/stats/snapshots`): answer from its frozen figures.
     pub snapshot: Option<Uuid>,
@@ -56,7 +58,8 @@ pub struct TrendQuery {
     /// `overall` (default), `org_unit`, `staff_type` or `rank`.
     #[param(inline)]
     pub by: Option<Breakdown>,
-    /// For `org_unit`: the tree level, 1 (default).
+    /// For `org_unit`: the tree level, 1 (default); 1 to 8.
+    #[param(minimum = 1, maximum = 8)]
     pub level: Option<u32>,
     /// Only `publication` or only `monthly` snapshots.
     #[param(inline)]
@@ -189,7 +192,7 @@ pub async fn get_completion(
     caller: Authorized<FigureViewers>,
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<FigureQuery>,
+    query: Query<FigureQuery>,
 ) -> AppResult<HttpResponse> {
     figures(caller, state, req, query.into_inner(), View::Completion).await
 }
@@ -207,7 +210,7 @@ pub async fn get_distribution(
     caller: Authorized<FigureViewers>,
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<FigureQuery>,
+    query: Query<FigureQuery>,
 ) -> AppResult<HttpResponse> {
     figures(caller, state, req, query.into_inner(), View::Distribution).await
 }
@@ -221,7 +224,7 @@ pub async fn get_distribution(
 pub async fn list_snapshots(
     caller: Authorized<FigureViewers>,
     state: web::Data<AppState>,
-    query: web::Query<SnapshotQuery>,
+    query: Query<SnapshotQuery>,
 ) -> AppResult<web::Json<Vec<SnapshotSummary>>> {
     let query = query.into_inner();
     let org = organisation_of(&state, &caller.principal, query.organisation).await?;
@@ -242,7 +245,7 @@ pub async fn get_trend(
     caller: Authorized<FigureViewers>,
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<TrendQuery>,
+    query: Query<TrendQuery>,
 ) -> AppResult<HttpResponse> {
     let query = query.into_inner();
     let org = organisation_of(&state, &caller.principal, query.organisation).await?;

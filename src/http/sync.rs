@@ -9,6 +9,7 @@ use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
 use crate::error::{AppError, AppResult};
+use crate::http::extract::Query;
 use crate::http::principal::{own_organisation, Authorized, WorkforceWriters};
 use crate::http::AppState;
 use crate::services::rows::Format;
@@ -87,7 +88,7 @@ pub async fn sync_employees(
     caller: Authorized<WorkforceWriters>,
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<SyncQuery>,
+    query: Query<SyncQuery>,
     mut payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let org = own_organisation(&caller.principal)?;

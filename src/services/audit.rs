@@ -119,6 +119,8 @@ pub async fn record(db: &Database, event: NewEvent) -> AppResult<()> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventView {
     pub seq: i64,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
     pub occurred_at: String,
     pub actor: String,
     /// What was done, e.g. `declaration.read`, `consent.withdraw`, `auth.login`.

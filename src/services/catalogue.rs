@@ -37,7 +37,11 @@ pub struct CatalogueVersionSummary {
     pub status: VersionStatus,
     /// The strong entity tag of the document (also sent as the `ETag` header).
     pub etag: String,
+    #[serde(serialize_with = "crate::services::timestamps::utc")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::services::timestamps::utc_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub published_at: Option<NaiveDateTime>,
 }
 
@@ -49,7 +53,11 @@ pub struct CatalogueVersionView {
     pub label: String,
     pub status: VersionStatus,
     pub etag: String,
+    #[serde(serialize_with = "crate::services::timestamps::utc")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::services::timestamps::utc_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub published_at: Option<NaiveDateTime>,
     pub document: Catalogue,
 }

@@ -44,6 +44,8 @@ pub struct NoticeView {
     pub text_en: String,
     pub text_cy: String,
     pub lawful_basis: String,
+    #[serde(serialize_with = "crate::services::timestamps::utc")]
+    #[schema(value_type = String, format = DateTime)]
     pub published_at: NaiveDateTime,
 }
 
@@ -62,9 +64,14 @@ impl From<PrivacyNotice> for NoticeView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConsentView {
     /// `equality_monitoring` or `workplace_adjustments`.
+    #[schema(value_type = Purpose)]
     pub purpose: String,
     pub notice_version: i64,
+    #[serde(serialize_with = "crate::services::timestamps::utc")]
+    #[schema(value_type = String, format = DateTime)]
     pub granted_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::services::timestamps::utc_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub withdrawn_at: Option<NaiveDateTime>,
 }
 
@@ -81,6 +88,12 @@ impl From<Consent> for ConsentView {
 
 /// The current notice and everything the employee has agreed to (and withdrawn).
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"notice": {"version": 1, "text_en": "Telling us about yourself is voluntary...",
+    "text_cy": "Mae dweud wrthym amdanoch eich hun yn wirfoddol...",
+    "lawful_basis": "UK GDPR Article 9(2)(b) and (g) ...", "published_at": "2026-12-01T09:00:00.000000Z"},
+    "consents": [{"purpose": "equality_monitoring", "notice_version": 1,
+                  "granted_at": "2026-12-04T08:01:39.123456Z", "withdrawn_at": null}],
+    "may_declare": true}))]
 pub struct ConsentsView {
     pub notice: NoticeView,
     pub consents: Vec<ConsentView>,
@@ -92,12 +105,29 @@ pub struct ConsentsView {
 /// `PUT /v1/me/consents`: grant (`true`) or withdraw (`false`) each named purpose.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"notice_version": 1, "purposes": {"equality_monitoring": true}}))]
 pub struct UpdateConsents {
     /// The privacy notice version being agreed to; must be the current one for any grant.
     pub notice_version: i64,
     /// Purpose -> true to grant, false to withdraw. Purposes left out are unchanged.
-    #[schema(value_type = BTreeMap<String, bool>)]
+    #[schema(value_type = ConsentPurposes)]
     pub purposes: BTreeMap<Purpose, bool>,
+}
+
+/// The purposes an agreement can name, each `true` (grant) or `false` (withdraw); any other
+/// name is refused (422 naming `purposes`). Schema only: requests parse into a map keyed by
+/// [`Purpose`].
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // never built: it describes `UpdateConsents::purposes`
+pub struct ConsentPurposes {
+    /// Anonymised statistics. Required before any answer is stored; withdrawing it erases the
+    /// answers and their history.
+    #[schema(nullable = false)]
+    equality_monitoring: Option<bool>,
+    /// Sharing a disability declaration with HR for workplace adjustments. Optional.
+    #[schema(nullable = false)]
+    workplace_adjustments: Option<bool>,
 }
 
 /// A new notice an organisation publishes (its own wording or lawful basis).

@@ -27,6 +27,12 @@ use crate::store::{consents, Conn, Database};
 
 /// The employee's answers as they stand.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"version": 3, "catalogue_version_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
+    "current_catalogue_version_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
+    "answers": {"disability": {"gateway": "yes", "details": {"day_to_day_impact": {"selected": ["yes_a_little"]}}},
+                "religion_belief": {"gateway": "prefer_not_to_say"}},
+    "unanswered": ["age", "sex"], "new_since_answered": [],
+    "last_reviewed_at": "2026-12-04T08:01:39.123456Z", "updated_at": "2026-12-04T08:01:39.123456Z"}))]
 pub struct DeclarationView {
     /// 0 before anything is declared; the ETag is `"v{version}"`.
     pub version: i64,
@@ -36,13 +42,17 @@ pub struct DeclarationView {
     pub current_catalogue_version_id: Uuid,
     /// Characteristic code -> answer. A characteristic left out is blank, which is different
     /// from answering `prefer_not_to_say`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Answer>)]
     pub answers: AnswerSet,
     /// Characteristics of the current catalogue with no answer (blank).
     pub unanswered: Vec<String>,
     /// Characteristics of the current catalogue that the answered version did not ask.
     pub new_since_answered: Vec<String>,
+    #[serde(serialize_with = "crate::services::timestamps::utc_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_reviewed_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::services::timestamps::utc_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub updated_at: Option<NaiveDateTime>,
     /// Present when answers on the record were given through another sign-in and are held out
     /// of this one's reach (decision 0017); the rest of the view is then as if nothing was
@@ -55,25 +65,52 @@ pub struct DeclarationView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HistoryEntry {
     pub seq: i64,
+    #[serde(serialize_with = "crate::services::timestamps::utc")]
+    #[schema(value_type = String, format = DateTime)]
     pub changed_at: NaiveDateTime,
-    #[schema(value_type = Object)]
+    /// Characteristic code -> answer, as they stood after this change.
+    #[schema(value_type = BTreeMap<String, Answer>)]
     pub answers: AnswerSet,
 }
 
 /// `PUT /v1/me/declaration`: the whole answer set.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"answers": {"disability": {"gateway": "yes", "details": {"day_to_day_impact": {"selected": ["yes_a_little"]}, "impairment_areas": {"selected": ["hearing", "other"], "other_text": "Tinnitus"}}}, "race": {"gateway": "white", "details": {"white_background": {"selected": ["welsh_english_scottish_ni_british"]}}}, "religion_belief": {"gateway": "prefer_not_to_say"}}}))]
 pub struct ReplaceDeclaration {
-    #[schema(value_type = Object)]
+    /// Characteristic code (from the catalogue) -> answer. A characteristic left out is blank
+    /// (stored answers for it are removed).
+    #[schema(value_type = BTreeMap<String, Answer>)]
     pub answers: AnswerSet,
 }
 
 /// `PATCH /v1/me/declaration`: characteristic -> new answer, or `null` to delete that answer.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"answers": {"sex": {"gateway": "female"}, "religion_belief": null}}))]
 pub struct PatchDeclaration {
-    #[schema(value_type = Object)]
+    /// Characteristic code -> its new answer, or `null` to make it blank.
+    #[schema(value_type = BTreeMap<String, AnswerOrNull>)]
     pub answers: BTreeMap<String, Option<Answer>>,
+}
+
+/// An answer, or `null` to make the characteristic blank (schema only, for PATCH).
+pub struct AnswerOrNull;
+
+impl utoipa::PartialSchema for AnswerOrNull {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(utoipa::openapi::Ref::from_schema_name("Answer"))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .into()
+    }
+}
+
+impl ToSchema for AnswerOrNull {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("AnswerOrNull")
+    }
 }
 
 pub enum Change {

@@ -21,4 +21,5 @@ pub mod structure;
 pub mod subject;
 pub mod sync;
 pub mod tallies;
+pub mod timestamps;
 pub mod workforce;

@@ -221,8 +221,7 @@ pub async fn list(
             let structure = Structure::load(c, &org)?;
             let key = match &filter {
                 None => ScimKey::All,
-                Some(Filter::UserName(n)) => ScimKey::Number(n),
-                Some(Filter::ExternalId(s)) => ScimKey::Subject(s),
+                Some(Filter(clauses)) => ScimKey::Matching(clauses),
             };
             let (total, rows) = store::scim_page(c, &org, key, start_index - 1, count)?;
             let resources: Vec<Value> = rows.iter().map(|e| structure.doc(e, &base).body).collect();

@@ -138,7 +138,11 @@ where
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrgUnit {
+    /// Stable code HR files reference: 1 to 40 of A-Z, a-z, 0-9, `-`, `_`, `.`.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,40}$")]
     pub code: String,
+    /// 1 to 200 characters, not blank.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub kind: UnitKind,
     pub parent_id: Option<Uuid>,
@@ -147,6 +151,7 @@ pub struct NewOrgUnit {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgUnitChanges {
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,40}$")]
     pub code: Option<String>,
     pub name: Option<String>,
     pub kind: Option<UnitKind>,
@@ -159,7 +164,11 @@ pub struct OrgUnitChanges {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStaffType {
+    /// Stable code HR files reference: 1 to 40 of A-Z, a-z, 0-9, `-`, `_`, `.`.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,40}$")]
     pub code: String,
+    /// 1 to 200 characters, not blank.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
 }
 
@@ -172,7 +181,11 @@ pub struct StaffTypeChanges {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRank {
+    /// Stable code HR files reference: 1 to 40 of A-Z, a-z, 0-9, `-`, `_`, `.`.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,40}$")]
     pub code: String,
+    /// 1 to 200 characters, not blank.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub order: i64,
     pub staff_type_id: Option<Uuid>,

@@ -5,6 +5,7 @@
 //! of stage and employees feeding data-modifying CTEs), on SQLite, which has no such CTEs, three
 //! (update changed, insert new, mark leavers). Both share the comparison and the columns written.
 
+use crate::domain::scim::{Clause, FilterAttribute, FilterOp};
 use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
@@ -462,12 +463,38 @@ pub fn insert_sync_request(conn: &mut Conn, request: &SyncRequest) -> StoreResul
     Ok(())
 }
 
-/// Which employees a SCIM query names: all, or the one with this number or external subject.
+/// Which employees a SCIM query names: all, or those every clause of a filter holds for.
 #[derive(Debug, Clone, Copy)]
 pub enum ScimKey<'a> {
     All,
-    Number(&'a str),
-    Subject(&'a str),
+    Matching(&'a [Clause]),
+}
+
+diesel::define_sql_function! {
+    /// `lower(text)`, on both backends, so `sw`/`co` match alike on SQLite (whose LIKE ignores
+    /// ASCII case) and PostgreSQL (whose LIKE does not).
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+diesel::define_sql_function! {
+    /// `lower(text)` for a nullable column.
+    #[sql_name = "lower"]
+    fn lower_nullable(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+/// A LIKE pattern matching `value` literally (with `\\` as the escape character).
+fn like_pattern(value: &str, op: FilterOp) -> String {
+    let mut escaped = String::with_capacity(value.len() + 2);
+    for c in value.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    match op {
+        FilterOp::StartsWith => format!("{escaped}%"),
+        _ => format!("%{escaped}%"),
+    }
 }
 
 /// Employees a SCIM client may see (those it has not deleted), in employee-number order:
@@ -486,10 +513,28 @@ pub fn scim_page(
                 .filter(employees::organisation_id.eq(org.to_owned()))
                 .filter(employees::scim_deleted_at.is_null())
                 .into_boxed();
-            match key {
-                ScimKey::All => {}
-                ScimKey::Number(n) => q = q.filter(employees::employee_number.eq(n.to_owned())),
-                ScimKey::Subject(s) => q = q.filter(employees::external_subject.eq(s.to_owned())),
+            if let ScimKey::Matching(clauses) = key {
+                for clause in clauses {
+                    let value = clause.value.clone();
+                    q = match (clause.attribute, clause.op) {
+                        (FilterAttribute::UserName, FilterOp::Eq) => {
+                            q.filter(employees::employee_number.eq(value))
+                        }
+                        (FilterAttribute::ExternalId, FilterOp::Eq) => {
+                            q.filter(employees::external_subject.eq(value))
+                        }
+                        (FilterAttribute::UserName, op) => q.filter(
+                            lower(employees::employee_number)
+                                .like(like_pattern(&value, op))
+                                .escape('\\'),
+                        ),
+                        (FilterAttribute::ExternalId, op) => q.filter(
+                            lower_nullable(employees::external_subject)
+                                .like(like_pattern(&value, op))
+                                .escape('\\'),
+                        ),
+                    };
+                }
             }
             q
         }};

@@ -9,6 +9,7 @@ mod auth;
 mod catalogue;
 mod cli;
 mod compose;
+mod contract;
 mod cors;
 mod declarations;
 mod disclosure;

@@ -449,3 +449,66 @@ async fn a_move_locks_its_cells_in_the_recounts_order_postgres() {
     kept.retain(|(_, counts)| counts.headcount > 0 || !counts.answers.is_empty());
     assert_eq!(kept, crate::tallies::recount(&app, org).await);
 }
+
+// Issue 15: what identity providers send beyond `eq`, projections, and a typed startDate.
+on_both_backends! {
+    async fn filters_with_sw_co_and_and_and_projections_work(backend) {
+        let app = spawn_app(backend).await;
+        let token = setup(&app).await;
+        for (number, subject) in [("E100", "okta|a_1"), ("E101", "okta|b%2"), ("X200", "entra|c")] {
+            create(&app, &token, user(number, subject, "north")).await;
+        }
+        let list = |filter: &'static str| {
+            let path = format!("/scim/v2/Users?filter={}", urlencode(filter));
+            let request = app.authed(Method::GET, &path, &token);
+            async move {
+                let r = request.send().await.unwrap();
+                assert_eq!(r.status(), 200, "{filter}");
+                let body: Value = r.json().await.unwrap();
+                body["Resources"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|u| u["userName"].as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(list(r#"userName sw "E1""#).await, ["E100", "E101"]);
+        assert_eq!(list(r#"userName sw "e1""#).await, ["E100", "E101"], "case-insensitive");
+        assert_eq!(list(r#"userName co "20""#).await, ["X200"]);
+        assert_eq!(list(r#"externalId co "%""#).await, ["E101"], "% is literal");
+        assert_eq!(list(r#"externalId sw "okta|" and userName eq "E100""#).await, ["E100"]);
+        assert_eq!(list(r#"userName co "_""#).await, Vec::<String>::new(), "_ is literal");
+        let r = send(&app, &token, Method::GET, &format!("/scim/v2/Users?filter={}", urlencode(r#"userName eq "a" or userName eq "b""#)), None, None).await;
+        assert_scim_error(r, 400, Some("invalidFilter")).await;
+
+        let r = send(&app, &token, Method::GET, &format!("/scim/v2/Users?filter={}&attributes=userName", urlencode(r#"userName eq "E100""#)), None, None).await;
+        let body: Value = r.json().await.unwrap();
+        let only = body["Resources"][0].as_object().unwrap();
+        let mut keys: Vec<&str> = only.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["id", "schemas", "userName"]);
+
+        let id = only["id"].as_str().unwrap().to_owned();
+        let r = send(&app, &token, Method::GET, &format!("/scim/v2/Users/{id}?excludedAttributes=externalId,{WORKFORCE}"), None, None).await;
+        assert_eq!(r.status(), 200);
+        let one: Value = r.json().await.unwrap();
+        assert!(one.get("externalId").is_none() && one.get(WORKFORCE).is_none(), "{one}");
+        assert_eq!(one["userName"], "E100");
+
+        let full: Value = send(&app, &token, Method::GET, &format!("/scim/v2/Users/{id}"), None, None).await.json().await.unwrap();
+        assert_eq!(full[WORKFORCE]["startDate"], "2021-04-01T00:00:00Z");
+        let schema: Value = send(&app, &token, Method::GET, &format!("/scim/v2/Schemas/{WORKFORCE}"), None, None).await.json().await.unwrap();
+        let start = schema["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "startDate").unwrap();
+        assert_eq!(start["type"], "dateTime");
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -16,22 +16,36 @@ use super::model::{Catalogue, Characteristic, Condition, DetailList, PREFER_NOT_
 /// Characteristic code -> answer. Absent key = blank.
 pub type AnswerSet = BTreeMap<String, Answer>;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One characteristic's answer (the `utoipa::ToSchema` derive only describes it for
+/// `openapi.yaml`). `gateway` is one option code of the characteristic's gateway question
+/// (`yes`, `no`, `prefer_not_to_say`, or one of a `single_choice` list); `details` answers the
+/// detail lists whose `shown_when` condition holds, keyed by list code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"gateway": "yes", "details": {"day_to_day_impact": {"selected": ["yes_a_little"]}, "impairment_areas": {"selected": ["hearing", "other"], "other_text": "Tinnitus"}}}))]
 pub struct Answer {
-    /// The gateway option code.
+    /// The gateway option code, e.g. `yes`, `no` or `prefer_not_to_say` (never a retired one).
     pub gateway: String,
-    /// Detail list code -> answer. Lists not shown, or skipped, are absent.
+    /// Detail list code -> answer. Only lists shown under this answer (their `shown_when`
+    /// holds, e.g. `{"gateway_in": ["yes"]}`); lists not shown, or skipped, are absent. An
+    /// answer for a hidden list is refused (422 naming `answers.<code>.details.<list>`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, DetailAnswer>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The answer to one detail list. By the list's kind: `selection: "single"` (a drop-down):
+/// exactly one code in `selected`; `selection: {"multi": {"max": N}}` (tick boxes): one to N
+/// codes; free text: `other_text` (at most the list's `other.max_len` characters) when the
+/// list has `other`, and, if `other.option` is set, only with that option selected; a pure
+/// write-in list (no options) takes `other_text` alone with `selected` empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"selected": ["other"], "other_text": "Tinnitus"}))]
 pub struct DetailAnswer {
-    /// Option codes, in the order given.
+    /// Option codes of the list, in the order given (one for a `single` list).
     #[serde(default)]
     pub selected: Vec<String>,
+    /// "Other, please specify" text, where the list offers it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other_text: Option<String>,
 }

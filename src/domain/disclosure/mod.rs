@@ -239,7 +239,7 @@ pub const METHOD: &str = "cell_key_perturbation";
 /// The rules applied to a response, for it to echo: the method and every parameter, so a
 /// board knows what a figure can and cannot mean. Counts of suppressed cells only, never
 /// which cell was suppressed for which reason.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct RulesApplied {
     /// `cell_key_perturbation`.

@@ -67,7 +67,7 @@ fn schemas(base: &str, structure: &scim::Structure) -> Vec<Value> {
                 with(attr("rank", "string", false, "readWrite", "Code of the person's rank or grade"),
                     "canonicalValues", json!(ranks)),
                 attr("fte", "decimal", false, "readWrite", "Full-time equivalent, above 0 and at most 1 (default 1)"),
-                attr("startDate", "string", false, "readWrite", "Start date, YYYY-MM-DD (default: the day provisioned)"),
+                attr("startDate", "dateTime", false, "readWrite", "Start date: a dateTime (only its date is kept; returned as midnight UTC) or YYYY-MM-DD (default: the day provisioned)"),
             ],
             "meta": meta(base, "Schema", WORKFORCE),
         }),

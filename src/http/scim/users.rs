@@ -46,16 +46,63 @@ fn number(params: &[(String, String)], name: &str, default: i64) -> Result<i64, 
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct ListParams {
-    /// `userName eq "..."` or `externalId eq "..."`; any other filter is `invalidFilter`.
+    /// `userName` or `externalId` compared with `eq`, `sw` or `co` to a quoted value, clauses
+    /// joined by `and` (e.g. `userName sw "E1" and externalId eq "x"`); anything else is
+    /// `invalidFilter`.
     filter: Option<String>,
     /// 1-based index of the first result (default 1).
     #[param(rename = "startIndex")]
     start_index: Option<i64>,
     /// Page size, 0 to 200 (default 100).
     count: Option<i64>,
+    /// Comma-separated attributes to return (RFC 7644 section 3.4.2.5), e.g.
+    /// `userName,externalId`; `id` and `schemas` always come back.
+    attributes: Option<String>,
+    /// Comma-separated attributes to leave out.
+    #[param(rename = "excludedAttributes")]
+    excluded_attributes: Option<String>,
 }
 
-/// Lists Users in employee-number order, filtered on `userName` or `externalId`.
+/// `attributes` and `excludedAttributes` on a single User.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ProjectionParams {
+    /// Comma-separated attributes to return, e.g. `userName,externalId`; `id` and `schemas`
+    /// always come back.
+    attributes: Option<String>,
+    /// Comma-separated attributes to leave out.
+    #[param(rename = "excludedAttributes")]
+    excluded_attributes: Option<String>,
+}
+
+/// The query's parameters (names case-insensitive, as SCIM has them).
+fn query_params(req: &HttpRequest) -> Result<Vec<(String, String)>, ScimError> {
+    Ok(
+        web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map_err(|e| ScimError::bad("invalidSyntax", e.to_string()))?
+            .into_inner(),
+    )
+}
+
+fn param<'p>(params: &'p [(String, String)], name: &str) -> Option<&'p str> {
+    params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Applies `attributes` / `excludedAttributes` to one rendered User.
+fn project(params: &[(String, String)], doc: &mut Value) {
+    crate::domain::scim::project(
+        doc,
+        param(params, "attributes"),
+        param(params, "excludedAttributes"),
+    );
+}
+
+/// Lists Users in employee-number order, filtered on `userName` or `externalId` (`eq`, `sw`,
+/// `co`, joined by `and`), trimmed by `attributes` or `excludedAttributes`.
 #[utoipa::path(tag = "scim", operation_id = "scim_list_users", security(("bearer" = [])),
     params(ListParams),
     responses((status = 200, description = "ListResponse of User", content_type = "application/scim+json"),
@@ -66,22 +113,19 @@ pub async fn list_users(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ScimError> {
-    let params = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|e| ScimError::bad("invalidSyntax", e.to_string()))?
-        .into_inner();
-    let filter = params
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("filter"))
-        .map(|(_, v)| parse_filter(v))
-        .transpose()?;
+    let params = query_params(&req)?;
+    let filter = param(&params, "filter").map(parse_filter).transpose()?;
     let start = number(&params, "startIndex", 1)?;
     let count = number(&params, "count", 100)?;
-    let page = scim::list(&state.db, caller.org, filter, start, count, base_url(&req)).await?;
+    let mut page = scim::list(&state.db, caller.org, filter, start, count, base_url(&req)).await?;
+    if let Some(resources) = page.get_mut("Resources").and_then(Value::as_array_mut) {
+        resources.iter_mut().for_each(|doc| project(&params, doc));
+    }
     Ok(scim_response(StatusCode::OK, &page))
 }
 
 #[utoipa::path(tag = "scim", operation_id = "scim_get_user", security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), ProjectionParams),
     responses((status = 200, description = "User", content_type = "application/scim+json"),
         (status = 401), (status = 403), (status = 404)))]
 #[get("/Users/{id}")]
@@ -91,7 +135,9 @@ pub async fn get_user(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let doc = scim::get(&state.db, caller.org, path.into_inner(), base_url(&req)).await?;
+    let params = query_params(&req)?;
+    let mut doc = scim::get(&state.db, caller.org, path.into_inner(), base_url(&req)).await?;
+    project(&params, &mut doc.body);
     Ok(with_version(StatusCode::OK, &doc))
 }
 

@@ -14,6 +14,7 @@
 mod basis;
 pub mod csv;
 pub mod epochs;
+pub mod schema;
 pub mod snapshots;
 pub mod trend;
 
@@ -73,9 +74,9 @@ pub struct FigureRow {
     pub label: String,
     /// People in post, exact (a reader is assumed to know every group's headcount).
     pub headcount: u64,
-    /// One entry per column: `{column, count, percent}`; a count or percent may be
-    /// `"suppressed"`, a percent `null` when the headcount is zero.
-    #[schema(value_type = Vec<Object>)]
+    /// One entry per column, in column order: `{column, count, percent}`; a count or percent
+    /// may be `"suppressed"`, a percent `null` when the headcount is zero.
+    #[schema(value_type = Vec<schema::PublishedCellSchema>)]
     pub cells: Vec<PublishedCell>,
 }
 
@@ -86,13 +87,13 @@ pub struct Figures {
     /// For org units, the tree level shown (1 = the units directly under the top).
     pub level: Option<u32>,
     /// The moment the figures describe: now for live tallies, or when the snapshot was taken.
+    #[schema(format = DateTime)]
     pub as_at: String,
     /// The snapshot the figures come from; absent for live figures.
     pub snapshot: Option<SnapshotSummary>,
     pub columns: Vec<String>,
     pub rows: Vec<FigureRow>,
     /// The disclosure rules applied to every figure here.
-    #[schema(value_type = Object)]
     pub rules: RulesApplied,
 }
 

@@ -35,7 +35,10 @@ pub struct SnapshotSummary {
     pub period: String,
     pub kind: SnapshotKind,
     /// The date the snapshot describes.
+    #[schema(format = Date)]
     pub due_on: String,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
     pub taken_at: String,
     /// Taken after the date it describes (the service was not running then): the figures are
     /// as at `taken_at`, not `due_on`.

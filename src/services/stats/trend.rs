@@ -31,7 +31,6 @@ pub struct TrendPoint {
     pub columns: Vec<String>,
     pub rows: Vec<FigureRow>,
     /// The disclosure rules applied to this point.
-    #[schema(value_type = Object)]
     pub rules: RulesApplied,
 }
 
