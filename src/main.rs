@@ -300,6 +300,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::from_env()?;
             declare::telemetry::init(config.log_format, &config.log_level);
             let listen = config.listen;
+            // Before anything touches the database: a second `serve` on one SQLite file stops
+            // here with a clear message (decision 0022). Held until the process ends.
+            let _single = declare::startup::claim_single_instance(&config)?;
             actix_web::rt::System::new().block_on(async move {
                 let app = Application::build(config)?;
                 tracing::info!(%listen, port = app.port(), "declare is serving");

@@ -30,7 +30,21 @@ impl Application {
         }
         install_missing_catalogues(&db)?;
         let external_org = resolve_idp_organisation(&db, &config)?;
-        let auth = Arc::new(Authenticator::from_config(&config, external_org)?);
+        let mut auth = Authenticator::from_config(&config, external_org)?;
+        // Several instances share one PostgreSQL, so they must share the throttle's counts or
+        // N instances give an attacker N times the guesses (decision 0022). SQLite serves one
+        // instance only, so memory is enough there and costs no writes.
+        if db.backend() == crate::store::Backend::Postgres {
+            let forget_after = crate::auth::throttle_settings(&config).forget_after;
+            auth.share_throttle(
+                &config,
+                Box::new(crate::store::throttle::DatabaseStore::new(
+                    db.clone(),
+                    forget_after,
+                )),
+            );
+        }
+        let auth = Arc::new(auth);
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
         let workers = config.workers;
@@ -133,6 +147,51 @@ impl Application {
                 )))
             });
         self.server.await
+    }
+}
+
+/// Held by `declare serve` on SQLite for as long as it runs: SQLite serves one instance only
+/// (decision 0022), and a second `serve` on the same file would bring back every per-process
+/// state (throttle counts in memory, two sealers) that PostgreSQL deployments share.
+#[derive(Debug)]
+pub struct InstanceLock {
+    _file: std::fs::File,
+}
+
+/// On SQLite, takes an exclusive lock on `<database>.lock` next to the database file, or fails
+/// with a message saying that another `declare serve` holds it. The operating system releases
+/// the lock when the process ends, however it ends (even `kill -9`), so a crash never leaves a
+/// stale lock behind. On PostgreSQL, nothing: any number of instances may share it.
+pub fn claim_single_instance(config: &Config) -> anyhow::Result<Option<InstanceLock>> {
+    let Some(path) = crate::store::sqlite_path(&config.database_url) else {
+        return Ok(None);
+    };
+    let lock_path = std::path::PathBuf::from(format!("{path}.lock"));
+    if let Some(parent) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", lock_path.display()))?;
+    // `File::try_lock` is Rust 1.89; the toolchain is 1.95. `rust-version` still says 1.80
+    // because raising it turns on lints (`is_none_or`) across files outside this change; raise
+    // it separately and drop this allow.
+    #[allow(clippy::incompatible_msrv)]
+    let locked = file.try_lock();
+    match locked {
+        Ok(()) => Ok(Some(InstanceLock { _file: file })),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another `declare serve` is already running on the SQLite database {path} (it holds \
+             {}); SQLite serves a single instance: stop the other one, or run several instances \
+             on PostgreSQL (README, \"Several instances\")",
+            lock_path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            anyhow::bail!("locking {}: {e}", lock_path.display())
+        }
     }
 }
 

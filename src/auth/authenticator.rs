@@ -10,6 +10,16 @@ use super::{
 };
 use crate::config::Config;
 
+/// The throttle's settings from the configuration.
+pub fn throttle_settings(config: &Config) -> ThrottleSettings {
+    let limits = config.login_throttle;
+    ThrottleSettings::from_limits(
+        limits.per_account,
+        limits.per_address,
+        Duration::from_secs(limits.window_seconds),
+    )
+}
+
 /// Tokens of the force's identity provider, accepted for its members of staff.
 pub struct ExternalLogin {
     pub verifier: ExternalVerifier,
@@ -89,12 +99,7 @@ impl Authenticator {
         };
 
         let (m, t, p) = config.argon2_cost;
-        let limits = config.login_throttle;
-        let throttle = LoginThrottle::new(&ThrottleSettings::from_limits(
-            limits.per_account,
-            limits.per_address,
-            Duration::from_secs(limits.window_seconds),
-        ));
+        let throttle = LoginThrottle::new(&throttle_settings(config));
         Ok(Authenticator {
             tokens,
             external,
@@ -103,6 +108,12 @@ impl Authenticator {
             token_ttl: Duration::from_secs(config.token_ttl_seconds),
             hashing: tokio::sync::Semaphore::new(hashing_slots()),
         })
+    }
+
+    /// Keeps the throttle's state in `store` instead of this process's memory (several
+    /// instances on one PostgreSQL share it: decision 0022).
+    pub fn share_throttle(&mut self, config: &Config, store: Box<dyn super::ThrottleStore>) {
+        self.throttle = LoginThrottle::with_store(&throttle_settings(config), store);
     }
 
     /// Runs argon2 work (`job`) on the blocking pool, at most `hashing_slots()` at a time;

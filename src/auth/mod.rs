@@ -25,7 +25,7 @@ pub mod secrets;
 pub mod throttle;
 pub mod tokens;
 
-pub use self::authenticator::{Authenticator, ExternalLogin};
+pub use self::authenticator::{throttle_settings, Authenticator, ExternalLogin};
 pub use self::error::{AuthError, KeyError};
 pub use self::external::{
     ExternalAlgorithm, ExternalIdentity, ExternalIdpSettings, ExternalPemKey, ExternalVerifier,
@@ -33,7 +33,8 @@ pub use self::external::{
 pub use self::password::{verify_password, Argon2Hasher, PasswordError, PhcString};
 pub use self::roles::{Principal, PrincipalKind, Role};
 pub use self::throttle::{
-    Backoff, Credential, LoginThrottle, MemoryStore, RetryAfter, ThrottleSettings, ThrottleStore,
+    Backoff, Credential, Failures, LoginThrottle, MemoryStore, RetryAfter, ThrottleSettings,
+    ThrottleStore,
 };
 pub use self::tokens::{KeyRing, KeySettings, SigningAlgorithm, TokenService, TokenSettings};
 

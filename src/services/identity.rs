@@ -528,6 +528,18 @@ fn throttled(retry: crate::auth::RetryAfter) -> AppError {
     }
 }
 
+/// Runs `work` on the throttle from the blocking pool: on PostgreSQL its state is in the
+/// database (decision 0022), and database work never runs on an async worker.
+async fn throttle<T: Send + 'static>(
+    auth: &std::sync::Arc<Authenticator>,
+    work: impl FnOnce(&crate::auth::LoginThrottle) -> T + Send + 'static,
+) -> AppResult<T> {
+    let auth = auth.clone();
+    actix_web::web::block(move || work(&auth.throttle))
+        .await
+        .map_err(AppError::internal)
+}
+
 fn parse_uuid(value: &str) -> Option<Uuid> {
     Uuid::parse_str(value).ok()
 }
@@ -542,9 +554,12 @@ pub async fn password_grant(
     address: String,
 ) -> AppResult<TokenResponse> {
     let username = username.trim().to_lowercase();
-    auth.throttle
-        .check(&username, &address, Credential::Password, Instant::now())
-        .map_err(throttled)?;
+    throttle(auth, {
+        let (username, address) = (username.clone(), address.clone());
+        move |t| t.check(&username, &address, Credential::Password, Instant::now())
+    })
+    .await?
+    .map_err(throttled)?;
     let lookup = username.clone();
     let account = db
         .run(move |conn| accounts::find_account_by_username(conn, &lookup))
@@ -563,8 +578,10 @@ pub async fn password_grant(
     let account = match (verified, account) {
         (true, Some(account)) => account,
         _ => {
-            auth.throttle
-                .record_failure(&username, &address, Credential::Password, Instant::now());
+            throttle(auth, move |t| {
+                t.record_failure(&username, &address, Credential::Password, Instant::now())
+            })
+            .await?;
             return Err(oauth(
                 400,
                 "invalid_grant",
@@ -572,8 +589,10 @@ pub async fn password_grant(
             ));
         }
     };
-    auth.throttle
-        .record_success(&username, &address, Instant::now());
+    throttle(auth, move |t| {
+        t.record_success(&username, &address, Instant::now())
+    })
+    .await?;
     let principal = Principal {
         subject: account.id.clone(),
         org_id: account.organisation_id.as_deref().and_then(parse_uuid),
@@ -598,14 +617,19 @@ pub async fn client_credentials_grant(
     client_secret: SecretString,
     address: String,
 ) -> AppResult<TokenResponse> {
-    auth.throttle
-        .check(
-            &client_id,
-            &address,
-            Credential::ClientSecret,
-            Instant::now(),
-        )
-        .map_err(throttled)?;
+    throttle(auth, {
+        let (client_id, address) = (client_id.clone(), address.clone());
+        move |t| {
+            t.check(
+                &client_id,
+                &address,
+                Credential::ClientSecret,
+                Instant::now(),
+            )
+        }
+    })
+    .await?
+    .map_err(throttled)?;
     let lookup = client_id.clone();
     let client = db
         .run(move |conn| accounts::find_client(conn, &lookup))
@@ -624,17 +648,23 @@ pub async fn client_credentials_grant(
     let client = match (verified, client) {
         (true, Some(client)) => client,
         _ => {
-            auth.throttle.record_failure(
-                &client_id,
-                &address,
-                Credential::ClientSecret,
-                Instant::now(),
-            );
+            throttle(auth, move |t| {
+                t.record_failure(
+                    &client_id,
+                    &address,
+                    Credential::ClientSecret,
+                    Instant::now(),
+                )
+            })
+            .await?;
             return Err(oauth(401, "invalid_client", "client authentication failed"));
         }
     };
-    auth.throttle
-        .record_success(&client_id, &address, Instant::now());
+    throttle(auth, {
+        let client_id = client_id.clone();
+        move |t| t.record_success(&client_id, &address, Instant::now())
+    })
+    .await?;
     let principal = Principal {
         subject: client.client_id.clone(),
         org_id: parse_uuid(&client.organisation_id),

@@ -60,6 +60,32 @@ pub fn run_blocking(
     conn: &mut Conn,
     sealer: &Sealer,
     options: &RunOptions,
+    on_batch: impl FnMut(u64),
+) -> AppResult<RetentionReport> {
+    if options.dry_run {
+        return run_unlocked(conn, sealer, options, on_batch);
+    }
+    // One run at a time across every instance (decision 0022): two runs at once would each
+    // erase part of the leavers and each record a `retention.run` with part of the counts.
+    // Whoever finds the lock taken does nothing; the run under way covers the same leavers.
+    if !store::try_lock_run(conn)? {
+        tracing::info!("retention: another instance is running it; skipped");
+        return Ok(RetentionReport {
+            cutoff: cutoff(options.today, options.period_days)
+                .format("%Y-%m-%d")
+                .to_string(),
+            ..Default::default()
+        });
+    }
+    let report = run_unlocked(conn, sealer, options, on_batch);
+    store::unlock_run(conn)?;
+    report
+}
+
+fn run_unlocked(
+    conn: &mut Conn,
+    sealer: &Sealer,
+    options: &RunOptions,
     mut on_batch: impl FnMut(u64),
 ) -> AppResult<RetentionReport> {
     let cutoff = cutoff(options.today, options.period_days)

@@ -22,10 +22,11 @@ pub mod schema;
 pub mod snapshots;
 pub mod structure;
 pub mod tallies;
+pub mod throttle;
 pub mod workforce;
 
 pub use migrate::{status as migration_status, MigrationStatus};
-pub use pool::{Backend, Conn, Database};
+pub use pool::{sqlite_path, Backend, Conn, Database};
 
 /// Errors from the store. Handlers see them through `AppError`'s `From` impl.
 #[derive(Debug, thiserror::Error)]

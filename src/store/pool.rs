@@ -56,6 +56,16 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     }
 }
 
+/// The file path of a SQLite database URL (`sqlite://PATH` or a bare path); `None` for
+/// PostgreSQL or any other scheme.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return None;
+    }
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    (!path.contains("://")).then_some(path)
+}
+
 impl Database {
     /// Connects to `sqlite://PATH`, a bare path, or `postgres://...`/`postgresql://...`.
     pub fn connect(url: &str, pool_size: u32) -> StoreResult<Self> {
@@ -68,10 +78,9 @@ impl Database {
                     .build(manager)?,
             )
         } else {
-            let path = url.strip_prefix("sqlite://").unwrap_or(url);
-            if path.contains("://") {
+            let Some(path) = sqlite_path(url) else {
                 return Err(StoreError::Url(format!("unsupported scheme in `{url}`")));
-            }
+            };
             if let Some(parent) = std::path::Path::new(path)
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())

@@ -195,3 +195,41 @@ pub fn erase_people(
     }
     Ok(out)
 }
+
+/// The PostgreSQL advisory lock key of a retention run (any fixed number; this is "retention"
+/// in ASCII, so it is recognisable in `pg_locks`).
+const RUN_LOCK: i64 = 0x7265_7465_6e74_696f;
+
+#[derive(diesel::QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+/// Takes the retention run's lock for this session unless another session (another instance)
+/// holds it: `false` means a run is under way elsewhere (decision 0022). Session-level, so it
+/// outlives the run's many short transactions, and PostgreSQL drops it if the process dies.
+/// SQLite serves one instance and its write lock orders runs, so there it is always `true`.
+pub fn try_lock_run(conn: &mut Conn) -> StoreResult<bool> {
+    match conn {
+        Conn::Postgres(pooled) => {
+            let c: &mut diesel::PgConnection = &mut *pooled;
+            let row: Locked = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+                .bind::<diesel::sql_types::BigInt, _>(RUN_LOCK)
+                .get_result(c)?;
+            Ok(row.locked)
+        }
+        Conn::Sqlite(_) => Ok(true),
+    }
+}
+
+/// Releases what [`try_lock_run`] took, on the same connection.
+pub fn unlock_run(conn: &mut Conn) -> StoreResult<()> {
+    if let Conn::Postgres(pooled) = conn {
+        let c: &mut diesel::PgConnection = &mut *pooled;
+        diesel::sql_query("SELECT pg_advisory_unlock($1) AS locked")
+            .bind::<diesel::sql_types::BigInt, _>(RUN_LOCK)
+            .execute(c)?;
+    }
+    Ok(())
+}

@@ -266,3 +266,21 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// Failed sign-ins per throttle key, shared by every instance (decisions 0018, 0022).
+    login_failures (throttle_key) {
+        throttle_key -> Text,
+        failures -> BigInt,
+        last_failure_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The recent addresses each account signed in from (decisions 0018, 0022).
+    login_known_addresses (account, address) {
+        account -> Text,
+        address -> Text,
+        seen_ms -> BigInt,
+    }
+}

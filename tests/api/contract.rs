@@ -156,7 +156,8 @@ fn every_error_response_has_the_problem_schema() {
                 }
                 let (media, schema) = if path.starts_with("/scim/") {
                     ("application/scim+json", "#/components/schemas/ScimError")
-                } else if path == "/oauth/token" && ["400", "401", "429"].contains(&status.as_str()) {
+                } else if path == "/oauth/token" && ["400", "401", "429"].contains(&status.as_str())
+                {
                     // RFC 6749 section 5.2: the grant's errors are application/json, the
                     // problem fields inside beside `error` and `error_description`.
                     ("application/json", "#/components/schemas/Problem")

@@ -191,6 +191,29 @@ impl TestApp {
         }
     }
 
+    /// A second instance of the application on the same database and secrets, serving beside
+    /// this one (both keep running), as two instances behind a load balancer would.
+    pub async fn second_instance(&self) -> TestApp {
+        let config = (*self.state.config).clone();
+        let app = Application::build(config).expect("application builds");
+        let port = app.port();
+        let state = app.state();
+        let server = tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client: self.client.clone(),
+            db: TestDatabase {
+                url: self.db.url.clone(),
+                backend: self.db.backend,
+                pg_name: None,
+                dir: tempfile::tempdir().expect("temp dir"),
+            },
+            state,
+            server,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -84,3 +84,43 @@ on_both_backends! {
         assert!(body["access_token"].is_string());
     }
 }
+
+/// Decision 0022: two instances on one PostgreSQL share the throttle's counts. Guesses spread
+/// over both are throttled as if made at one (with counts per process, each instance would
+/// allow its own five and the guesser would get ten), and a success at one lifts the wait at
+/// the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_spread_over_two_instances_on_postgresql_count_as_one() {
+    let a = spawn_app(crate::helpers::Backend::Postgres).await;
+    let b = a.second_instance().await;
+    let org = a.create_org("throttle-two").await;
+    let person = a
+        .create_account(Some(org.id), "jo.twice", &["employee"])
+        .await;
+    let (home, stranger) = (from(1), from(2));
+    let right = [
+        ("grant_type", "password"),
+        ("username", "jo.twice"),
+        ("password", person.password.as_str()),
+    ];
+    let wrong = [
+        ("grant_type", "password"),
+        ("username", "jo.twice"),
+        ("password", "not-the-password"),
+    ];
+    assert_eq!(token(&b, &home, &right).await.status(), 200);
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        statuses.push(token(app, &stranger, &wrong).await.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [400, 400, 400, 400, 400, 429, 429, 429],
+        "five free guesses across both instances, then a wait on both"
+    );
+    assert_eq!(token(&a, &stranger, &right).await.status(), 429);
+    assert_eq!(token(&b, &stranger, &right).await.status(), 429);
+    // The address the person signed in from at B is known at A too.
+    assert_eq!(token(&a, &home, &right).await.status(), 200);
+}

@@ -20,6 +20,7 @@ mod headers;
 mod health;
 mod hr_audit;
 mod identity_links;
+mod instances;
 mod leavers;
 mod login_memory;
 mod login_throttle;

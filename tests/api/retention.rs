@@ -274,3 +274,72 @@ on_both_backends! {
         assert!(declare::services::audit::verify(&app.state.db).await.unwrap().is_ok());
     }
 }
+
+/// Decision 0022: two instances running retention at once make one run. Whoever finds the
+/// PostgreSQL advisory lock taken does nothing, so there is one `retention.run` with the whole
+/// count (without the lock, two runs in small batches each erased part of the leavers and each
+/// recorded a `retention.run` with part of the count), and still one `retention.erase` each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_at_once_on_postgresql_make_one_run() {
+    let app = spawn_app(crate::helpers::Backend::Postgres).await;
+    let org = app.create_org("two-runs").await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let (token, id) = app.consenting_employee(org.id, &format!("leaver{i}")).await;
+        app.declare_answers(&token, json!({"disability": {"gateway": "yes"}}))
+            .await;
+        ids.push(format!("'{id}'"));
+    }
+    let mut conn = app.raw_connection();
+    let sql = format!(
+        "UPDATE employees SET leave_date = '{}' WHERE id IN ({})",
+        days_ago(400),
+        ids.join(",")
+    );
+    declare::with_conn!(&mut conn, |c| diesel::RunQueryDsl::execute(
+        diesel::sql_query(&sql),
+        c
+    ))
+    .unwrap();
+    let run = || {
+        declare::services::retention::run(
+            &app.state.db,
+            app.state.sealer.clone(),
+            declare::services::retention::RunOptions {
+                today: Utc::now().date_naive(),
+                period_days: 365,
+                dry_run: false,
+                batch: 1,
+                actor: declare::services::audit::Actor::cli(),
+            },
+        )
+    };
+    let (a, b) = tokio::join!(run(), run());
+    let people = a.unwrap().people + b.unwrap().people;
+    assert_eq!(people, 12);
+    let mut conn = app.raw_connection();
+    assert_eq!(
+        raw_count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'retention.erase'"
+        ),
+        12
+    );
+    assert_eq!(
+        raw_count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'retention.run'"
+        ),
+        1,
+        "one run, not two halves"
+    );
+    // The lock is released: a later run takes it (and finds nothing due).
+    assert_eq!(run().await.unwrap().people, 0);
+    assert_eq!(
+        raw_count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM pg_locks WHERE locktype = 'advisory'"
+        ),
+        0
+    );
+}
