@@ -179,9 +179,12 @@ async fn figures(
 }
 
 /// Completion for one characteristic: headcount, declared, prefer not to say and blank, with
-/// rates, overall or by one pre-defined breakdown, live or from a snapshot. Small counts are
-/// suppressed (and enough others that none can be recovered); every figure says which rules
-/// were applied. CSV (`?format=csv` or `Accept: text/csv`) shows suppressed cells as `[c]`.
+/// rates, overall or by one pre-defined breakdown, live (as frozen at the current publication
+/// epoch) or from a snapshot. Every count but the headcount carries cell-key noise fixed by the
+/// people behind it, so counts do not add up exactly and no answer can be worked out by
+/// combining tables or comparing publications; groups under `min_group` are not broken down;
+/// `rules` states the method and its parameters. CSV (`?format=csv` or `Accept: text/csv`)
+/// shows suppressed cells as `[c]`.
 #[utoipa::path(tag = "stats", operation_id = "get_completion", security(("bearer" = [])),
     params(FigureQuery),
     responses(
