@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::catalogue::{AnswerSet, Catalogue, PREFER_NOT_TO_SAY};
-use super::disclosure::{contribution, NoiseSecret, Signature};
+use super::disclosure::{NoiseSecret, RecordKey, Signature};
 
 /// A person's answers as they count: characteristic -> publication group (or
 /// `prefer_not_to_say`). Characteristics left blank are absent.
@@ -47,12 +47,13 @@ pub struct Counted {
 impl Counted {
     /// `person`'s counted answers, with their contributions under the organisation's secret.
     pub fn new(secret: &NoiseSecret, person: &str, groups: Groups) -> Self {
+        let record_key = RecordKey::of(secret, person);
         let contributions = groups
             .iter()
             .map(|(characteristic, group)| {
                 (
                     characteristic.clone(),
-                    contribution(secret, person, characteristic, group),
+                    record_key.contribution(secret, characteristic, group),
                 )
             })
             .collect();

@@ -80,7 +80,7 @@ pub use family::{
     build_family, protect, Cell, ColumnInfo, ColumnKind, Dimension, Family, FamilyRow, FamilySpec,
     OrgUnit, ProtectedFamily, ProtectedRow, PublishedCell, RowKind, Subtotal, BLANK,
 };
-pub use noise::{contribution, NoiseSecret, Signature};
+pub use noise::{contribution, NoiseSecret, RecordKey, Signature};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;

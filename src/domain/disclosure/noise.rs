@@ -78,12 +78,32 @@ pub fn contribution(
     characteristic: &str,
     group: &str,
 ) -> Signature {
-    let record_key = secret.mac(b"declare/record-key/v1", &[person.as_bytes()]);
-    let out = secret.mac(
-        b"declare/contribution/v1",
-        &[&record_key, characteristic.as_bytes(), group.as_bytes()],
-    );
-    Signature(u64::from_be_bytes(first_eight(&out)))
+    RecordKey::of(secret, person).contribution(secret, characteristic, group)
+}
+
+/// A person's record key, `HMAC(secret, "record", person)`: derived once when one person's
+/// contributions to several characteristics are needed (a declaration write).
+pub struct RecordKey([u8; 32]);
+
+impl RecordKey {
+    pub fn of(secret: &NoiseSecret, person: &str) -> Self {
+        RecordKey(secret.mac(b"declare/record-key/v1", &[person.as_bytes()]))
+    }
+
+    /// What the person adds to the signature of `characteristic` when answering `group`.
+    pub fn contribution(
+        &self,
+        secret: &NoiseSecret,
+        characteristic: &str,
+        group: &str,
+    ) -> Signature {
+        let record_key = &self.0;
+        let out = secret.mac(
+            b"declare/contribution/v1",
+            &[record_key, characteristic.as_bytes(), group.as_bytes()],
+        );
+        Signature(u64::from_be_bytes(first_eight(&out)))
+    }
 }
 
 fn first_eight(bytes: &[u8; 32]) -> [u8; 8] {
