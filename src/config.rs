@@ -145,6 +145,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "the longest wait after failed sign-ins; the first is a quarter of it, doubling with each further failure (decision 0018)",
     },
     Variable {
+        name: "DECLARE_KEY_STORE_URL",
+        default: "beside the database: `NAME.keystore` for SQLite's `NAME.db`, database `NAME_keystore` on the same PostgreSQL server (created if absent)",
+        meaning: "the key store: the key tree every person key is also sealed under, kept out of the database's backups so an erasure reaches them (decision 0027)",
+    },
+    Variable {
         name: "DECLARE_IDP_ISSUER",
         default: "(none: external tokens refused)",
         meaning: "`iss` of the force's identity provider, whose tokens staff front ends send",
@@ -281,6 +286,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// Where the key tree's cover lives (decision 0027); `None`: beside the database.
+    pub key_store_url: Option<String>,
     pub pool_size: u32,
     pub workers: usize,
     pub log_format: LogFormat,
@@ -408,6 +415,7 @@ impl Config {
             }
         };
         let log_level = take("DECLARE_LOG_LEVEL").unwrap_or_else(|| "info".into());
+        let key_store_url = take("DECLARE_KEY_STORE_URL");
         let cors_allowed_origins = match take("DECLARE_CORS_ALLOWED_ORIGINS") {
             None => Vec::new(),
             Some(raw) => raw
@@ -636,6 +644,7 @@ impl Config {
             listen,
             data_dir,
             database_url,
+            key_store_url,
             pool_size,
             workers,
             log_format,
@@ -671,6 +680,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             database_url,
+            key_store_url: None,
             pool_size: 4,
             workers: 2,
             log_format: LogFormat::Pretty,

@@ -87,6 +87,16 @@ enum AdminCommand {
         #[arg(long, default_value_t = 500)]
         batch: i64,
     },
+    /// Write a consistent copy of the main database to a new file while the service runs
+    /// (SQLite: VACUUM INTO; PostgreSQL: pg_dump's custom format). The key store and the
+    /// service keys are not in it; README, "Backups".
+    Backup {
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// After restoring a backup: erase for good the rows of everyone erased since it was
+    /// taken (their keys no longer open), and recount their organisations' figures.
+    PurgeErased,
     /// Create an API client (e.g. an HR system); its secret is printed once.
     CreateClient {
         #[arg(long)]
@@ -376,13 +386,7 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
             }
         }
         AdminCommand::RotateKey { batch } => {
-            let sealer = std::sync::Arc::new(
-                declare::crypto::Sealer::new(
-                    &config.encryption_key,
-                    &config.encryption_previous_keys,
-                )
-                .map_err(|e| anyhow::anyhow!("encryption keys: {e}"))?,
-            );
+            let sealer = std::sync::Arc::new(declare::services::key_tree::sealer(&config, &db)?);
             let key = sealer.current_key_id().to_owned();
             let done = declare::services::rotation::rotate_keys(&db, sealer, batch, |p| {
                 println!("re-sealed {p} so far");
@@ -390,6 +394,24 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
             .await
             .map_err(problem)?;
             println!("done: {done} now under key `{key}`");
+        }
+        AdminCommand::Backup { to } => {
+            declare::services::backup::create(&config, &db, &to)?;
+            println!("backup written to {}", to.display());
+            println!(
+                "it holds no key: keep the service keys and the key store apart from it \
+                 (README, Backups)"
+            );
+        }
+        AdminCommand::PurgeErased => {
+            let sealer = declare::services::key_tree::sealer(&config, &db)?;
+            let mut conn = db.get(std::time::Duration::from_secs(30))?;
+            let purged =
+                declare::services::key_tree::purge_erased(&mut conn, &sealer).map_err(problem)?;
+            println!(
+                "purged {} erased person(s); recounted {} organisation(s)",
+                purged.people, purged.organisations
+            );
         }
         AdminCommand::CreateClient { org, name, roles } => {
             let organisation = identity::find_organisation_by_code(&db, org)
@@ -431,10 +453,7 @@ async fn snapshot(
             }
         }),
     };
-    let sealer = std::sync::Arc::new(
-        declare::crypto::Sealer::new(&config.encryption_key, &config.encryption_previous_keys)
-            .map_err(|e| anyhow::anyhow!("encryption keys: {e}"))?,
-    );
+    let sealer = std::sync::Arc::new(declare::services::key_tree::sealer(&config, &db)?);
     let taken = snapshots::take_due(
         &db,
         sealer,
@@ -508,10 +527,7 @@ async fn catalogue(config: Config, command: CatalogueCommand) -> anyhow::Result<
             let org = identity::find_organisation_by_code(&db, org)
                 .await
                 .map_err(problem)?;
-            let sealer = std::sync::Arc::new(declare::crypto::Sealer::new(
-                &config.encryption_key,
-                &config.encryption_previous_keys,
-            )?);
+            let sealer = std::sync::Arc::new(declare::services::key_tree::sealer(&config, &db)?);
             let request = declare::services::catalogue_migration::MigrationRequest {
                 mapping,
                 target_version,
@@ -559,6 +575,8 @@ fn import_employees(
     use declare::services::sync::{self, SyncOptions, SyncOutcome};
     let db = Database::connect(&config.database_url, 1)?;
     db.migrate()?;
+    // Before the one connection is taken: opening the key tree needs it for a moment.
+    let sealer = declare::services::key_tree::sealer(config, &db)?;
     let mut conn = db.get(std::time::Duration::from_secs(30))?;
     let org = declare::store::organisations::find_by_code(&mut conn, org_code)
         .map_err(|_| anyhow::anyhow!("no organisation has the code `{org_code}`"))?;
@@ -582,8 +600,6 @@ fn import_employees(
         max_leaver_fraction: config.sync_max_leaver_fraction,
         actor: declare::services::audit::Actor::cli_for(org_id),
     };
-    let sealer =
-        declare::crypto::Sealer::new(&config.encryption_key, &config.encryption_previous_keys)?;
     let outcome = sync::sync_blocking(
         &mut conn,
         &sealer,
@@ -630,9 +646,8 @@ fn retention_run(config: &Config, dry_run: bool, batch: i64) -> anyhow::Result<(
     use declare::services::retention::{self, RunOptions};
     let db = Database::connect(&config.database_url, 1)?;
     db.migrate()?;
+    let sealer = declare::services::key_tree::sealer(config, &db)?;
     let mut conn = db.get(std::time::Duration::from_secs(30))?;
-    let sealer =
-        declare::crypto::Sealer::new(&config.encryption_key, &config.encryption_previous_keys)?;
     let today = chrono::Utc::now().date_naive();
     let period_days = config.retention.period_days;
     let due = retention::count_due(&mut conn, today, period_days)

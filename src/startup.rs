@@ -48,10 +48,7 @@ impl Application {
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
         let workers = config.workers;
-        let sealer = Arc::new(
-            crate::crypto::Sealer::new(&config.encryption_key, &config.encryption_previous_keys)
-                .map_err(|e| anyhow::anyhow!("encryption keys: {e}"))?,
-        );
+        let sealer = Arc::new(crate::services::key_tree::sealer(&config, &db)?);
         let figures = Arc::new(crate::services::stats::FigureCache::with_limits(
             crate::services::figure_cache::MAX_ENTRIES,
             config.figure_cache_cells,

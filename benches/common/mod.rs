@@ -132,11 +132,11 @@ impl Drop for BenchDatabase {
     fn drop(&mut self) {
         use diesel::{Connection as _, RunQueryDsl as _};
         if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut conn);
+            // The key store the service made beside it goes too.
+            for name in [self.name.clone(), format!("{}_keystore", self.name)] {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
+            }
         }
     }
 }

@@ -267,6 +267,7 @@ pub async fn update(
     let org = organisation(&principal)?;
     ensure_notice(db, org.clone()).await?;
     let erases = change.purposes.get(&Purpose::EqualityMonitoring) == Some(&false);
+    let finishing = sealer.clone();
     let out = db
         .run(move |conn| {
             Ok(conn.transaction(|conn| -> AppResult<ConsentsView> {
@@ -326,7 +327,7 @@ pub async fn update(
         })
         .await??;
     if erases {
-        super::declarations::checkpoint(db).await;
+        super::declarations::finish_erasures(db, finishing).await;
     }
     Ok(out)
 }

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::crypto::{DataKey, Sealed, Sealer, PERSON_KEY_ID};
+use crate::crypto::{CryptoError, DataKey, Sealed, Sealer, PERSON_KEY_ID};
 use crate::domain::catalogue::{validate_answers_for_write, Answer, AnswerSet, Catalogue};
 use crate::domain::tally::Counted;
 use crate::error::{AppError, AppResult, FieldError};
@@ -167,8 +167,19 @@ impl<'a> Keys<'a> {
                             blob: row.sealed.clone(),
                         },
                         &person_key_context(&row.organisation_id, &row.employee_id),
+                        row.leaf,
                     )
-                    .map_err(|e| AppError::internal(format!("a person key does not open: {e}")))?,
+                    .map_err(|e| match e {
+                        // Only after restoring a backup taken before this person was erased:
+                        // their rows came back, their key did not (decision 0027).
+                        CryptoError::Erased => AppError::Conflict(
+                            "these answers were erased and can no longer be opened; a backup \
+                             from before the erasure was restored (run `declare admin \
+                             purge-erased`)"
+                                .into(),
+                        ),
+                        e => AppError::internal(format!("a person key does not open: {e}")),
+                    })?,
             ),
             None => None,
         };
@@ -191,16 +202,18 @@ impl<'a> Keys<'a> {
         // them in on PostgreSQL, so a first write racing one of them waits instead of
         // deadlocking on the key's primary key.
         repo::lock(conn, employee)?;
-        let (key, sealed) = self
+        let made = self
             .sealer
             .new_data_key(&person_key_context(org, employee))
             .map_err(AppError::internal)?;
+        let key = made.key;
         let row = PersonKeyRow {
             employee_id: employee.to_owned(),
             organisation_id: org.to_owned(),
-            key_id: sealed.key_id,
-            sealed: sealed.blob,
+            key_id: made.sealed.key_id,
+            sealed: made.sealed.blob,
             created_at: Utc::now().naive_utc(),
+            leaf: made.leaf,
         };
         if person_keys::insert_if_absent(conn, &row)? == 1 {
             self.person = Some(key);
@@ -269,19 +282,21 @@ pub fn seal_declaration(
     employee_id: &str,
     answers: &AnswerSet,
 ) -> AppResult<(Sealed, PersonKeyRow)> {
-    let (key, sealed_key) = sealer
+    let made = sealer
         .new_data_key(&person_key_context(org, employee_id))
         .map_err(AppError::internal)?;
     let plain = serde_json::to_vec(answers).map_err(AppError::internal)?;
-    let sealed = key
+    let sealed = made
+        .key
         .seal(&plain, &declaration_context(employee_id))
         .map_err(AppError::internal)?;
     let row = PersonKeyRow {
         employee_id: employee_id.to_owned(),
         organisation_id: org.to_owned(),
-        key_id: sealed_key.key_id,
-        sealed: sealed_key.blob,
+        key_id: made.sealed.key_id,
+        sealed: made.sealed.blob,
         created_at: Utc::now().naive_utc(),
+        leaf: made.leaf,
     };
     Ok((sealed, row))
 }
@@ -575,6 +590,7 @@ pub async fn erase(
     principal: Principal,
     request_id: Option<String>,
 ) -> AppResult<()> {
+    let finishing = sealer.clone();
     in_transaction(
         db,
         principal,
@@ -586,20 +602,23 @@ pub async fn erase(
         },
     )
     .await?;
-    checkpoint(db).await;
+    finish_erasures(db, finishing).await;
     Ok(())
 }
 
-/// [`person_keys::checkpoint_after_erasure`] on the blocking pool, once an erasure committed.
-pub(crate) async fn checkpoint(db: &Database) {
+/// [`super::key_tree::finish_erasures`] on the blocking pool, once an erasure committed: the
+/// erased keys' leaves are punctured, so the copies of those keys in backups stop opening.
+/// The erasure itself has committed, so a failure here does not fail the request: the
+/// punctures stay queued and the next erasure, or the next start, does them.
+pub(crate) async fn finish_erasures(db: &Database, sealer: Arc<Sealer>) {
     let done = db
-        .run(|conn| {
-            person_keys::checkpoint_after_erasure(conn);
-            Ok(())
+        .run(move |conn| {
+            super::key_tree::finish_erasures(conn, &sealer)
+                .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))
         })
         .await;
     if let Err(e) = done {
-        tracing::debug!(error = %e, "no connection for the checkpoint after an erasure");
+        tracing::error!(error = %e, "an erasure's punctures are still queued");
     }
 }
 
@@ -872,8 +891,8 @@ fn groups_of_opened(
 
 /// Erases an employee's answers and history for real, destroys their key (so every other
 /// copy of those ciphertexts no longer opens) and takes them out of the tallies, in the
-/// caller's transaction (a DELETE, or a withdrawal of consent). The caller checkpoints after
-/// commit ([`person_keys::checkpoint_after_erasure`]).
+/// caller's transaction (a DELETE, or a withdrawal of consent). The caller finishes the
+/// erasure after commit ([`finish_erasures`]).
 pub fn erase_counted(conn: &mut Conn, sealer: &Sealer, employee: &Employee) -> AppResult<()> {
     // A write (or a catalogue migration) committing between our read and the DELETE would
     // leave the tallies subtracting answers that are no longer the stored ones.

@@ -3,12 +3,14 @@
 //! and the CLI calls the same code as the API.
 
 pub mod audit;
+pub mod backup;
 pub mod catalogue;
 pub mod catalogue_migration;
 pub mod consent;
 pub mod declarations;
 pub mod figure_cache;
 pub mod identity;
+pub mod key_tree;
 pub mod leavers;
 pub mod noise;
 pub mod published;

@@ -121,7 +121,8 @@ fn run_unlocked(
                 let ids: Vec<String> = due.iter().map(|(employee, ..)| employee.clone()).collect();
                 let erased = store::erase_people(conn, &ids)?;
                 // Their keys go in the same transaction: any copy of what they declared left in
-                // free pages, dead tuples or the WAL no longer opens (decision 0019).
+                // free pages, dead tuples or the WAL no longer opens (decision 0019); their
+                // leaves are queued for puncturing (decision 0027).
                 crate::store::person_keys::destroy(conn, &ids)?;
                 let mut events = Vec::with_capacity(erased.len());
                 // In the batch's order (by id), one event per person who lost anything.
@@ -147,7 +148,9 @@ fn run_unlocked(
         on_batch(done.len() as u64);
     }
     if !options.dry_run && !per_org.is_empty() {
-        crate::store::person_keys::checkpoint_after_erasure(conn);
+        // Their leaves are punctured now that the erasures committed: the copies of their
+        // keys in backups stop opening (decision 0027).
+        crate::services::key_tree::finish_erasures(conn, sealer)?;
     }
     let mut report = RetentionReport {
         dry_run: options.dry_run,

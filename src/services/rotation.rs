@@ -228,15 +228,35 @@ fn history(conn: &mut Conn, sealer: &Sealer, batch: i64) -> AppResult<Batch> {
 }
 
 /// Re-seals the per-person keys themselves: their content (the key) is unchanged, so nothing
-/// sealed under them needs touching.
+/// sealed under them needs touching. A key from before the key tree is also moved under a
+/// leaf of it (decision 0027), after which erasing its owner reaches its backups too.
 fn person_key_rows(conn: &mut Conn, sealer: &Sealer, batch: i64) -> AppResult<Batch> {
-    let rows = store::person_keys::stale(conn, sealer.current_key_id(), batch)?;
+    let want_leaf = sealer.leaf_keys().is_some();
+    let rows = store::person_keys::stale(conn, sealer.current_key_id(), want_leaf, batch)?;
     let found = rows.len();
     let mut moved = 0;
-    for (employee, org, key_id, blob) in rows {
-        let fresh = reseal(sealer, &key_id, blob, &person_key_context(&org, &employee))?;
-        moved += store::person_keys::reseal(conn, &employee, &key_id, &fresh.key_id, &fresh.blob)?
-            as u64;
+    for (employee, org, key_id, blob, leaf) in rows {
+        let context = person_key_context(&org, &employee);
+        let old = Sealed { key_id, blob };
+        let (fresh, new_leaf) = match sealer
+            .move_data_key_to_leaf(&old, &context, leaf)
+            .map_err(AppError::internal)?
+        {
+            Some((fresh, new_leaf)) => (fresh, Some(new_leaf)),
+            None if sealer.needs_reseal(&old) => (
+                reseal(sealer, &old.key_id, old.blob.clone(), &context)?,
+                leaf,
+            ),
+            // Under the current key and no tree to move it under: nothing to do.
+            None => continue,
+        };
+        moved += store::person_keys::reseal(
+            conn,
+            &employee,
+            (&old.key_id, leaf),
+            (&fresh.key_id, new_leaf),
+            &fresh.blob,
+        )? as u64;
     }
     Ok(Batch { found, moved })
 }

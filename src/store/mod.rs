@@ -7,10 +7,12 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod catalogue;
 pub mod consents;
 pub mod declarations;
 pub mod introspect;
+pub mod key_store;
 mod migrate;
 pub mod noise_secrets;
 pub mod organisations;

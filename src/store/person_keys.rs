@@ -15,6 +15,8 @@ pub struct PersonKeyRow {
     pub key_id: String,
     pub sealed: Vec<u8>,
     pub created_at: NaiveDateTime,
+    /// The key tree leaf it is also sealed under (decision 0027); `None` from before the tree.
+    pub leaf: Option<i64>,
 }
 
 pub fn find(conn: &mut Conn, employee: &str) -> StoreResult<Option<PersonKeyRow>> {
@@ -70,43 +72,132 @@ pub fn insert_many(conn: &mut Conn, rows: &[PersonKeyRow]) -> StoreResult<()> {
 }
 
 /// Destroys these people's keys: whatever of their ciphertexts survives elsewhere no longer
-/// opens. Returns keys deleted.
+/// opens. Their leaves are queued for puncturing in the same transaction, so the copies of
+/// the keys themselves (backups) stop opening once [`take_pending_punctures`]'s caller has
+/// punctured them. Returns keys deleted.
 pub fn destroy(conn: &mut Conn, employees: &[String]) -> StoreResult<usize> {
+    use super::schema::pending_punctures as pp;
+    let leaves: Vec<Option<i64>> = crate::with_conn!(conn, |c| pk::table
+        .filter(pk::employee_id.eq_any(employees))
+        .select(pk::leaf)
+        .load(c))?;
+    let now = chrono::Utc::now().naive_utc();
+    let queued: Vec<_> = leaves
+        .into_iter()
+        .flatten()
+        .map(|leaf| (pp::leaf.eq(leaf), pp::created_at.eq(now)))
+        .collect();
+    for chunk in queued.chunks(1000) {
+        crate::with_conn!(conn, |c| diesel::insert_into(pp::table)
+            .values(chunk)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
     Ok(crate::with_conn!(conn, |c| diesel::delete(
         pk::table.filter(pk::employee_id.eq_any(employees))
     )
     .execute(c))?)
 }
 
-/// A key to re-seal: (employee id, organisation id, key id, sealed).
-pub type StaleKey = (String, String, String, Vec<u8>);
-
-/// Keys not sealed under `current_key`.
-pub fn stale(conn: &mut Conn, current_key: &str, limit: i64) -> StoreResult<Vec<StaleKey>> {
-    Ok(crate::with_conn!(conn, |c| pk::table
-        .filter(pk::key_id.ne(current_key))
-        .order(pk::employee_id.asc())
+/// Leaves waiting to be punctured (at most `limit`).
+pub fn pending_punctures(conn: &mut Conn, limit: i64) -> StoreResult<Vec<i64>> {
+    use super::schema::pending_punctures as pp;
+    Ok(crate::with_conn!(conn, |c| pp::table
+        .select(pp::leaf)
+        .order(pp::leaf.asc())
         .limit(limit)
-        .select((pk::employee_id, pk::organisation_id, pk::key_id, pk::sealed))
         .load(c))?)
 }
 
-/// Re-seals one key if it is still under `old_key`. A key's content never changes (a
-/// destroyed key is never re-created with the same bytes), so the key id is the condition.
+/// Forgets leaves the key store has punctured.
+pub fn punctured(conn: &mut Conn, leaves: &[i64]) -> StoreResult<usize> {
+    use super::schema::pending_punctures as pp;
+    Ok(crate::with_conn!(conn, |c| diesel::delete(
+        pp::table.filter(pp::leaf.eq_any(leaves))
+    )
+    .execute(c))?)
+}
+
+/// The key store this database is bound to, binding it to `store_id` if it is bound to none.
+pub fn bind_key_store(conn: &mut Conn, store_id: &str) -> StoreResult<String> {
+    use super::schema::key_store_binding as b;
+    crate::with_conn!(conn, |c| diesel::insert_into(b::table)
+        .values((b::id.eq(1), b::store_id.eq(store_id)))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(crate::with_conn!(conn, |c| b::table
+        .select(b::store_id)
+        .first(c))?)
+}
+
+/// How many person keys there are (a fresh database may take any key store).
+pub fn count(conn: &mut Conn) -> StoreResult<i64> {
+    Ok(crate::with_conn!(conn, |c| pk::table
+        .count()
+        .get_result(c))?)
+}
+
+/// A key to re-seal: (employee id, organisation id, key id, sealed, leaf).
+pub type StaleKey = (String, String, String, Vec<u8>, Option<i64>);
+
+/// Keys not sealed under `current_key`, or (`want_leaf`) under no leaf of the key tree.
+pub fn stale(
+    conn: &mut Conn,
+    current_key: &str,
+    want_leaf: bool,
+    limit: i64,
+) -> StoreResult<Vec<StaleKey>> {
+    let columns = (
+        pk::employee_id,
+        pk::organisation_id,
+        pk::key_id,
+        pk::sealed,
+        pk::leaf,
+    );
+    let order = pk::employee_id.asc();
+    Ok(if want_leaf {
+        crate::with_conn!(conn, |c| pk::table
+            .filter(pk::key_id.ne(current_key).or(pk::leaf.is_null()))
+            .order(order)
+            .limit(limit)
+            .select(columns)
+            .load(c))?
+    } else {
+        crate::with_conn!(conn, |c| pk::table
+            .filter(pk::key_id.ne(current_key))
+            .order(order)
+            .limit(limit)
+            .select(columns)
+            .load(c))?
+    })
+}
+
+/// Re-seals one key if it is still under `old_key` and `old_leaf`. A key's content never
+/// changes (a destroyed key is never re-created with the same bytes), so those are the
+/// condition.
 pub fn reseal(
     conn: &mut Conn,
     employee: &str,
-    old_key: &str,
-    new_key: &str,
+    (old_key, old_leaf): (&str, Option<i64>),
+    (new_key, new_leaf): (&str, Option<i64>),
     sealed: &[u8],
 ) -> StoreResult<usize> {
-    Ok(crate::with_conn!(conn, |c| diesel::update(
-        pk::table
-            .filter(pk::employee_id.eq(employee))
-            .filter(pk::key_id.eq(old_key))
-    )
-    .set((pk::key_id.eq(new_key), pk::sealed.eq(sealed)))
-    .execute(c))?)
+    let set = (
+        pk::key_id.eq(new_key),
+        pk::sealed.eq(sealed),
+        pk::leaf.eq(new_leaf),
+    );
+    let row = pk::table
+        .filter(pk::employee_id.eq(employee))
+        .filter(pk::key_id.eq(old_key));
+    Ok(match old_leaf {
+        Some(leaf) => crate::with_conn!(conn, |c| diesel::update(row.filter(pk::leaf.eq(leaf)))
+            .set(set)
+            .execute(c))?,
+        None => crate::with_conn!(conn, |c| diesel::update(row.filter(pk::leaf.is_null()))
+            .set(set)
+            .execute(c))?,
+    })
 }
 
 /// After an erasure has committed: on SQLite, copies the WAL back into the database and

@@ -264,6 +264,21 @@ diesel::table! {
         key_id -> Text,
         sealed -> Binary,
         created_at -> Timestamp,
+        leaf -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    pending_punctures (leaf) {
+        leaf -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    key_store_binding (id) {
+        id -> Integer,
+        store_id -> Text,
     }
 }
 

@@ -493,7 +493,9 @@ on_both_backends! {
         write(&app, &c.token, Method::PATCH, Some(&etag), json!({"sex": {"gateway": "male"}})).await;
         let old = app.state.config.encryption_key.clone();
         let new = declare::config::KeyedSecret { id: "k2".into(), secret: declare::config::random_secret(32) };
-        let rotating = Arc::new(declare::crypto::Sealer::new(&new, std::slice::from_ref(&old)).unwrap());
+        // The key tree stays: it is not a service key.
+        let tree = app.state.sealer.leaf_keys().unwrap().clone();
+        let rotating = Arc::new(declare::crypto::Sealer::new(&new, std::slice::from_ref(&old)).unwrap().with_leaf_keys(tree.clone()));
         let done = declare::services::rotation::rotate_keys(&app.state.db, rotating, 1, |_| {}).await.unwrap();
         // The answers are under the person's key: only that key is re-sealed.
         assert_eq!((done.declarations, done.history, done.person_keys), (0, 0, 1));
@@ -502,7 +504,7 @@ on_both_backends! {
         assert_eq!(raw_count(&mut conn, "SELECT COUNT(*) AS n FROM declarations WHERE key_id = 'person'"), 1);
         assert_eq!(raw_count(&mut conn, "SELECT COUNT(*) AS n FROM declaration_history WHERE key_id = 'person'"), 2);
         // Only the new key is needed now.
-        let only_new = Arc::new(declare::crypto::Sealer::new(&new, &[]).unwrap());
+        let only_new = Arc::new(declare::crypto::Sealer::new(&new, &[]).unwrap().with_leaf_keys(tree.clone()));
         let (answers, history) = declare::services::declarations::stored_answers(&app.state.db, only_new.clone(), c.employee)
             .await.unwrap().unwrap();
         assert_eq!(answers["sex"].gateway, "male");
@@ -512,7 +514,7 @@ on_both_backends! {
         let again = declare::services::rotation::rotate_keys(&app.state.db, only_new, 10, |_| {}).await.unwrap();
         assert_eq!(again, declare::services::rotation::Rotation::default());
         // The old key alone no longer opens them.
-        let only_old = Arc::new(declare::crypto::Sealer::new(&old, &[]).unwrap());
+        let only_old = Arc::new(declare::crypto::Sealer::new(&old, &[]).unwrap().with_leaf_keys(tree));
         assert!(declare::services::declarations::stored_answers(&app.state.db, only_old, c.employee).await.is_err());
     }
 }

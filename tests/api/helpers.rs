@@ -65,12 +65,15 @@ impl TestDatabase {
         }
     }
 
-    /// Drops the PostgreSQL database now (connections and all), or removes the SQLite file.
+    /// Drops the PostgreSQL database now (connections and all), and the key store the
+    /// service made beside it.
     pub fn destroy(&self) {
         if let Some(name) = &self.pg_name {
             if let Ok(mut conn) = PgConnection::establish(&postgres_admin_url()) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn);
+                for db in [name.clone(), format!("{name}_keystore")] {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                        .execute(&mut conn);
+                }
             }
         }
     }

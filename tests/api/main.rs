@@ -6,6 +6,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod backups;
 mod catalogue;
 mod cli;
 mod compose;

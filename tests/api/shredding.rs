@@ -1,9 +1,11 @@
 //! Crypto-shredding (issue 14 item 3): erasing a person destroys their data key in the same
 //! transaction, so the copies of their ciphertexts a database keeps after a DELETE (SQLite's
 //! WAL and free pages, PostgreSQL's dead tuples) no longer open with any person key still
-//! held, and on SQLite they are gone from the files too. A copy of the *key* row taken before
-//! (a backup) still opens with the service key until that key is rotated out: the last part
-//! of the test rotates and proves nothing taken before opens any more (decision 0019).
+//! held, and on SQLite they are gone from the files too (decision 0019). A copy of the *key*
+//! row taken before (a backup) no longer opens either: the key is also sealed under a leaf of
+//! the key tree, whose cover is outside the database, and the erasure punctures that leaf
+//! (decision 0027). The attacker here holds everything the service holds: the service keys,
+//! every person key left in the database, and the key store's whole cover.
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use crate::on_both_backends;
 struct Copy {
     sealed: Sealed,
     context: Vec<u8>,
+    leaf: Option<i64>,
 }
 
 fn person_rows(app: &TestApp, employee: &str) -> Vec<Copy> {
@@ -32,6 +35,7 @@ fn person_rows(app: &TestApp, employee: &str) -> Vec<Copy> {
                 blob: row.sealed,
             },
             context: declaration_context(employee),
+            leaf: None,
         });
     }
     for h in declare::store::declarations::history(&mut conn, employee).unwrap() {
@@ -41,6 +45,7 @@ fn person_rows(app: &TestApp, employee: &str) -> Vec<Copy> {
                 blob: h.sealed,
             },
             context: history_context(employee, h.seq),
+            leaf: None,
         });
     }
     out
@@ -57,6 +62,7 @@ fn key_copy(app: &TestApp, employee: &str) -> Copy {
             key_id: row.key_id,
             blob: row.sealed,
         },
+        leaf: row.leaf,
     }
 }
 
@@ -73,6 +79,7 @@ fn answers_open_with_a_held_key(app: &TestApp, sealer: &Sealer, copy: &Copy) -> 
                     blob: row.sealed.clone(),
                 },
                 &person_key_context(&row.organisation_id, &row.employee_id),
+                row.leaf,
             )
             .unwrap();
         key.open(&copy.sealed, &copy.context).is_ok()
@@ -84,6 +91,49 @@ fn answers_open_with_a_held_key(app: &TestApp, sealer: &Sealer, copy: &Copy) -> 
     person_opens
         || sealer.open(&copy.sealed, &copy.context).is_ok()
         || sealer.open(&as_service, &copy.context).is_ok()
+}
+
+/// Whether a copy of a sealed person key opens with anything the service holds: the service
+/// keys open its outer layer; inside is the key sealed under a leaf, tried with its own leaf
+/// number (as the service would) and with every key the key store's cover derives for the
+/// leaves near it (an attacker's guess at any other number fails the leaf binding anyway).
+fn key_opens_with_anything_held(app: &TestApp, sealer: &Sealer, key: &Copy) -> bool {
+    if sealer
+        .open_data_key(&key.sealed, &key.context, key.leaf)
+        .is_ok()
+    {
+        return true;
+    }
+    let Some(leaf) = key.leaf else {
+        return sealer
+            .open_data_key(&key.sealed, &key.context, None)
+            .is_ok();
+    };
+    let tree = sealer.leaf_keys().unwrap();
+    assert!(
+        tree.leaf_key(leaf as u64).unwrap().is_none(),
+        "the leaf is still derivable"
+    );
+    // Every node left in the key store, read as an administrator would.
+    let store = declare::store::Database::connect(
+        &declare::store::key_store::default_url(&app.db.url).unwrap(),
+        1,
+    )
+    .unwrap();
+    let cover = declare::store::key_store::cover(
+        &mut store.get(std::time::Duration::from_secs(5)).unwrap(),
+    )
+    .unwrap();
+    assert!(!cover.is_empty());
+    let leaf = leaf as u64;
+    cover.iter().any(|(node, node_key)| {
+        // The node itself, and every leaf key it derives near this one, as this leaf's key.
+        let near = leaf.saturating_sub(64)..leaf + 64;
+        sealer.opens_with_leaf_key(&key.sealed, &key.context, leaf, node_key)
+            || near
+                .filter_map(|l| declare::crypto::key_tree::derive(*node, node_key, l))
+                .any(|k| sealer.opens_with_leaf_key(&key.sealed, &key.context, leaf, &k))
+    })
 }
 
 /// The raw SQLite database and WAL files, as a copy of them would hold.
@@ -139,23 +189,28 @@ on_both_backends! {
             }
         }
 
-        // A backup from before still holds the sealed key, which the service key opens...
-        assert!(sealer.open_data_key(&key.sealed, &key.context).is_ok());
-        // ...until that key is retired: then nothing taken before opens with any key held.
+        // A backup from before holds the sealed key: it no longer opens, with its leaf or with
+        // any key the key store's cover still derives.
+        assert!(key.leaf.is_some());
+        assert!(!key_opens_with_anything_held(&app, &sealer, &key));
+        let mut conn = app.raw_connection();
+        assert_eq!(raw_count(&mut conn, "SELECT COUNT(*) AS n FROM pending_punctures"), 0);
+        // The person who stayed still reads their answers.
+        let (answers, _) = declare::services::declarations::stored_answers(
+            &app.state.db, sealer.clone(), kept).await.unwrap().unwrap();
+        assert_eq!(answers["sex"].gateway, "female");
+        // Rotation keeps working over keys under leaves: it re-seals their outer layer and the
+        // erased key stays closed.
         let old = app.state.config.encryption_key.clone();
         let new = KeyedSecret { id: "k-after".into(), secret: random_secret(32) };
-        let rotating = Arc::new(Sealer::new(&new, std::slice::from_ref(&old)).unwrap());
-        declare::services::rotation::rotate_keys(&app.state.db, rotating, 10, |_| {}).await.unwrap();
-        let retired = Sealer::new(&new, &[]).unwrap();
-        assert!(retired.open_data_key(&key.sealed, &key.context).is_err());
-        let as_new = Sealed { key_id: new.id.clone(), blob: key.sealed.blob.clone() };
-        assert!(retired.open_data_key(&as_new, &key.context).is_err());
-        for copy in &copies {
-            assert!(!answers_open_with_a_held_key(&app, &retired, copy));
-        }
-        // The person who stayed still reads their answers with the new key alone.
+        let tree = sealer.leaf_keys().unwrap().clone();
+        let rotating = Arc::new(Sealer::new(&new, std::slice::from_ref(&old)).unwrap().with_leaf_keys(tree.clone()));
+        let done = declare::services::rotation::rotate_keys(&app.state.db, rotating.clone(), 10, |_| {}).await.unwrap();
+        assert_eq!(done.person_keys, 1);
+        assert!(!key_opens_with_anything_held(&app, &rotating, &key));
+        let retired = Arc::new(Sealer::new(&new, &[]).unwrap().with_leaf_keys(tree));
         let (answers, _) = declare::services::declarations::stored_answers(
-            &app.state.db, Arc::new(retired), kept).await.unwrap().unwrap();
+            &app.state.db, retired, kept).await.unwrap().unwrap();
         assert_eq!(answers["sex"].gateway, "female");
     }
 
@@ -178,6 +233,47 @@ on_both_backends! {
         app.declare_answers(&token, json!({"sex": {"gateway": "male"}})).await;
         for copy in &copies {
             assert!(!answers_open_with_a_held_key(&app, &sealer, copy));
+        }
+    }
+}
+
+// A crash between an erasure's commit and its puncture leaves the leaf queued in the main
+// database; the next start punctures it. On SQLite the replaced node keys are gone from the
+// key store's files too.
+on_both_backends! {
+    async fn queued_punctures_are_finished_at_the_next_start(backend) {
+        let app = spawn_app(backend).await;
+        let org = app.create_org("queued-force").await;
+        let (token, id) = app.consenting_employee(org.id, "pc-queued").await;
+        app.declare_answers(&token, json!({"sex": {"gateway": "female"}})).await;
+        let key = key_copy(&app, &id.to_string());
+        let leaf = key.leaf.unwrap();
+        let store_url = declare::store::key_store::default_url(&app.db.url).unwrap();
+        let store = declare::store::Database::connect(&store_url, 1).unwrap();
+        let cover_before = declare::store::key_store::cover(&mut store.get(std::time::Duration::from_secs(5)).unwrap()).unwrap();
+        // As a crash would leave it: the leaf queued, not yet punctured.
+        let mut conn = app.raw_connection();
+        declare::with_conn!(&mut conn, |c| diesel::RunQueryDsl::execute(
+            diesel::sql_query(format!("INSERT INTO pending_punctures (leaf, created_at) VALUES ({leaf}, CURRENT_TIMESTAMP)")), c)).unwrap();
+        assert!(app.state.sealer.open_data_key(&key.sealed, &key.context, key.leaf).is_ok());
+
+        let again = app.restart_with(|_| {}).await;
+        assert_eq!(raw_count(&mut conn, "SELECT COUNT(*) AS n FROM pending_punctures"), 0);
+        assert_eq!(
+            again.state.sealer.open_data_key(&key.sealed, &key.context, key.leaf).err(),
+            Some(declare::crypto::CryptoError::Erased)
+        );
+        assert!(!key_opens_with_anything_held(&app, &again.state.sealer, &key));
+        let cover_after = declare::store::key_store::cover(&mut store.get(std::time::Duration::from_secs(5)).unwrap()).unwrap();
+        let replaced: Vec<_> = cover_before.iter().filter(|n| !cover_after.contains(n)).collect();
+        assert!(!replaced.is_empty());
+        if backend == Backend::Sqlite {
+            let path = store_url.strip_prefix("sqlite://").unwrap();
+            let mut files = std::fs::read(path).unwrap();
+            files.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+            for (_, node_key) in replaced {
+                assert!(!files.windows(32).any(|w| w == node_key), "a replaced node key is still in the key store's files");
+            }
         }
     }
 }
