@@ -262,18 +262,28 @@ impl IdpKeys {
         self.fetch_locked(remote, &mut state).await
     }
 
-    /// Fetches at once, then every refresh interval, for as long as the service runs. A
-    /// failure is logged and the last good keys stay in use.
+    /// Fetches at once, then whenever the keys are one refresh interval old, for as long as
+    /// the service runs: a fetch for an unknown `kid` counts, so the two never come in a row.
+    /// A failure is logged and the last good keys stay in use.
     pub async fn run_schedule(self: Arc<Self>) {
         let Some(remote) = &self.remote else {
             return;
         };
-        let mut ticks = tokio::time::interval(remote.refresh);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            ticks.tick().await;
-            // `fetch_locked` has logged the outcome.
-            let _ = self.refresh().await;
+            let wait = {
+                let mut state = remote.state.lock().await;
+                let due_in = state.last_attempt.map_or(Duration::ZERO, |at| {
+                    remote.refresh.saturating_sub(at.elapsed())
+                });
+                if due_in.is_zero() {
+                    // `fetch_locked` has logged the outcome.
+                    let _ = self.fetch_locked(remote, &mut state).await;
+                    remote.refresh
+                } else {
+                    due_in
+                }
+            };
+            tokio::time::sleep(wait).await;
         }
     }
 
