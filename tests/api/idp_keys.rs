@@ -25,6 +25,8 @@ struct IdpState {
     issuer: String,
     /// Answers 503 to everything while set.
     down: bool,
+    /// How long it takes to answer (a slow provider).
+    delay: Duration,
     discovery_requests: usize,
     jwks_requests: usize,
 }
@@ -45,6 +47,7 @@ impl StubIdp {
             keys,
             issuer: ISSUER.into(),
             down: false,
+            delay: Duration::ZERO,
             discovery_requests: 0,
             jwks_requests: 0,
         }));
@@ -65,6 +68,8 @@ impl StubIdp {
                     line.clear();
                 }
                 let path = request_line.split(' ').nth(1).unwrap_or("").to_owned();
+                let delay = serving.state.lock().unwrap().delay;
+                std::thread::sleep(delay);
                 let (status, body) = serving.answer(&path);
                 let _ = write!(
                     stream,
@@ -243,11 +248,12 @@ async fn a_key_the_provider_rotates_to_is_accepted_with_no_restart() {
     idp.serve_keys(vec![jwk(KEY_A), jwk(KEY_B)]);
     let before = idp.jwks_requests();
     tokio::time::sleep(Duration::from_millis(1100)).await; // past the start-up fetch's cool-down
-    assert_eq!(
-        me(&app, &token(KEY_B, KEY_B)).await,
-        200,
-        "B accepted, same process"
-    );
+                                                           // Staff signing in at once with B's tokens all get in, on one fetch between them: those
+                                                           // who arrive while it is in flight wait for it rather than being refused or fetching.
+    idp.state.lock().unwrap().delay = Duration::from_millis(400);
+    let b_tokens: Vec<String> = (0..8).map(|_| token(KEY_B, KEY_B)).collect();
+    let statuses = futures_util::future::join_all(b_tokens.iter().map(|t| me(&app, t))).await;
+    assert_eq!(statuses, [200; 8], "B accepted, same process");
     assert_eq!(idp.jwks_requests(), before + 1, "one fetch brought B");
     assert_eq!(
         me(&app, &token(KEY_A, KEY_A)).await,
