@@ -105,6 +105,8 @@ pub struct FetchCounts {
 struct FetchState {
     /// When the last fetch started; the cool-down counts from here.
     last_attempt: Option<Instant>,
+    /// Whether it failed, so the schedule tries again soon rather than in an interval.
+    last_failed: bool,
     counts: FetchCounts,
 }
 
@@ -264,7 +266,8 @@ impl IdpKeys {
 
     /// Fetches at once, then whenever the keys are one refresh interval old, for as long as
     /// the service runs: a fetch for an unknown `kid` counts, so the two never come in a row.
-    /// A failure is logged and the last good keys stay in use.
+    /// A failure is logged, the last good keys stay in use, and the next try comes after the
+    /// cool-down.
     pub async fn run_schedule(self: Arc<Self>) {
         let Some(remote) = &self.remote else {
             return;
@@ -272,13 +275,22 @@ impl IdpKeys {
         loop {
             let wait = {
                 let mut state = remote.state.lock().await;
-                let due_in = state.last_attempt.map_or(Duration::ZERO, |at| {
-                    remote.refresh.saturating_sub(at.elapsed())
-                });
+                // After a failure (the provider down, perhaps at start with no keys at all),
+                // the next try comes after the cool-down, not a whole interval later.
+                let period = if state.last_failed {
+                    remote.cooldown.min(remote.refresh)
+                } else {
+                    remote.refresh
+                };
+                let due_in = state
+                    .last_attempt
+                    .map_or(Duration::ZERO, |at| period.saturating_sub(at.elapsed()));
                 if due_in.is_zero() {
                     // `fetch_locked` has logged the outcome.
-                    let _ = self.fetch_locked(remote, &mut state).await;
-                    remote.refresh
+                    match self.fetch_locked(remote, &mut state).await {
+                        Ok(_) => remote.refresh,
+                        Err(_) => remote.cooldown.min(remote.refresh),
+                    }
                 } else {
                     due_in
                 }
@@ -295,6 +307,7 @@ impl IdpKeys {
         state.last_attempt = Some(Instant::now());
         state.counts.attempts += 1;
         let outcome = self.fetch_and_swap(remote).await;
+        state.last_failed = outcome.is_err();
         match &outcome {
             Ok(n) => {
                 let current = self.current();
@@ -305,11 +318,18 @@ impl IdpKeys {
             Err(e) => {
                 state.counts.failures += 1;
                 let keys = self.current().kids().count();
-                tracing::warn!(
-                    error = %e,
-                    keys_kept = keys,
-                    "could not fetch the identity provider's keys; the last good keys stay in use"
-                );
+                if keys == 0 {
+                    tracing::error!(
+                        error = %e,
+                        "could not fetch the identity provider's keys and none are held: its tokens are refused until a fetch succeeds"
+                    );
+                } else {
+                    tracing::warn!(
+                        error = %e,
+                        keys_kept = keys,
+                        "could not fetch the identity provider's keys; the last good keys stay in use"
+                    );
+                }
             }
         }
         outcome

@@ -387,3 +387,42 @@ async fn a_discovery_document_of_another_issuer_gives_no_keys() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(me(&app, &token(KEY_A, KEY_A)).await, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_down_at_start_is_tried_again_after_the_cooldown() {
+    let idp = StubIdp::start(vec![jwk(KEY_A)]);
+    idp.state.lock().unwrap().down = true;
+    let probe = probe().await;
+    let refresh = KeyRefresh {
+        interval_seconds: 3600,
+        cooldown_seconds: 1,
+    };
+    // The service starts without the provider's keys; local sign-in is unaffected.
+    let app = trusting(&probe, IdpKeySource::JwksUrl(idp.jwks_url()), refresh).await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    // No token asks for the keys: the schedule itself tries again after the cool-down, not
+    // an hour later.
+    eventually("the schedule tried twice", || async {
+        idp.jwks_requests() >= 2
+    })
+    .await;
+    idp.state.lock().unwrap().down = false;
+    let counts = || async {
+        app.state
+            .auth
+            .external
+            .as_ref()
+            .unwrap()
+            .keys
+            .fetch_counts()
+            .await
+    };
+    eventually("a fetch succeeded", || async {
+        let c = counts().await;
+        c.attempts > c.failures
+    })
+    .await;
+    let before = idp.jwks_requests();
+    assert_eq!(me(&app, &token(KEY_A, KEY_A)).await, 200);
+    assert_eq!(idp.jwks_requests(), before, "the keys were already there");
+}
