@@ -84,6 +84,8 @@ pub enum RemoteKeys {
 /// Why a fetch failed: what the operator's log says, never anything about a token.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    #[error("HTTP client: {0}")]
+    Client(String),
     #[error("{url}: {reason}")]
     Request { url: String, reason: String },
     #[error("{url}: HTTP status {status}")]
@@ -164,10 +166,7 @@ impl IdpKeys {
             .pool_max_idle_per_host(0)
             .user_agent(concat!("declare/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| FetchError::Request {
-                url: String::new(),
-                reason: format!("HTTP client: {e}"),
-            })?;
+            .map_err(|e| FetchError::Client(e.to_string()))?;
         Ok(IdpKeys {
             verifier: RwLock::new(Arc::new(verifier)),
             discovery: RwLock::new(None),
