@@ -402,7 +402,7 @@ impl IdpKeys {
 async fn get(client: &reqwest::Client, url: &Url) -> Result<Vec<u8>, FetchError> {
     let failed = |e: reqwest::Error| FetchError::Request {
         url: url.to_string(),
-        reason: e.without_url().to_string(),
+        reason: with_causes(&e.without_url()),
     };
     let mut response = client
         .get(url.clone())
@@ -433,6 +433,19 @@ async fn get(client: &reqwest::Client, url: &Url) -> Result<Vec<u8>, FetchError>
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// reqwest's own message is "error sending request"; the causes say why (refused, timed
+/// out, certificate not trusted), which is what the operator needs.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 #[cfg(test)]
