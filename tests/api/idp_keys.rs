@@ -272,13 +272,13 @@ async fn forged_key_ids_fetch_at_most_once_per_cooldown() {
     let probe = probe().await;
     let refresh = KeyRefresh {
         interval_seconds: 3600,
-        cooldown_seconds: 2,
+        cooldown_seconds: 4, // long enough that a slow machine sends the whole flood within it
     };
     let app = trusting(&probe, IdpKeySource::JwksUrl(idp.jwks_url()), refresh).await;
     assert_eq!(me(&app, &token(KEY_A, KEY_A)).await, 200);
     let start_up = idp.jwks_requests();
     assert_eq!(start_up, 1, "the start-up fetch");
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
 
     // A flood of tokens, each naming a key id of its own, all at once: one fetch between
     // them (the first caller's; the others wait for it, then find their kid still unknown).
@@ -294,7 +294,7 @@ async fn forged_key_ids_fetch_at_most_once_per_cooldown() {
     }
     assert_eq!(idp.jwks_requests(), start_up + 1);
     // After it, the next unknown kid may fetch again (once).
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     for t in forged.iter().take(5) {
         assert_eq!(me(&app, t).await, 401);
     }
