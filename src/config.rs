@@ -170,9 +170,29 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "claim holding the employee's external identity subject (e.g. `oid`)",
     },
     Variable {
+        name: "DECLARE_IDP_DISCOVERY_URL",
+        default: "(none)",
+        meaning: "the identity provider's OpenID Connect discovery document (`.../.well-known/openid-configuration`); its `issuer` must equal `DECLARE_IDP_ISSUER` and its `jwks_uri` gives the keys, fetched and refreshed (https, or http to a loopback address)",
+    },
+    Variable {
+        name: "DECLARE_IDP_JWKS_URL",
+        default: "(none)",
+        meaning: "the identity provider's JWKS, fetched and refreshed (https, or http to a loopback address); instead of the discovery URL",
+    },
+    Variable {
         name: "DECLARE_IDP_JWKS_FILE",
         default: "(none)",
-        meaning: "path of the identity provider's JWKS document",
+        meaning: "path of the identity provider's JWKS document, read once at start (instead of a URL; a rotation then needs a restart)",
+    },
+    Variable {
+        name: "DECLARE_IDP_KEYS_REFRESH_SECONDS",
+        default: "3600",
+        meaning: "how often the keys are fetched again from a URL (at start, then every interval), so keys the provider dropped stop being trusted",
+    },
+    Variable {
+        name: "DECLARE_IDP_KEYS_COOLDOWN_SECONDS",
+        default: "30",
+        meaning: "a token naming an unknown `kid` fetches the keys again at most once in this many seconds, so forged key ids cannot make the service hammer the provider",
     },
     Variable {
         name: "DECLARE_IDP_ORGANISATION",
@@ -345,8 +365,40 @@ pub struct ExternalIdp {
     pub audience: String,
     pub algorithms: Vec<String>,
     pub subject_claim: String,
-    pub jwks_file: PathBuf,
+    /// Where its public keys come from.
+    pub keys: IdpKeySource,
+    /// When keys from a URL are fetched again.
+    pub key_refresh: KeyRefresh,
     pub organisation: String,
+}
+
+/// Where the identity provider's public keys come from: exactly one of these is configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdpKeySource {
+    /// A JWKS file read once at start (`DECLARE_IDP_JWKS_FILE`).
+    File(PathBuf),
+    /// A JWKS URL (`DECLARE_IDP_JWKS_URL`).
+    JwksUrl(String),
+    /// An OpenID Connect discovery document naming the JWKS (`DECLARE_IDP_DISCOVERY_URL`).
+    Discovery(String),
+}
+
+/// How keys fetched from a URL are kept fresh (decision 0023).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRefresh {
+    /// Scheduled refetch; a key the provider dropped is trusted at most this long after.
+    pub interval_seconds: u64,
+    /// Least time between fetches that a token with an unknown `kid` may cause.
+    pub cooldown_seconds: u64,
+}
+
+impl Default for KeyRefresh {
+    fn default() -> Self {
+        KeyRefresh {
+            interval_seconds: 3600,
+            cooldown_seconds: 30,
+        }
+    }
 }
 
 impl Config {
@@ -601,14 +653,25 @@ impl Config {
                     .map(|a| a.trim().to_owned())
                     .collect(),
                 subject_claim: take("DECLARE_IDP_SUBJECT_CLAIM").unwrap_or_else(|| "sub".into()),
-                jwks_file: take("DECLARE_IDP_JWKS_FILE")
-                    .map(PathBuf::from)
-                    .ok_or_else(|| {
-                        invalid(
-                            "DECLARE_IDP_JWKS_FILE",
-                            "is required with DECLARE_IDP_ISSUER".into(),
-                        )
-                    })?,
+                keys: idp_key_source(
+                    take("DECLARE_IDP_JWKS_FILE"),
+                    take("DECLARE_IDP_JWKS_URL"),
+                    take("DECLARE_IDP_DISCOVERY_URL"),
+                )?,
+                key_refresh: KeyRefresh {
+                    interval_seconds: parse_or(
+                        "DECLARE_IDP_KEYS_REFRESH_SECONDS",
+                        take("DECLARE_IDP_KEYS_REFRESH_SECONDS"),
+                        Some(KeyRefresh::default().interval_seconds),
+                    )
+                    .and_then(|s| at_least_one("DECLARE_IDP_KEYS_REFRESH_SECONDS", s))?,
+                    cooldown_seconds: parse_or(
+                        "DECLARE_IDP_KEYS_COOLDOWN_SECONDS",
+                        take("DECLARE_IDP_KEYS_COOLDOWN_SECONDS"),
+                        Some(KeyRefresh::default().cooldown_seconds),
+                    )
+                    .and_then(|s| at_least_one("DECLARE_IDP_KEYS_COOLDOWN_SECONDS", s))?,
+                },
                 organisation: take("DECLARE_IDP_ORGANISATION").ok_or_else(|| {
                     invalid(
                         "DECLARE_IDP_ORGANISATION",
@@ -761,6 +824,49 @@ where
             .map_err(|e| invalid(name, format!("`{raw}`: {e}"))),
         None => default.ok_or_else(|| invalid(name, "is required".into())),
     }
+}
+
+/// Exactly one of the three key sources, its URL checked (https, or http to loopback).
+fn idp_key_source(
+    file: Option<String>,
+    jwks_url: Option<String>,
+    discovery_url: Option<String>,
+) -> Result<IdpKeySource, ConfigError> {
+    match (file, jwks_url, discovery_url) {
+        (Some(file), None, None) => Ok(IdpKeySource::File(PathBuf::from(file))),
+        (None, Some(url), None) => crate::auth::idp_keys::check_fetch_url(&url)
+            .map(|u| IdpKeySource::JwksUrl(u.to_string()))
+            .map_err(|reason| invalid("DECLARE_IDP_JWKS_URL", reason)),
+        (None, None, Some(url)) => crate::auth::idp_keys::check_fetch_url(&url)
+            .map(|u| IdpKeySource::Discovery(u.to_string()))
+            .map_err(|reason| invalid("DECLARE_IDP_DISCOVERY_URL", reason)),
+        (None, None, None) => Err(invalid(
+            "DECLARE_IDP_DISCOVERY_URL",
+            "is required with DECLARE_IDP_ISSUER (or DECLARE_IDP_JWKS_URL, or \
+             DECLARE_IDP_JWKS_FILE)"
+                .into(),
+        )),
+        (file, jwks, _) => Err(invalid(
+            if file.is_some() {
+                "DECLARE_IDP_JWKS_FILE"
+            } else if jwks.is_some() {
+                "DECLARE_IDP_JWKS_URL"
+            } else {
+                "DECLARE_IDP_DISCOVERY_URL"
+            },
+            "set exactly one of DECLARE_IDP_DISCOVERY_URL, DECLARE_IDP_JWKS_URL and \
+             DECLARE_IDP_JWKS_FILE"
+                .into(),
+        )),
+    }
+}
+
+/// A period of 0 would mean fetching without pause.
+fn at_least_one(name: &'static str, seconds: u64) -> Result<u64, ConfigError> {
+    if seconds == 0 {
+        return Err(invalid(name, "must be at least 1".into()));
+    }
+    Ok(seconds)
 }
 
 /// One allowed origin exactly as a browser sends it in `Origin`: `http` or `https`, a host and
@@ -980,21 +1086,96 @@ mod tests {
     }
 
     #[test]
-    fn idp_without_its_jwks_names_the_missing_variable() {
+    fn idp_without_its_keys_names_the_missing_variable() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap();
         let err = Config::from_vars(vars(&[
             ("DECLARE_DATA_DIR", d),
             ("DECLARE_IDP_ISSUER", "https://idp.test"),
+            ("DECLARE_IDP_ORGANISATION", "north-wales"),
         ]))
         .unwrap_err();
         assert!(matches!(
             err,
             ConfigError::Invalid {
-                name: "DECLARE_IDP_JWKS_FILE",
+                name: "DECLARE_IDP_DISCOVERY_URL",
                 ..
             }
         ));
+        assert!(err.to_string().contains("DECLARE_IDP_JWKS_FILE"), "{err}");
+    }
+
+    fn idp_config(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap().to_owned();
+        let mut pairs = vec![
+            ("DECLARE_DATA_DIR", d.as_str()),
+            ("DECLARE_IDP_ISSUER", "https://idp.test"),
+            ("DECLARE_IDP_ORGANISATION", "north-wales"),
+        ];
+        pairs.extend_from_slice(extra);
+        Config::from_vars(vars(&pairs))
+    }
+
+    #[test]
+    fn idp_keys_come_from_exactly_one_source() {
+        let discovery = "https://idp.test/.well-known/openid-configuration";
+        let idp = idp_config(&[("DECLARE_IDP_DISCOVERY_URL", discovery)])
+            .unwrap()
+            .external_idp
+            .unwrap();
+        assert_eq!(idp.keys, IdpKeySource::Discovery(discovery.into()));
+        assert_eq!(idp.key_refresh, KeyRefresh::default());
+        let idp = idp_config(&[
+            ("DECLARE_IDP_JWKS_URL", "http://127.0.0.1:8081/keys"),
+            ("DECLARE_IDP_KEYS_REFRESH_SECONDS", "60"),
+            ("DECLARE_IDP_KEYS_COOLDOWN_SECONDS", "5"),
+        ])
+        .unwrap()
+        .external_idp
+        .unwrap();
+        assert_eq!(
+            idp.keys,
+            IdpKeySource::JwksUrl("http://127.0.0.1:8081/keys".into())
+        );
+        assert_eq!(
+            idp.key_refresh,
+            KeyRefresh {
+                interval_seconds: 60,
+                cooldown_seconds: 5
+            }
+        );
+        let two = idp_config(&[
+            ("DECLARE_IDP_JWKS_FILE", "/etc/declare/jwks.json"),
+            ("DECLARE_IDP_DISCOVERY_URL", discovery),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(two, ConfigError::Invalid { name: "DECLARE_IDP_JWKS_FILE", ref reason }
+                if reason.contains("exactly one")),
+            "{two}"
+        );
+        for (name, bad) in [
+            ("DECLARE_IDP_JWKS_URL", "http://idp.test/keys"),
+            (
+                "DECLARE_IDP_DISCOVERY_URL",
+                "http://10.0.0.1/.well-known/openid-configuration",
+            ),
+            ("DECLARE_IDP_DISCOVERY_URL", "ftp://idp.test/x"),
+            ("DECLARE_IDP_JWKS_URL", "not a url"),
+            ("DECLARE_IDP_KEYS_COOLDOWN_SECONDS", "0"),
+            ("DECLARE_IDP_KEYS_REFRESH_SECONDS", "soon"),
+        ] {
+            let mut extra = vec![(name, bad)];
+            if !name.ends_with("_URL") {
+                extra.push(("DECLARE_IDP_JWKS_URL", "https://idp.test/keys"));
+            }
+            let err = idp_config(&extra).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::Invalid { name: n, .. } if n == name),
+                "{name}={bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -100,7 +100,9 @@ impl Application {
     /// the erasure of leavers past the retention period, at start-up and then every interval,
     /// and (with it) the pass that takes leavers out of the figures, at start-up and each
     /// midnight (UTC); and on PostgreSQL the sealing of pending audit events every
-    /// `DECLARE_AUDIT_SEAL_INTERVAL_MS` (decision 0013).
+    /// `DECLARE_AUDIT_SEAL_INTERVAL_MS` (decision 0013); and the fetching of the identity
+    /// provider's keys from its URL, at start and every `DECLARE_IDP_KEYS_REFRESH_SECONDS`
+    /// (decision 0023).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let _snapshots = self.state.config.snapshot_check_seconds.map(|seconds| {
             AbortOnDrop(tokio::spawn(
@@ -134,6 +136,14 @@ impl Application {
                 self.state.sealer.clone(),
             )))
         });
+        // Keys fetched from the identity provider: at start, then on the schedule.
+        let _idp_keys = self
+            .state
+            .auth
+            .external
+            .as_ref()
+            .filter(|external| external.keys.is_remote())
+            .map(|external| AbortOnDrop(tokio::spawn(external.keys.clone().run_schedule())));
         let seal_every = self.state.config.audit_seal_interval_ms;
         let _audit_seal = (seal_every > 0
             && self.state.db.backend() == crate::store::Backend::Postgres)

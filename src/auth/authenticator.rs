@@ -1,14 +1,16 @@
 //! Everything the service needs to authenticate a caller, built once from [`Config`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use uuid::Uuid;
 
+use super::idp_keys::{check_fetch_url, IdpKeys, RemoteKeys};
 use super::{
-    Argon2Hasher, AuthError, ExternalAlgorithm, ExternalVerifier, KeyRing, LoginThrottle,
-    Principal, PrincipalKind, Role, ThrottleSettings, TokenService,
+    Argon2Hasher, AuthError, ExternalAlgorithm, ExternalIdentity, ExternalVerifier, KeyRing,
+    LoginThrottle, Principal, PrincipalKind, Role, ThrottleSettings, TokenService,
 };
-use crate::config::Config;
+use crate::config::{Config, IdpKeySource};
 
 /// The throttle's settings from the configuration.
 pub fn throttle_settings(config: &Config) -> ThrottleSettings {
@@ -22,7 +24,8 @@ pub fn throttle_settings(config: &Config) -> ThrottleSettings {
 
 /// Tokens of the force's identity provider, accepted for its members of staff.
 pub struct ExternalLogin {
-    pub verifier: ExternalVerifier,
+    /// Its keys, refreshed in place when they come from a URL.
+    pub keys: Arc<IdpKeys>,
     pub organisation_id: Uuid,
 }
 
@@ -77,18 +80,39 @@ impl Authenticator {
                     &algorithms,
                     idp.subject_claim.clone(),
                 );
-                let jwks = std::fs::read_to_string(&idp.jwks_file).map_err(|e| {
-                    anyhow::anyhow!("DECLARE_IDP_JWKS_FILE {}: {e}", idp.jwks_file.display())
-                })?;
-                let loaded = verifier.load_jwks(&jwks)?;
-                if loaded == 0 {
-                    anyhow::bail!(
-                        "DECLARE_IDP_JWKS_FILE holds no usable key for {:?}",
-                        idp.algorithms
-                    );
-                }
+                let refresh = Duration::from_secs(idp.key_refresh.interval_seconds);
+                let cooldown = Duration::from_secs(idp.key_refresh.cooldown_seconds);
+                let remote = |source| {
+                    IdpKeys::remote(verifier.clone(), source, refresh, cooldown)
+                        .map_err(|e| anyhow::anyhow!("identity provider keys: {e}"))
+                };
+                let keys = match &idp.keys {
+                    IdpKeySource::File(path) => {
+                        let jwks = std::fs::read_to_string(path).map_err(|e| {
+                            anyhow::anyhow!("DECLARE_IDP_JWKS_FILE {}: {e}", path.display())
+                        })?;
+                        let loaded = verifier.load_jwks(&jwks)?;
+                        if loaded == 0 {
+                            anyhow::bail!(
+                                "DECLARE_IDP_JWKS_FILE holds no usable key for {:?}",
+                                idp.algorithms
+                            );
+                        }
+                        IdpKeys::fixed(verifier)
+                    }
+                    // Checked when the configuration was read; checked again here because a
+                    // `Config` can also be built in code.
+                    IdpKeySource::JwksUrl(url) => remote(RemoteKeys::Jwks(
+                        check_fetch_url(url)
+                            .map_err(|e| anyhow::anyhow!("DECLARE_IDP_JWKS_URL: {e}"))?,
+                    ))?,
+                    IdpKeySource::Discovery(url) => remote(RemoteKeys::Discovery(
+                        check_fetch_url(url)
+                            .map_err(|e| anyhow::anyhow!("DECLARE_IDP_DISCOVERY_URL: {e}"))?,
+                    ))?,
+                };
                 Some(ExternalLogin {
-                    verifier,
+                    keys: Arc::new(keys),
                     organisation_id,
                 })
             }
@@ -127,21 +151,47 @@ impl Authenticator {
         Ok(actix_web::web::block(move || job(&this.hasher)).await?)
     }
 
-    /// Verifies a bearer token: the service's own, or the identity provider's.
+    /// Verifies a bearer token (the service's own, or the identity provider's) with the keys
+    /// in hand, fetching nothing.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        if let Some(external) = &self.external {
-            if super::peek_issuer(token).as_deref() == Some(external.verifier.issuer()) {
-                let identity = external.verifier.verify(token)?;
-                return Ok(Principal {
-                    subject: identity.subject_claim_value,
-                    org_id: Some(external.organisation_id),
-                    roles: vec![Role::Employee],
-                    employee_id: None,
-                    kind: PrincipalKind::External,
-                });
-            }
+        match self.external_for(token) {
+            Some(external) => external.keys.verify(token).map(|id| external.principal(id)),
+            None => self.tokens.verify(token),
         }
-        self.tokens.verify(token)
+    }
+
+    /// As [`Self::verify`], but an identity provider token naming a key id not yet known
+    /// makes its keys be fetched again (rate limited) before it is refused: the provider
+    /// rotated keys.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
+        match self.external_for(token) {
+            Some(external) => external
+                .keys
+                .verify_refreshing(token)
+                .await
+                .map(|id| external.principal(id)),
+            None => self.tokens.verify(token),
+        }
+    }
+
+    /// The identity provider, if the token claims to be from it (unverified: only chooses
+    /// which keys to verify with).
+    fn external_for(&self, token: &str) -> Option<&ExternalLogin> {
+        self.external.as_ref().filter(|external| {
+            super::peek_issuer(token).as_deref() == Some(external.keys.current().issuer())
+        })
+    }
+}
+
+impl ExternalLogin {
+    fn principal(&self, identity: ExternalIdentity) -> Principal {
+        Principal {
+            subject: identity.subject_claim_value,
+            org_id: Some(self.organisation_id),
+            roles: vec![Role::Employee],
+            employee_id: None,
+            kind: PrincipalKind::External,
+        }
     }
 }
 

@@ -18,6 +18,7 @@
 mod authenticator;
 pub mod error;
 pub mod external;
+pub mod idp_keys;
 mod jwt;
 pub mod password;
 pub mod roles;
@@ -30,6 +31,7 @@ pub use self::error::{AuthError, KeyError};
 pub use self::external::{
     ExternalAlgorithm, ExternalIdentity, ExternalIdpSettings, ExternalPemKey, ExternalVerifier,
 };
+pub use self::idp_keys::{FetchCounts, IdpKeys, OidcDiscovery};
 pub use self::password::{verify_password, Argon2Hasher, PasswordError, PhcString};
 pub use self::roles::{Principal, PrincipalKind, Role};
 pub use self::throttle::{
@@ -94,6 +96,7 @@ mod tests {
         fn assert_send_sync<T: Send + Sync + 'static>() {}
         assert_send_sync::<TokenService>();
         assert_send_sync::<ExternalVerifier>();
+        assert_send_sync::<IdpKeys>();
         assert_send_sync::<LoginThrottle>();
         assert_send_sync::<Argon2Hasher>();
         assert_send_sync::<PhcString>();

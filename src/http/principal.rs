@@ -5,7 +5,7 @@
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest};
-use futures_util::future::{ready, Ready};
+use futures_util::future::LocalBoxFuture;
 
 use crate::auth::{bearer_token, AuthError, Principal, Role};
 use crate::error::AppError;
@@ -13,14 +13,15 @@ use crate::http::AppState;
 
 impl FromRequest for Principal {
     type Error = AppError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await })
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Principal, AppError> {
+async fn authenticate(req: &HttpRequest) -> Result<Principal, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal("application state missing"))?;
@@ -31,8 +32,10 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, AppError> {
         .to_str()
         .map_err(|_| AuthError::InvalidAuthorizationHeader)?;
     let token = bearer_token(header)?;
-    // Signature checks are microseconds (HMAC/EdDSA/ECDSA), so this runs inline.
-    state.auth.verify(token).map_err(|e| {
+    // Signature checks are microseconds (HMAC/EdDSA/ECDSA), so they run inline; only an
+    // identity provider token naming a key id not yet known waits, for one (shared,
+    // rate-limited) fetch of the provider's keys.
+    state.auth.authenticate(token).await.map_err(|e| {
         tracing::info!(reason = ?e, "bearer token rejected");
         AppError::from(e)
     })
@@ -60,10 +63,12 @@ impl<R: RoleSet> Authorized<R> {
 
 impl<R: RoleSet> FromRequest for Authorized<R> {
     type Error = AppError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).and_then(|principal| {
+        let req = req.clone();
+        Box::pin(async move {
+            let principal = authenticate(&req).await?;
             principal.require_any(R::ROLES)?;
             Ok(Authorized {
                 principal,
@@ -73,7 +78,7 @@ impl<R: RoleSet> FromRequest for Authorized<R> {
                     .map(|r| r.0.clone()),
                 roles: std::marker::PhantomData,
             })
-        }))
+        })
     }
 }
 

@@ -238,7 +238,8 @@ async fn external_identity_provider_tokens_are_accepted_for_staff() {
         audience: "declare".into(),
         algorithms: vec!["RS256".into()],
         subject_claim: "oid".into(),
-        jwks_file: jwks.into(),
+        keys: declare::config::IdpKeySource::File(jwks.into()),
+        key_refresh: Default::default(),
         organisation: "north-wales".into(),
     });
     let app = declare::startup::Application::build(config).unwrap();

@@ -38,7 +38,8 @@ on_both_backends! {
             audience: "declare-api".into(),
             algorithms: vec!["RS256".into()],
             subject_claim: "sub".into(),
-            jwks_file: JWKS.into(),
+            keys: declare::config::IdpKeySource::File(JWKS.into()),
+        key_refresh: Default::default(),
             organisation: "north-wales".into(),
         });
         assert!(declare::startup::Application::build(config).is_ok());

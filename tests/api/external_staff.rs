@@ -24,11 +24,14 @@ async fn trusting_server(
         audience: "declare".into(),
         algorithms: vec!["RS256".into()],
         subject_claim: "oid".into(),
-        jwks_file: concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/src/auth/testdata/idp_jwks.json"
-        )
-        .into(),
+        keys: declare::config::IdpKeySource::File(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/src/auth/testdata/idp_jwks.json"
+            )
+            .into(),
+        ),
+        key_refresh: Default::default(),
         organisation: org_code.into(),
     });
     let app = declare::startup::Application::build(config).unwrap();

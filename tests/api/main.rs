@@ -21,6 +21,7 @@ mod headers;
 mod health;
 mod hr_audit;
 mod identity_links;
+mod idp_keys;
 mod instances;
 mod leavers;
 mod login_memory;

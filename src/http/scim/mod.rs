@@ -9,7 +9,7 @@ pub mod users;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
-use futures_util::future::{ready, Ready};
+use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -26,21 +26,18 @@ pub struct ScimCaller {
 
 impl FromRequest for ScimCaller {
     type Error = ScimError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let authorized = Authorized::<WorkforceWriters>::from_request(req, payload).into_inner();
-        ready(
-            authorized
-                .and_then(|caller| {
-                    let org = own_organisation(&caller.principal)?;
-                    Ok(ScimCaller {
-                        org,
-                        actor: caller.actor(),
-                    })
-                })
-                .map_err(ScimError::from),
-        )
+        let authorized = Authorized::<WorkforceWriters>::from_request(req, payload);
+        Box::pin(async move {
+            let caller = authorized.await.map_err(ScimError::from)?;
+            let org = own_organisation(&caller.principal).map_err(ScimError::from)?;
+            Ok(ScimCaller {
+                org,
+                actor: caller.actor(),
+            })
+        })
     }
 }
 
