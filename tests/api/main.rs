@@ -9,6 +9,7 @@ mod auth;
 mod catalogue;
 mod cli;
 mod compose;
+mod conformance;
 mod contract;
 mod cors;
 mod declarations;
