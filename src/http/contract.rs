@@ -89,6 +89,7 @@ pub fn complete(doc: &mut OpenApi) {
         .insert(ScimErrorBody::name().into_owned(), ScimErrorBody::schema());
     single_language_form(doc);
     add_examples(doc);
+    at_least_one_purpose(doc);
     for (path, item) in doc.paths.paths.iter_mut() {
         let scim = path.starts_with("/scim/");
         for operation in [
@@ -103,6 +104,19 @@ pub fn complete(doc: &mut OpenApi) {
         {
             complete_operation(operation, scim);
         }
+    }
+}
+
+/// `PUT /v1/me/consents` with no purpose named changes nothing and is refused (422 naming
+/// `purposes`), so the document says so. Set here because utoipa 5.5's `min_properties`
+/// attribute writes `maxProperties` instead.
+fn at_least_one_purpose(doc: &mut OpenApi) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    if let Some(RefOr::T(Schema::Object(purposes))) = components.schemas.get_mut("ConsentPurposes")
+    {
+        purposes.min_properties = Some(1);
     }
 }
 

@@ -140,7 +140,7 @@ pub async fn get_declaration(
 /// validation problem is listed (422, each naming its field) and nothing is stored.
 #[utoipa::path(tag = "declarations", operation_id = "replace_declaration", security(("bearer" = [])),
     request_body = ReplaceDeclaration,
-    params(("If-Match" = String, Header, description = "The declaration's ETag, e.g. \"v3\" (\"v0\" before the first)")),
+    params(("If-Match" = String, Header, description = "The declaration's ETag, e.g. \"v3\" (\"v0\" before the first), or a list of them; not `*`", pattern = r#"^"v[0-9]{1,18}"([ \t]*,[ \t]*"v[0-9]{1,18}")*$"#)),
     responses((status = 200, body = DeclarationView, headers(("ETag" = String))), (status = 400), (status = 401),
               (status = 403, description = "Not an employee, a leaver, or no consent"), (status = 409, description = "A newer privacy notice needs agreeing"),
               (status = 412), (status = 422), (status = 428)))]
@@ -159,7 +159,7 @@ pub async fn replace_declaration(
 /// answer (it becomes blank). The rest stay as they are.
 #[utoipa::path(tag = "declarations", operation_id = "patch_declaration", security(("bearer" = [])),
     request_body = PatchDeclaration,
-    params(("If-Match" = String, Header, description = "The declaration's ETag")),
+    params(("If-Match" = String, Header, description = "The declaration's ETag, or a list of them; not `*`", pattern = r#"^"v[0-9]{1,18}"([ \t]*,[ \t]*"v[0-9]{1,18}")*$"#)),
     responses((status = 200, body = DeclarationView, headers(("ETag" = String))), (status = 400), (status = 401),
               (status = 403), (status = 409), (status = 412), (status = 422), (status = 428)))]
 #[patch("/me/declaration")]

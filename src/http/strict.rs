@@ -6,6 +6,12 @@
 //! - a struct is read from a JSON object only. serde's derive also accepts an array of the
 //!   fields in order, so `["Renamed by array",7]` would rename a rank.
 //!
+//! And it accepts one thing serde_json does not: an integral number written with a fraction or
+//! an exponent (`35.0`, `1e2`) where an integer is expected. JSON does not tell the two apart
+//! and JSON Schema's `integer` is "a number with a zero fractional part", so the document's
+//! `type: integer` promises it (schemathesis sends `35.0`; decision 0024). `35.5` is still the
+//! wrong type, and the target's own range check still applies.
+//!
 //! It wraps the format's deserializer beneath `serde_path_to_error`, so a refusal names the
 //! field's path like any other shape error. Every visitor, map, sequence and enum access it
 //! hands out is wrapped too, so the rules hold at every depth.
@@ -29,13 +35,22 @@ macro_rules! forward {
     };
 }
 
+macro_rules! forward_integer {
+    ($($method:ident),* $(,)?) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+                self.0.$method(StrictVisitor::integer(visitor))
+            }
+        )*
+    };
+}
+
 impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
     type Error = D::Error;
 
     forward! {
-        deserialize_any, deserialize_bool, deserialize_i8, deserialize_i16, deserialize_i32,
-        deserialize_i64, deserialize_i128, deserialize_u8, deserialize_u16, deserialize_u32,
-        deserialize_u64, deserialize_u128, deserialize_f32, deserialize_f64, deserialize_char,
+        deserialize_any, deserialize_bool, deserialize_i128, deserialize_u128,
+        deserialize_f32, deserialize_f64, deserialize_char,
         deserialize_str, deserialize_string, deserialize_bytes, deserialize_byte_buf,
         deserialize_option, deserialize_unit, deserialize_seq, deserialize_map,
         deserialize_identifier, deserialize_ignored_any,
@@ -44,6 +59,11 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         deserialize_tuple(len: usize),
         deserialize_tuple_struct(name: &'static str, len: usize),
         deserialize_enum(name: &'static str, variants: &'static [&'static str]),
+    }
+
+    forward_integer! {
+        deserialize_i8, deserialize_i16, deserialize_i32, deserialize_i64,
+        deserialize_u8, deserialize_u16, deserialize_u32, deserialize_u64,
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -65,6 +85,8 @@ struct StrictVisitor<V> {
     inner: V,
     /// Set when the visitor builds a struct: an array is then the wrong type.
     object_only: bool,
+    /// Set when the visitor builds an integer: an integral float is then that integer.
+    integer: bool,
 }
 
 impl<V> StrictVisitor<V> {
@@ -72,6 +94,7 @@ impl<V> StrictVisitor<V> {
         StrictVisitor {
             inner,
             object_only: false,
+            integer: false,
         }
     }
 
@@ -79,9 +102,22 @@ impl<V> StrictVisitor<V> {
         StrictVisitor {
             inner,
             object_only: true,
+            integer: false,
+        }
+    }
+
+    fn integer(inner: V) -> Self {
+        StrictVisitor {
+            inner,
+            object_only: false,
+            integer: true,
         }
     }
 }
+
+/// 2^63 and 2^64 as floats: the first values out of range of `i64` and `u64`.
+const I64_END: f64 = 9_223_372_036_854_775_808.0;
+const U64_END: f64 = 18_446_744_073_709_551_616.0;
 
 fn checked<E: de::Error>(text: &str) -> Result<(), E> {
     if has_nul(text) {
@@ -111,8 +147,22 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for StrictVisitor<V> {
     pass! {
         visit_bool(bool), visit_i8(i8), visit_i16(i16), visit_i32(i32), visit_i64(i64),
         visit_i128(i128), visit_u8(u8), visit_u16(u16), visit_u32(u32), visit_u64(u64),
-        visit_u128(u128), visit_f32(f32), visit_f64(f64), visit_bytes(&[u8]),
+        visit_u128(u128), visit_f32(f32), visit_bytes(&[u8]),
         visit_borrowed_bytes(&'de [u8]), visit_byte_buf(Vec<u8>),
+    }
+
+    // The casts are exact: `v` is integral and checked to be in range first.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        if self.integer && v.fract() == 0.0 {
+            if (0.0..U64_END).contains(&v) {
+                return self.inner.visit_u64(v as u64);
+            }
+            if (-I64_END..0.0).contains(&v) {
+                return self.inner.visit_i64(v as i64);
+            }
+        }
+        self.inner.visit_f64(v)
     }
 
     fn visit_char<E: de::Error>(self, v: char) -> Result<Self::Value, E> {
@@ -301,6 +351,26 @@ mod tests {
             .contains("invalid type: sequence"));
         let err = strict::<Outer>(r#"{"rank":["x",1],"tags":[]}"#).unwrap_err();
         assert!(err.ends_with("@ rank"), "{err}");
+    }
+
+    #[test]
+    fn an_integral_float_is_an_integer_and_a_fraction_is_not() {
+        let rank: Rank = strict(r#"{"name":"PC","order":35.0}"#).unwrap();
+        assert_eq!(rank.order, 35);
+        let rank: Rank = strict(r#"{"name":"PC","order":-2e1}"#).unwrap();
+        assert_eq!(rank.order, -20);
+        let err = strict::<Rank>(r#"{"name":"PC","order":35.5}"#).unwrap_err();
+        assert!(
+            err.contains("floating point") && err.ends_with("@ order"),
+            "{err}"
+        );
+        // Out of the target's range is still refused, not wrapped or saturated.
+        let err = strict::<u32>("4294967296.0").unwrap_err();
+        assert!(err.contains("4294967296"), "{err}");
+        let err = strict::<u32>("-1.0").unwrap_err();
+        assert!(err.contains("-1"), "{err}");
+        let err = strict::<i64>("1e300").unwrap_err();
+        assert!(err.contains("floating point"), "{err}");
     }
 
     #[test]

@@ -76,7 +76,9 @@ fn idempotency_key(req: &HttpRequest) -> AppResult<Option<String>> {
 /// row refuses it with 422 listing every rejected row and its line number.
 #[utoipa::path(tag = "workforce", operation_id = "sync_employees", security(("bearer" = [])),
     params(SyncQuery, ("Idempotency-Key" = Option<String>, Header,
-        description = "Makes a retried upload harmless: the same key and body return the first response")),
+        description = "Makes a retried upload harmless: the same key and body return the first response. \
+            1 to 200 visible ASCII characters (inner spaces allowed)",
+        pattern = r"^[!-~]([\t -~]{0,198}[!-~])?$")),
     request_body(content(
         (String = "text/csv"),
         (String = "application/x-ndjson"),

@@ -115,10 +115,12 @@ pub struct UpdateConsents {
 }
 
 /// The purposes an agreement can name, each `true` (grant) or `false` (withdraw); any other
-/// name is refused (422 naming `purposes`). Schema only: requests parse into a map keyed by
+/// name is refused (422 naming `purposes`), and so is naming none. Schema only: requests parse into a map keyed by
 /// [`Purpose`].
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+// `minProperties: 1` is set by `http::contract::complete`: utoipa 5.5's `min_properties`
+// attribute writes `maxProperties`.
 #[allow(dead_code)] // never built: it describes `UpdateConsents::purposes`
 pub struct ConsentPurposes {
     /// Anonymised statistics. Required before any answer is stored; withdrawing it erases the
@@ -134,8 +136,14 @@ pub struct ConsentPurposes {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewNotice {
+    /// Not blank (the pattern: a character `str::trim` keeps).
+    #[schema(pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
     pub text_en: String,
+    /// Not blank.
+    #[schema(pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
     pub text_cy: String,
+    /// Not blank.
+    #[schema(pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
     pub lawful_basis: String,
 }
 

@@ -142,7 +142,11 @@ pub struct NewOrgUnit {
     #[schema(pattern = r"^[A-Za-z0-9._-]{1,40}$")]
     pub code: String,
     /// 1 to 200 characters, not blank.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub name: String,
     pub kind: UnitKind,
     pub parent_id: Option<Uuid>,
@@ -153,6 +157,12 @@ pub struct NewOrgUnit {
 pub struct OrgUnitChanges {
     #[schema(pattern = r"^[A-Za-z0-9._-]{1,40}$")]
     pub code: Option<String>,
+    /// 1 to 200 characters, not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub name: Option<String>,
     pub kind: Option<UnitKind>,
     /// `null` makes the unit a root; absent leaves the parent alone.
@@ -168,13 +178,23 @@ pub struct NewStaffType {
     #[schema(pattern = r"^[A-Za-z0-9._-]{1,40}$")]
     pub code: String,
     /// 1 to 200 characters, not blank.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub name: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaffTypeChanges {
+    /// 1 to 200 characters, not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub name: Option<String>,
 }
 
@@ -185,7 +205,11 @@ pub struct NewRank {
     #[schema(pattern = r"^[A-Za-z0-9._-]{1,40}$")]
     pub code: String,
     /// 1 to 200 characters, not blank.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub name: String,
     pub order: i64,
     pub staff_type_id: Option<Uuid>,
@@ -194,6 +218,12 @@ pub struct NewRank {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RankChanges {
+    /// 1 to 200 characters, not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub name: Option<String>,
     pub order: Option<i64>,
     #[serde(default, deserialize_with = "double_option")]
@@ -216,8 +246,13 @@ fn check_code(code: &str, problems: &mut Vec<FieldError>) {
     }
 }
 
+/// The names' documented `pattern` says "not blank" as at least one character outside the
+/// Unicode `White_Space` set that `str::trim` removes (spelled out: `\s` differs between
+/// regex engines).
 fn check_name(name: &str, problems: &mut Vec<FieldError>) {
-    if name.trim().is_empty() || name.len() > 200 {
+    // Characters, not bytes: the document's `maxLength` counts characters (JSON Schema), so a
+    // 200-letter Welsh name must fit.
+    if name.trim().is_empty() || name.chars().count() > 200 {
         problems.push(FieldError::new(
             "name",
             "invalid_length",

@@ -10,6 +10,7 @@ mod backups;
 mod catalogue;
 mod cli;
 mod compose;
+mod conformance;
 mod contract;
 mod cors;
 mod declarations;
