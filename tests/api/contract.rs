@@ -257,6 +257,66 @@ fn answers_consents_and_cells_have_real_schemas() {
     );
 }
 
+/// openapi-python-client 0.29 generates an object nested inline in a `oneOf` member twice,
+/// drops it, and leaves the union importing a module that does not exist: a generated client
+/// then could not read a catalogue (`Selection`, `Condition`). Every such object is a named
+/// schema instead.
+#[test]
+fn objects_inside_one_of_members_are_named_schemas() {
+    let spec = spec();
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    let mut inline = Vec::new();
+    for (name, schema) in schemas {
+        for (i, member) in schema["oneOf"].as_array().into_iter().flatten().enumerate() {
+            for (property, value) in member["properties"].as_object().into_iter().flatten() {
+                if value["properties"].is_object() {
+                    inline.push(format!("{name}.oneOf[{i}].{property}"));
+                }
+            }
+        }
+    }
+    assert!(
+        inline.is_empty(),
+        "unnamed objects in oneOf members: {inline:?}"
+    );
+
+    // The named schemas describe what the catalogue's own types serialize to.
+    let condition = serde_json::to_value(declare::domain::catalogue::Condition::DetailIn {
+        list: "ethnic_group".into(),
+        options: vec!["white".into()],
+    })
+    .unwrap();
+    let members = &schemas["Condition"]["oneOf"];
+    assert_eq!(
+        members[1]["properties"]["detail_in"]["$ref"],
+        "#/components/schemas/DetailCondition"
+    );
+    let mut sent: Vec<&String> = condition["detail_in"].as_object().unwrap().keys().collect();
+    sent.sort();
+    assert_eq!(sent, ["list", "options"]);
+    assert_eq!(
+        schemas["DetailCondition"]["required"],
+        json!(["list", "options"])
+    );
+    let gateway = serde_json::to_value(declare::domain::catalogue::Condition::GatewayIn(vec![
+        "yes".into(),
+    ]))
+    .unwrap();
+    assert_eq!(gateway, json!({"gateway_in": ["yes"]}));
+    assert_eq!(members[0]["required"], json!(["gateway_in"]));
+
+    let multi =
+        serde_json::to_value(declare::domain::catalogue::Selection::Multi { max: 3 }).unwrap();
+    assert_eq!(multi, json!({"multi": {"max": 3}}));
+    let members = &schemas["Selection"]["oneOf"];
+    assert_eq!(members[0]["enum"], json!(["single"]));
+    assert_eq!(
+        members[1]["properties"]["multi"]["$ref"],
+        "#/components/schemas/MultiSelection"
+    );
+    assert_eq!(schemas["MultiSelection"]["required"], json!(["max"]));
+}
+
 #[test]
 fn timestamps_limits_and_if_match_are_documented() {
     let spec = spec();

@@ -141,6 +141,7 @@ pub struct DetailList {
     pub label: Localised,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<Localised>,
+    #[schema(value_type = schema::Selection)]
     pub selection: Selection,
     /// May be empty only for a pure write-in list (then `other` is required).
     /// Listed in display order.
@@ -150,12 +151,13 @@ pub struct DetailList {
     /// An optional "other, please specify" free-text box.
     pub other: Option<OtherText>,
     /// When to show this list: hide it (and send no answer for it) otherwise.
+    #[schema(value_type = schema::Condition)]
     pub shown_when: Condition,
 }
 
 /// How many options may be selected. JSON: `"single"` (a drop-down, one option) or
 /// `{"multi": {"max": 3}}` (tick boxes, at most `max`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Selection {
     Single,
@@ -177,7 +179,7 @@ pub struct OtherText {
 /// When a detail list is shown (`shown_when`): the list is visible only while this holds, and
 /// an answer for a hidden list is refused. JSON: `{"gateway_in": ["yes"]}` or
 /// `{"detail_in": {"list": "ethnic_group", "options": ["white"]}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Condition {
     /// The characteristic's own gateway answer is one of these options.
@@ -185,6 +187,52 @@ pub enum Condition {
     /// Another detail list of the same characteristic, listed earlier and itself shown on a
     /// gateway condition (one level of nesting), has one of these options selected.
     DetailIn { list: String, options: Vec<String> },
+}
+
+/// Schema-only twins of [`Selection`] and [`Condition`] (decision 0021): the same JSON, but the
+/// object inside each second variant is a named schema. Left inline, openapi-python-client
+/// 0.29 generates that inner model twice, drops it, and the generated `DetailList` then imports
+/// a module that does not exist, so no generated Python client could read a catalogue.
+pub mod schema {
+    /// How many options may be selected. JSON: `"single"` (a drop-down, one option) or
+    /// `{"multi": {"max": 3}}` (tick boxes, at most `max`).
+    #[derive(utoipa::ToSchema)]
+    #[schema(rename_all = "snake_case")]
+    #[allow(dead_code)] // never built: it describes `DetailList::selection`
+    pub enum Selection {
+        Single,
+        Multi(MultiSelection),
+    }
+
+    /// Tick boxes: at most `max` options may be selected.
+    #[derive(utoipa::ToSchema)]
+    #[allow(dead_code)] // never built: it describes `Selection::Multi`
+    pub struct MultiSelection {
+        pub max: u32,
+    }
+
+    /// When a detail list is shown (`shown_when`): the list is visible only while this holds, and
+    /// an answer for a hidden list is refused. JSON: `{"gateway_in": ["yes"]}` or
+    /// `{"detail_in": {"list": "ethnic_group", "options": ["white"]}}`.
+    #[derive(utoipa::ToSchema)]
+    #[schema(rename_all = "snake_case")]
+    #[allow(dead_code)] // never built: it describes `DetailList::shown_when`
+    pub enum Condition {
+        /// The characteristic's own gateway answer is one of these options.
+        GatewayIn(Vec<String>),
+        /// Another detail list of the same characteristic, listed earlier and itself shown on a
+        /// gateway condition (one level of nesting), has one of these options selected.
+        DetailIn(DetailCondition),
+    }
+
+    /// Another detail list of the same characteristic (`list`), listed earlier and itself shown
+    /// on a gateway condition (one level of nesting), has one of these `options` selected.
+    #[derive(utoipa::ToSchema)]
+    #[allow(dead_code)] // never built: it describes `Condition::DetailIn`
+    pub struct DetailCondition {
+        pub list: String,
+        pub options: Vec<String>,
+    }
 }
 
 impl Catalogue {
