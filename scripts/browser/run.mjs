@@ -214,9 +214,9 @@ async function keyboardPass (browser, password) {
   await page.keyboard.press('ArrowDown')
   const chosen = await page.evaluate(() => document.querySelector('input[name="a.age"]:checked')?.value)
   check(Boolean(chosen), 'arrow keys choose an answer')
-  // GOV.UK Frontend draws the focus ring as a box-shadow on the label's ::after.
-  const ring = await page.evaluate(() => getComputedStyle(document.activeElement.nextElementSibling, '::after').boxShadow)
-  check(ring && ring !== 'none', 'the focused answer shows a focus ring')
+  // GOV.UK Frontend draws the focus ring as a box-shadow on the label's ::before (the circle).
+  const ring = await page.evaluate(() => ['::before', '::after'].map((p) => getComputedStyle(document.activeElement.nextElementSibling, p).boxShadow))
+  check(ring.some((r) => r && r !== 'none'), `the focused answer shows a focus ring (${ring.join(' | ')})`)
   await page.focus('form[action="/declare/check"] > button[type=submit]')
   await page.keyboard.press('Enter')
   await page.waitForURL('**/declare/check')
