@@ -71,11 +71,11 @@ fn asked(req: &HttpRequest) -> Asked {
     }
 }
 
-fn viewer(page: &Page, state: &State) -> Result<Principal, HttpResponse> {
+fn viewer(page: &Page, state: &State) -> Result<Principal, Box<HttpResponse>> {
     match &page.principal {
-        None => Err(redirect(page, "/sign-in")),
+        None => Err(Box::new(redirect(page, "/sign-in"))),
         Some(p) if p.has_role(Role::EdiViewer) || p.has_role(Role::NationalViewer) => Ok(p.clone()),
-        Some(_) => Err(respond(
+        Some(_) => Err(Box::new(respond(
             page,
             StatusCode::FORBIDDEN,
             simple(
@@ -84,7 +84,7 @@ fn viewer(page: &Page, state: &State) -> Result<Principal, HttpResponse> {
                 page.lang.t("no_role"),
                 page.lang.t("no_role_lead"),
             ),
-        )),
+        ))),
     }
 }
 
@@ -136,7 +136,7 @@ pub async fn show(req: HttpRequest, state: State) -> HttpResponse {
     let page = Page::of(&req, &state);
     let principal = match viewer(&page, &state) {
         Ok(p) => p,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let asked = asked(&req);
     let org = match organisation(&state, &principal, asked.organisation).await {
@@ -280,6 +280,10 @@ fn table(lang: Lang, figures: &Figures, caption: &str) -> Markup {
     }
 }
 
+/// One row of the chart: its top, its label, its segments (class, x, width), and whether any
+/// of its cells is suppressed.
+type Bar<'a> = (f64, &'a str, Vec<(&'static str, f64, f64)>, bool);
+
 /// Stacked horizontal bars, one per row, of each column's share of the headcount. The table
 /// beside it holds every figure, so the chart is one image with a text alternative.
 fn chart(lang: Lang, figures: &Figures, caption: &str) -> Markup {
@@ -293,17 +297,25 @@ fn chart(lang: Lang, figures: &Figures, caption: &str) -> Markup {
         "prefer_not_to_say" => "app-chart__bar--pnts",
         _ => "app-chart__bar--blank",
     };
-    let bars: Vec<(f64, &str, Vec<(&str, f64, f64)>, bool)> = figures
+    let bars: Vec<Bar> = figures
         .rows
         .iter()
         .enumerate()
         .map(|(i, row)| {
+            // Noise can make the shares add up past 100%: scale so the bar never overflows.
+            let total: f64 = row
+                .cells
+                .iter()
+                .map(|c| percent(c.percent).unwrap_or(0.0).max(0.0))
+                .sum();
+            let scale = if total > 100.0 { 100.0 / total } else { 1.0 };
             let mut x = LABEL_W;
             let segments = row
                 .cells
                 .iter()
                 .map(|cell| {
-                    let w = percent(cell.percent).unwrap_or(0.0).clamp(0.0, 100.0) / 100.0 * BAR_W;
+                    let w = percent(cell.percent).unwrap_or(0.0).clamp(0.0, 100.0) * scale / 100.0
+                        * BAR_W;
                     let segment = (class_of(&cell.column), x, w);
                     x += w;
                     segment
@@ -356,7 +368,7 @@ pub async fn csv(req: HttpRequest, state: State) -> HttpResponse {
     let page = Page::of(&req, &state);
     let principal = match viewer(&page, &state) {
         Ok(p) => p,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let asked = asked(&req);
     let result = async {

@@ -47,7 +47,7 @@ impl Lang {
     }
 
     /// A catalogue string in this language (English where the Welsh is empty).
-    pub fn pick<'a>(self, text: &'a Localised) -> &'a str {
+    pub fn pick(self, text: &Localised) -> &str {
         match self {
             Lang::Cy if !text.cy.trim().is_empty() => &text.cy,
             _ => &text.en,

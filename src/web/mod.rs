@@ -170,16 +170,16 @@ pub fn checked_form(
     page: &Page,
     state: &AppState,
     body: &[u8],
-) -> Result<Vec<(String, String)>, HttpResponse> {
+) -> Result<Vec<(String, String)>, Box<HttpResponse>> {
     let fields = form_fields(body).ok_or_else(|| {
-        error_page(
+        Box::new(error_page(
             page,
             state,
             &AppError::bad_request("body", "nul", "the form holds a NUL character"),
-        )
+        ))
     })?;
     if !session::same_origin(req) || !page.csrf_ok(state, field(&fields, "csrf")) {
-        return Err(csrf_failed(page, state));
+        return Err(Box::new(csrf_failed(page, state)));
     }
     Ok(fields)
 }

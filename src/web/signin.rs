@@ -89,7 +89,7 @@ pub async fn submit(req: HttpRequest, state: State, body: web::Bytes) -> HttpRes
     let mut page = Page::of(&req, &state);
     let fields = match checked_form(&req, &page, &state, &body) {
         Ok(fields) => fields,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let t = |k| page.lang.t(k);
     let username = field(&fields, "username").unwrap_or("").trim().to_owned();
@@ -167,7 +167,7 @@ pub async fn submit(req: HttpRequest, state: State, body: web::Bytes) -> HttpRes
 pub async fn sign_out(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse {
     let page = Page::of(&req, &state);
     if let Err(refused) = checked_form(&req, &page, &state, &body) {
-        return refused;
+        return *refused;
     }
     let mut response = redirect(&page, "/sign-in");
     if let Err(e) = response.add_cookie(&page.removal(SESSION_COOKIE)) {

@@ -23,11 +23,11 @@ use super::session::{Page, State};
 use super::{checked_form, error_page, field, html as respond, redirect};
 
 /// The signed-in employee, or the response that sends anyone else elsewhere.
-fn employee(page: &Page, state: &State) -> Result<Principal, HttpResponse> {
+fn employee(page: &Page, state: &State) -> Result<Principal, Box<HttpResponse>> {
     match &page.principal {
-        None => Err(redirect(page, "/sign-in")),
+        None => Err(Box::new(redirect(page, "/sign-in"))),
         Some(p) if p.has_role(Role::Employee) => Ok(p.clone()),
-        Some(_) => Err(respond(
+        Some(_) => Err(Box::new(respond(
             page,
             StatusCode::FORBIDDEN,
             simple(
@@ -36,7 +36,7 @@ fn employee(page: &Page, state: &State) -> Result<Principal, HttpResponse> {
                 page.lang.t("no_role"),
                 page.lang.t("no_role_lead"),
             ),
-        )),
+        ))),
     }
 }
 
@@ -53,7 +53,7 @@ macro_rules! signed_in {
     ($page:expr, $state:expr) => {
         match employee(&$page, &$state) {
             Ok(principal) => principal,
-            Err(response) => return response,
+            Err(response) => return *response,
         }
     };
 }
@@ -217,7 +217,7 @@ pub async fn submit_privacy(req: HttpRequest, state: State, body: web::Bytes) ->
     let principal = signed_in!(page, state);
     let fields = match checked_form(&req, &page, &state, &body) {
         Ok(fields) => fields,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let current = try_page!(
         page,
@@ -319,7 +319,7 @@ pub async fn edit_answers(req: HttpRequest, state: State, body: web::Bytes) -> H
     let principal = signed_in!(page, state);
     let fields = match checked_form(&req, &page, &state, &body) {
         Ok(fields) => fields,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
     let answers = form::answers_from(&catalogue, &fields);
@@ -387,7 +387,7 @@ pub async fn check(req: HttpRequest, state: State, body: web::Bytes) -> HttpResp
     let principal = signed_in!(page, state);
     let fields = match checked_form(&req, &page, &state, &body) {
         Ok(fields) => fields,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
     let mut answers = form::answers_from(&catalogue, &fields);
@@ -492,7 +492,7 @@ pub async fn save(req: HttpRequest, state: State, body: web::Bytes) -> HttpRespo
     let principal = signed_in!(page, state);
     let fields = match checked_form(&req, &page, &state, &body) {
         Ok(fields) => fields,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
     let answers = form::answers_from(&catalogue, &fields);
@@ -619,7 +619,7 @@ pub async fn submit_withdraw(req: HttpRequest, state: State, body: web::Bytes) -
     let page = Page::of(&req, &state);
     let principal = signed_in!(page, state);
     if let Err(refused) = checked_form(&req, &page, &state, &body) {
-        return refused;
+        return *refused;
     }
     let current = try_page!(
         page,
