@@ -6,7 +6,7 @@
 // EDI viewer (figures equal to the API's, [c] shown), and axe-core on every page in both
 // languages (0 violations, WCAG 2.2 A/AA rules). Screenshots go to target/browser/.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createRequire } from 'node:module'
@@ -280,6 +280,13 @@ try {
   await browser?.close()
   server.kill('SIGTERM')
   rmSync(dataDir, { recursive: true, force: true })
+}
+// `--readme`: the README's two screenshots are copied from this run.
+if (!failures && process.argv.includes('--readme')) {
+  mkdirSync(join(root, 'docs/screenshots'), { recursive: true })
+  for (const name of ['cy-05-check', 'en-09-dashboard']) {
+    copyFileSync(join(shots, `${name}.png`), join(root, 'docs/screenshots', `${name}.png`))
+  }
 }
 console.log(failures ? `${failures} browser check(s) failed` : 'all browser checks passed')
 console.log(`screenshots: ${shots}`)
