@@ -180,7 +180,7 @@ pub async fn show(req: HttpRequest, state: State) -> HttpResponse {
         form method="get" action="/dashboard" class="govuk-!-margin-bottom-6" {
             @if !organisations.is_empty() {
                 div class="govuk-form-group" {
-                    label class="govuk-label" for="organisation" { "Organisation" }
+                    label class="govuk-label" for="organisation" { (t("organisation")) }
                     select class="govuk-select" id="organisation" name="organisation" {
                         @for o in &organisations {
                             option value=(o.id) selected[o.id == org] { (o.name) }
@@ -320,6 +320,8 @@ fn chart(lang: Lang, figures: &Figures, caption: &str) -> Markup {
                     x += w;
                     segment
                 })
+                // An empty share draws nothing (its outline would be a stray line).
+                .filter(|(_, _, w)| *w > 0.0)
                 .collect();
             let suppressed = row.cells.iter().any(|c| c.count.is_suppressed());
             (

@@ -119,6 +119,7 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("export_lead", "A copy of everything held about you, as a JSON file.", "Copi o bopeth a gedwir amdanoch, fel ffeil JSON."),
     ("dashboard", "Equality figures", "Ffigurau cydraddoldeb"),
     ("dashboard_lead", "Anonymised completion figures. Every count except the headcount has a little noise added, so no person can be identified.", "Ffigurau cwblhau dienw. Mae ychydig o sŵn wedi’i ychwanegu at bob cyfrif ac eithrio’r nifer, fel na ellir adnabod neb."),
+    ("organisation", "Organisation", "Sefydliad"),
     ("characteristic", "Characteristic", "Nodwedd"),
     ("breakdown", "Breakdown", "Dadansoddiad"),
     ("by_overall", "Whole organisation", "Y sefydliad cyfan"),
