@@ -253,7 +253,17 @@ async function dashboard (browser, password) {
       check(shown.flat().includes('[c]') === api.rows.some((r) => r.cells.some((c) => c.count === 'suppressed')), 'suppressed cells are shown as [c]')
       check(await page.locator('svg.app-chart rect').count() > 0, 'an SVG bar chart is drawn beside the table')
       const csv = await page.evaluate(async (href) => (await fetch(href)).text(), await page.getAttribute('a[download][href^="/dashboard/completion.csv"]', 'href'))
-      check(csv.includes('Completion'), 'the CSV download serves the table')
+      check(csv.includes('completion'), 'the CSV download serves the table')
+      const dist = await (await fetch(`${base}/v1/stats/distribution?characteristic=disability&by=staff_type`, {
+        headers: { authorization: `Bearer ${tok.access_token}` }
+      })).json()
+      const distShown = await page.$$eval('#distribution tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent.trim())))
+      const distExpected = dist.rows.map((r) => [r.label, String(r.headcount), ...r.cells.map((c) => c.count === 'suppressed' ? '[c]' : `${c.count}${c.percent === null || c.percent === 'suppressed' ? '' : ` (${Number(c.percent).toFixed(1)}%)`}`)])
+      check(JSON.stringify(distShown) === JSON.stringify(distExpected), 'the distribution table equals the API\'s')
+      await page.goto(`${base}/dashboard?characteristic=disability&by=org_unit&level=1`)
+      const units = await page.$$eval('#figures tbody th', (cells) => cells.map((c) => c.textContent.trim()))
+      check(units.includes('North command') && units.includes('South command'), `command areas at level 1 (${units})`)
+      await axe(page, 'dashboard by command area (en)')
     }
     await context.close()
   }

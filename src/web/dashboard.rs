@@ -1,6 +1,6 @@
-//! The EDI board's figures: completion for one characteristic, overall or by command area,
-//! staff type or rank, as a table with a server-rendered SVG bar chart beside it and a CSV of
-//! the same table. The figures are the API's (`services::stats::figures_at`, through the same
+//! The EDI board's figures: completion for one characteristic, overall or by command area (at
+//! a chosen level of the unit tree), staff type or rank, as a table with a server-rendered SVG
+//! bar chart beside it, then the distribution of answers; a CSV of each table. The figures are the API's (`services::stats::figures_at`, through the same
 //! disclosure control and cache); suppressed cells show as `[c]`.
 
 use actix_web::http::{header, StatusCode};
@@ -49,6 +49,8 @@ fn column_key(column: &str) -> Option<&'static str> {
 struct Asked {
     characteristic: Option<String>,
     by: Breakdown,
+    /// For command areas: the level of the unit tree (1 = directly under the force; 1 to 8).
+    level: u32,
     organisation: Option<Uuid>,
 }
 
@@ -67,6 +69,10 @@ fn asked(req: &HttpRequest) -> Asked {
         by: get("by")
             .and_then(|b| BREAKDOWNS.into_iter().find(|x| x.as_str() == b))
             .unwrap_or_default(),
+        level: get("level")
+            .and_then(|l| l.parse().ok())
+            .filter(|l| (1..=8).contains(l))
+            .unwrap_or(1),
         organisation: get("organisation").and_then(|o| Uuid::parse_str(&o).ok()),
     }
 }
@@ -112,7 +118,8 @@ async fn load(
     state: &State,
     org: Uuid,
     characteristic: String,
-    by: Breakdown,
+    asked: &Asked,
+    view: View,
 ) -> Result<Figures, AppError> {
     stats::figures_at(
         &state.db,
@@ -123,9 +130,9 @@ async fn load(
         None,
         FigureRequest {
             characteristic,
-            breakdown: by,
-            level: 1,
-            view: View::Completion,
+            breakdown: asked.by,
+            level: asked.level,
+            view,
         },
     )
     .await
@@ -156,10 +163,31 @@ pub async fn show(req: HttpRequest, state: State) -> HttpResponse {
     };
     let characteristic = asked
         .characteristic
+        .clone()
         .filter(|c| doc.characteristic(c).is_some())
         .or_else(|| doc.characteristics.first().map(|c| c.code.clone()))
         .unwrap_or_default();
-    let figures = match load(&state, org, characteristic.clone(), asked.by).await {
+    let figures = match load(
+        &state,
+        org,
+        characteristic.clone(),
+        &asked,
+        View::Completion,
+    )
+    .await
+    {
+        Ok(f) => f,
+        Err(e) => return error_page(&page, &state, &e),
+    };
+    let distribution = match load(
+        &state,
+        org,
+        characteristic.clone(),
+        &asked,
+        View::Distribution,
+    )
+    .await
+    {
         Ok(f) => f,
         Err(e) => return error_page(&page, &state, &e),
     };
@@ -168,11 +196,29 @@ pub async fn show(req: HttpRequest, state: State) -> HttpResponse {
     let label = doc
         .characteristic(&characteristic)
         .map_or(characteristic.as_str(), |c| lang.pick(&c.label));
-    let csv_href = format!(
-        "/dashboard/completion.csv?characteristic={}&by={}&organisation={org}",
+    // Codes and ids only: nothing personal goes in these URLs.
+    let query = format!(
+        "characteristic={}&by={}&level={}&organisation={org}",
         characteristic,
-        asked.by.as_str()
+        asked.by.as_str(),
+        asked.level
     );
+    let csv_href = format!("/dashboard/completion.csv?{query}");
+    let distribution_csv = format!("/dashboard/distribution.csv?{query}");
+    // Distribution columns are publication groups: named by the gateway option counted there.
+    let group_label = |column: &str| -> String {
+        doc.characteristic(&characteristic)
+            .and_then(|c| {
+                c.gateway
+                    .options
+                    .iter()
+                    .find(|o| o.publication_group == column)
+            })
+            .map_or_else(
+                || column_key(column).map_or(column.to_owned(), |k| lang.t(k).to_owned()),
+                |o| lang.pick(&o.label).to_owned(),
+            )
+    };
     let caption = format!("{} – {}", label, t(breakdown_key(asked.by)));
     let body = html! {
         h1 class="govuk-heading-l" { (t("dashboard")) }
@@ -210,12 +256,24 @@ pub async fn show(req: HttpRequest, state: State) -> HttpResponse {
                     }
                 }
             }
+            div class="govuk-form-group" {
+                label class="govuk-label" for="level" { (t("level")) }
+                div class="govuk-hint" id="level-hint" { (t("level_hint")) }
+                select class="govuk-select" id="level" name="level" aria-describedby="level-hint" {
+                    @for l in 1..=4u32 {
+                        option value=(l) selected[l == asked.level] { (l) }
+                    }
+                }
+            }
             button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button" { (t("show")) }
         }
         h2 class="govuk-heading-m" { (caption) }
         (chart(lang, &figures, &caption))
-        (table(lang, &figures, &caption))
+        (table(lang, &figures, &caption, "figures", &|c| column_key(c).map_or(c.to_owned(), |k| lang.t(k).to_owned())))
         p class="govuk-body" { a class="govuk-link" href=(csv_href) download { (t("csv")) } }
+        h2 class="govuk-heading-m" { (t("distribution")) }
+        (table(lang, &distribution, &format!("{} – {}", t("distribution"), caption), "distribution", &group_label))
+        p class="govuk-body" { a class="govuk-link" href=(distribution_csv) download { (t("csv")) } }
         div class="govuk-inset-text" id="suppression" {
             (t("suppressed_explained"))
             " (" (figures.rules.method) ", min_cell " (figures.rules.min_cell) ", min_group " (figures.rules.min_group) ")."
@@ -243,9 +301,15 @@ fn percent(p: PublishedRate) -> Option<f64> {
     }
 }
 
-fn table(lang: Lang, figures: &Figures, caption: &str) -> Markup {
+fn table(
+    lang: Lang,
+    figures: &Figures,
+    caption: &str,
+    id: &str,
+    column_label: &dyn Fn(&str) -> String,
+) -> Markup {
     html! {
-        table class="govuk-table" id="figures" {
+        table class="govuk-table" id=(id) {
             caption class="govuk-table__caption govuk-table__caption--s govuk-visually-hidden" { (caption) }
             thead class="govuk-table__head" {
                 tr class="govuk-table__row" {
@@ -253,7 +317,7 @@ fn table(lang: Lang, figures: &Figures, caption: &str) -> Markup {
                     th scope="col" class="govuk-table__header govuk-table__header--numeric" { (lang.t("headcount")) }
                     @for col in &figures.columns {
                         th scope="col" class="govuk-table__header govuk-table__header--numeric" {
-                            (column_key(col).map_or(col.as_str(), |k| lang.t(k)))
+                            (column_label(col))
                         }
                     }
                 }
@@ -365,8 +429,18 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-/// `GET /dashboard/completion.csv`: the table as the API's CSV (`[c]` for suppressed cells).
-pub async fn csv(req: HttpRequest, state: State) -> HttpResponse {
+/// `GET /dashboard/completion.csv`: the completion table as the API's CSV (`[c]` for
+/// suppressed cells).
+pub async fn completion_csv(req: HttpRequest, state: State) -> HttpResponse {
+    csv(req, state, View::Completion).await
+}
+
+/// `GET /dashboard/distribution.csv`: the distribution table, likewise.
+pub async fn distribution_csv(req: HttpRequest, state: State) -> HttpResponse {
+    csv(req, state, View::Distribution).await
+}
+
+async fn csv(req: HttpRequest, state: State, view: View) -> HttpResponse {
     let page = Page::of(&req, &state);
     let principal = match viewer(&page, &state) {
         Ok(p) => p,
@@ -375,16 +449,16 @@ pub async fn csv(req: HttpRequest, state: State) -> HttpResponse {
     let asked = asked(&req);
     let result = async {
         let org = organisation(&state, &principal, asked.organisation).await?;
-        let characteristic = asked.characteristic.ok_or_else(|| {
+        let characteristic = asked.characteristic.clone().ok_or_else(|| {
             AppError::bad_request("characteristic", "required", "name a characteristic")
         })?;
-        let figures = load(&state, org, characteristic, asked.by).await?;
-        let title = format!("Completion: {}", figures.characteristic);
-        let name = format!(
-            "completion-{}-{}",
-            figures.characteristic,
-            asked.by.as_str()
-        );
+        let figures = load(&state, org, characteristic, &asked, view).await?;
+        let kind = match view {
+            View::Completion => "completion",
+            _ => "distribution",
+        };
+        let title = format!("{kind}: {}", figures.characteristic);
+        let name = format!("{kind}-{}-{}", figures.characteristic, asked.by.as_str());
         Ok::<_, AppError>((stats_csv::figures(&figures, &title)?, name))
     }
     .await;

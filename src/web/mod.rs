@@ -44,7 +44,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/declare/history", web::get().to(staff::history))
         .route("/declare/export", web::get().to(staff::export))
         .route("/dashboard", web::get().to(dashboard::show))
-        .route("/dashboard/completion.csv", web::get().to(dashboard::csv));
+        .route(
+            "/dashboard/completion.csv",
+            web::get().to(dashboard::completion_csv),
+        )
+        .route(
+            "/dashboard/distribution.csv",
+            web::get().to(dashboard::distribution_csv),
+        );
 }
 
 /// The Content Security Policy of every page: only the service's own script and styles, no
