@@ -280,3 +280,33 @@ on_both_backends! {
         assert_eq!(view["answers"], serde_json::json!({}), "{view}");
     }
 }
+
+on_both_backends! {
+    async fn viewers_get_the_dashboard_and_its_csv_and_staff_do_not(backend) {
+        let app = spawn_app(backend).await;
+        let org = app.create_org("north").await;
+        let viewer = app.create_account(Some(org.id), "board", &["edi_viewer"]).await;
+        let (staff, _) = app.create_employee_account(org.id, "alice").await;
+
+        let mut jar = sign_in(&app, &viewer.username, &viewer.password).await;
+        let (status, headers, _) = get(&app, &mut jar, "/").await;
+        assert_eq!(status, 303);
+        assert_eq!(headers[LOCATION], "/dashboard");
+        let (status, headers, html) = get(&app, &mut jar, "/dashboard?characteristic=disability&by=staff_type").await;
+        assert_eq!(status, 200);
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(html.contains("id=\"figures\"") && html.contains("id=\"distribution\"") && html.contains("<svg"), "{html}");
+        let (status, headers, csv) = get(&app, &mut jar, "/dashboard/completion.csv?characteristic=disability&by=staff_type").await;
+        assert_eq!(status, 200);
+        assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+        assert!(csv.contains("characteristic,disability"), "{csv}");
+        let (status, _, _) = get(&app, &mut jar, "/declare/answers").await;
+        assert_eq!(status, 403, "a viewer has no declaration pages");
+
+        let mut jar = sign_in(&app, &staff.username, &staff.password).await;
+        let (status, _, _) = get(&app, &mut jar, "/dashboard").await;
+        assert_eq!(status, 403, "staff see no figures here");
+        let (status, _, _) = get(&app, &mut jar, "/dashboard/completion.csv?characteristic=disability").await;
+        assert_eq!(status, 403);
+    }
+}
