@@ -269,6 +269,21 @@ async function dashboard (browser, password) {
   }
 }
 
+async function hrPage (browser, password) {
+  console.log('HR: who is due to declare')
+  for (const lang of ['en', 'cy']) {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    await signIn(page, 'hradmin', password)
+    if (lang === 'cy') await page.click('a[hreflang="cy"]')
+    check(page.url().endsWith('/hr/reviews'), `HR lands on the review list (${lang})`)
+    const numbers = await page.$$eval('#reviews tbody td:first-child', (cells) => cells.map((c) => c.textContent.trim()))
+    check(numbers.includes('E40'), 'people who never declared are listed by employee number')
+    await axe(page, `HR reviews (${lang})`)
+    await context.close()
+  }
+}
+
 const server = spawn(bin, ['serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] })
 let browser
 try {
@@ -283,6 +298,7 @@ try {
   await staffJourney(browser, 'cy', password)
   await keyboardPass(browser, password)
   await dashboard(browser, password)
+  await hrPage(browser, password)
 } catch (e) {
   failures++
   console.error(e)

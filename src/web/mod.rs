@@ -9,6 +9,7 @@
 pub mod assets;
 pub mod dashboard;
 pub mod form;
+pub mod hr;
 pub mod i18n;
 pub mod layout;
 pub mod session;
@@ -43,6 +44,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/declare/withdraw", web::post().to(staff::submit_withdraw))
         .route("/declare/history", web::get().to(staff::history))
         .route("/declare/export", web::get().to(staff::export))
+        .route("/hr/reviews", web::get().to(hr::reviews))
+        .route("/hr/reviews.csv", web::get().to(hr::reviews_csv))
         .route("/dashboard", web::get().to(dashboard::show))
         .route(
             "/dashboard/completion.csv",

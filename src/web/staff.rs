@@ -78,6 +78,9 @@ pub async fn home(req: HttpRequest, state: State) -> HttpResponse {
         {
             return redirect(&page, "/dashboard");
         }
+        if !p.has_role(Role::Employee) && p.has_role(Role::HrAdmin) {
+            return redirect(&page, "/hr/reviews");
+        }
     }
     let principal = signed_in!(page, state);
     let consents = try_page!(

@@ -310,3 +310,24 @@ on_both_backends! {
         assert_eq!(status, 403);
     }
 }
+
+on_both_backends! {
+    async fn hr_sees_who_is_due_by_number_and_status_only(backend) {
+        let app = spawn_app(backend).await;
+        let org = app.create_org("north").await;
+        let hr = app.create_account(Some(org.id), "hradmin", &["hr_admin"]).await;
+        app.create_employee(org.id, "E-77", None).await;
+        let mut jar = sign_in(&app, &hr.username, &hr.password).await;
+        let (status, headers, _) = get(&app, &mut jar, "/").await;
+        assert_eq!(status, 303);
+        assert_eq!(headers[LOCATION], "/hr/reviews");
+        let (status, _, html) = get(&app, &mut jar, "/hr/reviews").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("E-77") && html.contains("Never declared"), "{html}");
+        let (status, _, csv) = get(&app, &mut jar, "/hr/reviews.csv").await;
+        assert_eq!(status, 200);
+        assert!(csv.starts_with("employee_id,employee_number,status") && csv.contains("E-77,never_declared"), "{csv}");
+        let (status, _, _) = get(&app, &mut jar, "/dashboard").await;
+        assert_eq!(status, 403, "HR reads no figures here");
+    }
+}
