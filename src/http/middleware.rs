@@ -76,6 +76,8 @@ pub async fn observe(
             v.as_bytes().starts_with(PROBLEM_JSON.as_bytes())
                 || v.as_bytes().starts_with(SCIM_JSON.as_bytes())
                 || (route == TOKEN_ROUTE && v.as_bytes().starts_with(b"application/json"))
+                // The pages' own error pages (`web`), in the reader's language.
+                || v.as_bytes().starts_with(b"text/html")
         });
     if (status.is_client_error() || status.is_server_error()) && !is_problem {
         let body = serde_json::to_string(&generic_problem(status)).unwrap_or_default();

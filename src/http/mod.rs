@@ -226,6 +226,8 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             );
         routes(&mut ServiceConfig::new(cfg));
         cfg.route("/openapi.json", web::get().to(serve_openapi));
+        // The pages (not part of the API document, so outside `routes`).
+        crate::web::routes(cfg);
         cfg.default_service(web::to(unknown_route));
     }
 }

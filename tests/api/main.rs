@@ -31,6 +31,7 @@ mod matrix;
 mod migrations;
 mod openapi;
 mod padding;
+mod pages;
 mod retention;
 mod rotation;
 mod schema_parity;

@@ -1,0 +1,476 @@
+//! The EDI board's figures: completion for one characteristic, overall or by command area (at
+//! a chosen level of the unit tree), staff type or rank, as a table with a server-rendered SVG
+//! bar chart beside it, then the distribution of answers; a CSV of each table. The figures are the API's (`services::stats::figures_at`, through the same
+//! disclosure control and cache); suppressed cells show as `[c]`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpRequest, HttpResponse};
+use maud::{html, Markup};
+use uuid::Uuid;
+
+use crate::auth::{Principal, Role};
+use crate::domain::disclosure::{Published, PublishedRate};
+use crate::error::AppError;
+use crate::services::stats::{self, csv as stats_csv, Breakdown, FigureRequest, Figures, View};
+use crate::services::{catalogue, identity};
+
+use super::i18n::Lang;
+use super::layout::{page as layout, simple};
+use super::session::{Page, State};
+use super::{error_page, html as respond, redirect};
+
+const BREAKDOWNS: [Breakdown; 4] = [
+    Breakdown::Overall,
+    Breakdown::OrgUnit,
+    Breakdown::StaffType,
+    Breakdown::Rank,
+];
+
+fn breakdown_key(b: Breakdown) -> &'static str {
+    match b {
+        Breakdown::Overall => "by_overall",
+        Breakdown::OrgUnit => "by_org_unit",
+        Breakdown::StaffType => "by_staff_type",
+        Breakdown::Rank => "by_rank",
+    }
+}
+
+fn column_key(column: &str) -> Option<&'static str> {
+    match column {
+        "declared" => Some("col_declared"),
+        "prefer_not_to_say" => Some("col_prefer_not_to_say"),
+        "blank" => Some("col_blank"),
+        _ => None,
+    }
+}
+
+/// What the page was asked for (no personal data: a characteristic code, a breakdown, an
+/// organisation id for national viewers).
+struct Asked {
+    characteristic: Option<String>,
+    by: Breakdown,
+    /// For command areas: the level of the unit tree (1 = directly under the force; 1 to 8).
+    level: u32,
+    organisation: Option<Uuid>,
+}
+
+fn asked(req: &HttpRequest) -> Asked {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect();
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, v)| k == name && !v.is_empty() && !v.contains('\0'))
+            .map(|(_, v)| v.clone())
+    };
+    Asked {
+        characteristic: get("characteristic"),
+        by: get("by")
+            .and_then(|b| BREAKDOWNS.into_iter().find(|x| x.as_str() == b))
+            .unwrap_or_default(),
+        level: get("level")
+            .and_then(|l| l.parse().ok())
+            .filter(|l| (1..=8).contains(l))
+            .unwrap_or(1),
+        organisation: get("organisation").and_then(|o| Uuid::parse_str(&o).ok()),
+    }
+}
+
+fn viewer(page: &Page, state: &State) -> Result<Principal, Box<HttpResponse>> {
+    match &page.principal {
+        None => Err(Box::new(redirect(page, "/sign-in"))),
+        Some(p) if p.has_role(Role::EdiViewer) || p.has_role(Role::NationalViewer) => Ok(p.clone()),
+        Some(_) => Err(Box::new(respond(
+            page,
+            StatusCode::FORBIDDEN,
+            simple(
+                page,
+                state,
+                page.lang.t("no_role"),
+                page.lang.t("no_role_lead"),
+            ),
+        ))),
+    }
+}
+
+/// The organisation read: the viewer's own, or for a national viewer the one named (else the
+/// first there is).
+async fn organisation(
+    state: &State,
+    principal: &Principal,
+    asked: Option<Uuid>,
+) -> Result<Uuid, AppError> {
+    match principal.org_id {
+        Some(own) => Ok(own),
+        None => match asked {
+            Some(id) => Ok(identity::find_organisation(&state.db, id).await?.id),
+            None => identity::list_organisations(&state.db)
+                .await?
+                .first()
+                .map(|o| o.id)
+                .ok_or_else(|| AppError::NotFound("no organisation exists yet".into())),
+        },
+    }
+}
+
+async fn load(
+    state: &State,
+    org: Uuid,
+    characteristic: String,
+    asked: &Asked,
+    view: View,
+) -> Result<Figures, AppError> {
+    stats::figures_at(
+        &state.db,
+        state.sealer.clone(),
+        state.config.disclosure,
+        &state.figures,
+        org,
+        None,
+        FigureRequest {
+            characteristic,
+            breakdown: asked.by,
+            level: asked.level,
+            view,
+        },
+    )
+    .await
+}
+
+/// `GET /dashboard`.
+pub async fn show(req: HttpRequest, state: State) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let principal = match viewer(&page, &state) {
+        Ok(p) => p,
+        Err(response) => return *response,
+    };
+    let asked = asked(&req);
+    let org = match organisation(&state, &principal, asked.organisation).await {
+        Ok(org) => org,
+        Err(e) => return error_page(&page, &state, &e),
+    };
+    let doc = match catalogue::current(&state.db, org).await {
+        Ok(v) => v.document,
+        Err(e) => return error_page(&page, &state, &e),
+    };
+    let organisations = if principal.org_id.is_none() {
+        identity::list_organisations(&state.db)
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let characteristic = asked
+        .characteristic
+        .clone()
+        .filter(|c| doc.characteristic(c).is_some())
+        .or_else(|| doc.characteristics.first().map(|c| c.code.clone()))
+        .unwrap_or_default();
+    let figures = match load(
+        &state,
+        org,
+        characteristic.clone(),
+        &asked,
+        View::Completion,
+    )
+    .await
+    {
+        Ok(f) => f,
+        Err(e) => return error_page(&page, &state, &e),
+    };
+    let distribution = match load(
+        &state,
+        org,
+        characteristic.clone(),
+        &asked,
+        View::Distribution,
+    )
+    .await
+    {
+        Ok(f) => f,
+        Err(e) => return error_page(&page, &state, &e),
+    };
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let label = doc
+        .characteristic(&characteristic)
+        .map_or(characteristic.as_str(), |c| lang.pick(&c.label));
+    // Codes and ids only: nothing personal goes in these URLs.
+    let query = format!(
+        "characteristic={}&by={}&level={}&organisation={org}",
+        characteristic,
+        asked.by.as_str(),
+        asked.level
+    );
+    let csv_href = format!("/dashboard/completion.csv?{query}");
+    let distribution_csv = format!("/dashboard/distribution.csv?{query}");
+    // Distribution columns are publication groups: named by the gateway option counted there.
+    let group_label = |column: &str| -> String {
+        doc.characteristic(&characteristic)
+            .and_then(|c| {
+                c.gateway
+                    .options
+                    .iter()
+                    .find(|o| o.publication_group == column)
+            })
+            .map_or_else(
+                || column_key(column).map_or(column.to_owned(), |k| lang.t(k).to_owned()),
+                |o| lang.pick(&o.label).to_owned(),
+            )
+    };
+    let caption = format!("{} – {}", label, t(breakdown_key(asked.by)));
+    let body = html! {
+        h1 class="govuk-heading-l" { (t("dashboard")) }
+        p class="govuk-body" { (t("dashboard_lead")) }
+        form method="get" action="/dashboard" class="govuk-!-margin-bottom-6" {
+            @if !organisations.is_empty() {
+                div class="govuk-form-group" {
+                    label class="govuk-label" for="organisation" { (t("organisation")) }
+                    select class="govuk-select" id="organisation" name="organisation" {
+                        @for o in &organisations {
+                            option value=(o.id) selected[o.id == org] { (o.name) }
+                        }
+                    }
+                }
+            }
+            div class="govuk-form-group" {
+                label class="govuk-label" for="characteristic" { (t("characteristic")) }
+                select class="govuk-select" id="characteristic" name="characteristic" {
+                    @for c in &doc.characteristics {
+                        option value=(c.code) selected[c.code == characteristic] { (lang.pick(&c.label)) }
+                    }
+                }
+            }
+            div class="govuk-form-group" {
+                fieldset class="govuk-fieldset" {
+                    legend class="govuk-fieldset__legend govuk-fieldset__legend--s" { (t("breakdown")) }
+                    div class="govuk-radios govuk-radios--small govuk-radios--inline" data-module="govuk-radios" {
+                        @for b in BREAKDOWNS {
+                            div class="govuk-radios__item" {
+                                input class="govuk-radios__input" id={ "by-" (b.as_str()) } name="by" type="radio"
+                                    value=(b.as_str()) checked[b == asked.by];
+                                label class="govuk-label govuk-radios__label" for={ "by-" (b.as_str()) } { (t(breakdown_key(b))) }
+                            }
+                        }
+                    }
+                }
+            }
+            div class="govuk-form-group" {
+                label class="govuk-label" for="level" { (t("level")) }
+                div class="govuk-hint" id="level-hint" { (t("level_hint")) }
+                select class="govuk-select" id="level" name="level" aria-describedby="level-hint" {
+                    @for l in 1..=4u32 {
+                        option value=(l) selected[l == asked.level] { (l) }
+                    }
+                }
+            }
+            button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button" { (t("show")) }
+        }
+        h2 class="govuk-heading-m" { (caption) }
+        (chart(lang, &figures, &caption))
+        (table(lang, &figures, &caption, "figures", &|c| column_key(c).map_or(c.to_owned(), |k| lang.t(k).to_owned())))
+        p class="govuk-body" { a class="govuk-link" href=(csv_href) download { (t("csv")) } }
+        h2 class="govuk-heading-m" { (t("distribution")) }
+        (table(lang, &distribution, &format!("{} – {}", t("distribution"), caption), "distribution", &group_label))
+        p class="govuk-body" { a class="govuk-link" href=(distribution_csv) download { (t("csv")) } }
+        div class="govuk-inset-text" id="suppression" {
+            (t("suppressed_explained"))
+            " (" (figures.rules.method) ", min_cell " (figures.rules.min_cell) ", min_group " (figures.rules.min_group) ")."
+        }
+    };
+    respond(
+        &page,
+        StatusCode::OK,
+        layout(&page, &state, t("dashboard"), false, body),
+    )
+}
+
+/// A count as published: `[c]` for a suppressed cell, as the API's CSV shows it.
+fn count(c: Published) -> String {
+    match c {
+        Published::Count(n) => n.to_string(),
+        Published::Suppressed => "[c]".into(),
+    }
+}
+
+fn percent(p: PublishedRate) -> Option<f64> {
+    match p {
+        PublishedRate::Percent(x) => Some(x),
+        _ => None,
+    }
+}
+
+fn table(
+    lang: Lang,
+    figures: &Figures,
+    caption: &str,
+    id: &str,
+    column_label: &dyn Fn(&str) -> String,
+) -> Markup {
+    html! {
+        table class="govuk-table" id=(id) {
+            caption class="govuk-table__caption govuk-table__caption--s govuk-visually-hidden" { (caption) }
+            thead class="govuk-table__head" {
+                tr class="govuk-table__row" {
+                    th scope="col" class="govuk-table__header" { (lang.t("group")) }
+                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { (lang.t("headcount")) }
+                    @for col in &figures.columns {
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" {
+                            (column_label(col))
+                        }
+                    }
+                }
+            }
+            tbody class="govuk-table__body" {
+                @for row in &figures.rows {
+                    tr class="govuk-table__row" {
+                        th scope="row" class="govuk-table__header" { (row.label) }
+                        td class="govuk-table__cell govuk-table__cell--numeric" { (row.headcount) }
+                        @for cell in &row.cells {
+                            td class="govuk-table__cell govuk-table__cell--numeric" {
+                                @if cell.count.is_suppressed() {
+                                    abbr title=(lang.t("suppressed_explained")) { "[c]" }
+                                } @else {
+                                    (count(cell.count))
+                                    @if let Some(p) = percent(cell.percent) { " (" (format!("{p:.1}")) "%)" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One row of the chart: its top, its label, its segments (class, x, width), and whether any
+/// of its cells is suppressed.
+type Bar<'a> = (f64, &'a str, Vec<(&'static str, f64, f64)>, bool);
+
+/// Stacked horizontal bars, one per row, of each column's share of the headcount. The table
+/// beside it holds every figure, so the chart is one image with a text alternative.
+fn chart(lang: Lang, figures: &Figures, caption: &str) -> Markup {
+    const LABEL_W: f64 = 220.0;
+    const BAR_W: f64 = 400.0;
+    const ROW_H: f64 = 28.0;
+    let height = ROW_H * figures.rows.len() as f64 + 30.0;
+    let width = LABEL_W + BAR_W + 20.0;
+    let class_of = |col: &str| match col {
+        "declared" => "app-chart__bar--declared",
+        "prefer_not_to_say" => "app-chart__bar--pnts",
+        _ => "app-chart__bar--blank",
+    };
+    let bars: Vec<Bar> = figures
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            // Noise can make the shares add up past 100%: scale so the bar never overflows.
+            let total: f64 = row
+                .cells
+                .iter()
+                .map(|c| percent(c.percent).unwrap_or(0.0).max(0.0))
+                .sum();
+            let scale = if total > 100.0 { 100.0 / total } else { 1.0 };
+            let mut x = LABEL_W;
+            let segments = row
+                .cells
+                .iter()
+                .map(|cell| {
+                    let w = percent(cell.percent).unwrap_or(0.0).clamp(0.0, 100.0) * scale / 100.0
+                        * BAR_W;
+                    let segment = (class_of(&cell.column), x, w);
+                    x += w;
+                    segment
+                })
+                // An empty share draws nothing (its outline would be a stray line).
+                .filter(|(_, _, w)| *w > 0.0)
+                .collect();
+            let suppressed = row.cells.iter().any(|c| c.count.is_suppressed());
+            (
+                i as f64 * ROW_H + 4.0,
+                row.label.as_str(),
+                segments,
+                suppressed,
+            )
+        })
+        .collect();
+    html! {
+        p class="govuk-body-s" {
+            @for col in &figures.columns {
+                span class={ "app-key app-key--" (match col.as_str() { "declared" => "declared", "prefer_not_to_say" => "pnts", _ => "blank" }) } {}
+                (column_key(col).map_or(col.as_str(), |k| lang.t(k))) " "
+            }
+        }
+        svg class="app-chart" role="img" aria-labelledby="chart-title chart-desc" width=(width) height=(height)
+            viewBox={ "0 0 " (width) " " (height) } xmlns="http://www.w3.org/2000/svg" {
+            title id="chart-title" { (lang.t("chart_title")) ": " (caption) }
+            desc id="chart-desc" { (lang.t("chart_title")) ". " (lang.t("suppressed_explained")) "." }
+            @for (y, label, segments, suppressed) in &bars {
+                text x="0" y=(y + 16.0) { (truncate(label, 28)) }
+                @for (class, x, w) in segments {
+                    rect class=(class) x=(x) y=(y) width=(w) height=(ROW_H - 8.0) {}
+                }
+                @if *suppressed {
+                    text x=(LABEL_W + BAR_W + 2.0) y=(y + 16.0) { "[c]" }
+                }
+            }
+        }
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let cut: String = s.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+/// `GET /dashboard/completion.csv`: the completion table as the API's CSV (`[c]` for
+/// suppressed cells).
+pub async fn completion_csv(req: HttpRequest, state: State) -> HttpResponse {
+    csv(req, state, View::Completion).await
+}
+
+/// `GET /dashboard/distribution.csv`: the distribution table, likewise.
+pub async fn distribution_csv(req: HttpRequest, state: State) -> HttpResponse {
+    csv(req, state, View::Distribution).await
+}
+
+async fn csv(req: HttpRequest, state: State, view: View) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let principal = match viewer(&page, &state) {
+        Ok(p) => p,
+        Err(response) => return *response,
+    };
+    let asked = asked(&req);
+    let result = async {
+        let org = organisation(&state, &principal, asked.organisation).await?;
+        let characteristic = asked.characteristic.clone().ok_or_else(|| {
+            AppError::bad_request("characteristic", "required", "name a characteristic")
+        })?;
+        let figures = load(&state, org, characteristic, &asked, view).await?;
+        let kind = match view {
+            View::Completion => "completion",
+            _ => "distribution",
+        };
+        let title = format!("{kind}: {}", figures.characteristic);
+        let name = format!("{kind}-{}-{}", figures.characteristic, asked.by.as_str());
+        Ok::<_, AppError>((stats_csv::figures(&figures, &title)?, name))
+    }
+    .await;
+    match result {
+        Ok((body, name)) => HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(body),
+        Err(e) => error_page(&page, &state, &e),
+    }
+}

@@ -1,0 +1,739 @@
+//! The staff journey: start, privacy notice and consent, the declaration form, check your
+//! answers, save (with the version the form was read at; a stale save shows the conflict and
+//! keeps what was entered), confirmation, history, export, withdrawal. The same services as
+//! `/v1/me/...`; the employee comes from the session, never from the URL or the form.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
+
+use crate::auth::{Principal, Role};
+use crate::domain::catalogue::{AnswerSet, Catalogue};
+use crate::domain::consent::Purpose;
+use crate::error::AppError;
+use crate::services::catalogue;
+use crate::services::consent::{self, ConsentsView, UpdateConsents};
+use crate::services::declarations::{self as service, Change};
+
+use super::form;
+use super::layout::{back_link, csrf_field, error_summary, page as layout, simple};
+use super::session::{Page, State};
+use super::{checked_form, error_page, field, html as respond, redirect};
+
+/// The signed-in employee, or the response that sends anyone else elsewhere.
+fn employee(page: &Page, state: &State) -> Result<Principal, Box<HttpResponse>> {
+    match &page.principal {
+        None => Err(Box::new(redirect(page, "/sign-in"))),
+        Some(p) if p.has_role(Role::Employee) => Ok(p.clone()),
+        Some(_) => Err(Box::new(respond(
+            page,
+            StatusCode::FORBIDDEN,
+            simple(
+                page,
+                state,
+                page.lang.t("no_role"),
+                page.lang.t("no_role_lead"),
+            ),
+        ))),
+    }
+}
+
+macro_rules! try_page {
+    ($page:expr, $state:expr, $result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(e) => return error_page(&$page, &$state, &e),
+        }
+    };
+}
+
+macro_rules! signed_in {
+    ($page:expr, $state:expr) => {
+        match employee(&$page, &$state) {
+            Ok(principal) => principal,
+            Err(response) => return *response,
+        }
+    };
+}
+
+async fn current_catalogue(state: &State, principal: &Principal) -> Result<Catalogue, AppError> {
+    let org = crate::http::principal::own_organisation(principal)?;
+    Ok(catalogue::current(&state.db, org).await?.document)
+}
+
+fn granted(view: &ConsentsView, purpose: Purpose) -> bool {
+    view.consents
+        .iter()
+        .any(|c| c.purpose == purpose.as_str() && c.withdrawn_at.is_none())
+}
+
+/// `GET /`: the start page for staff; viewers go to their figures; others to sign in.
+pub async fn home(req: HttpRequest, state: State) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    if let Some(p) = &page.principal {
+        if !p.has_role(Role::Employee)
+            && (p.has_role(Role::EdiViewer) || p.has_role(Role::NationalViewer))
+        {
+            return redirect(&page, "/dashboard");
+        }
+        if !p.has_role(Role::Employee) && p.has_role(Role::HrAdmin) {
+            return redirect(&page, "/hr/reviews");
+        }
+    }
+    let principal = signed_in!(page, state);
+    let consents = try_page!(
+        page,
+        state,
+        consent::get(&state.db, principal.clone(), page.request_id.clone()).await
+    );
+    let declaration = try_page!(
+        page,
+        state,
+        service::read(
+            &state.db,
+            state.sealer.clone(),
+            principal,
+            page.request_id.clone()
+        )
+        .await
+    );
+    let t = |k| page.lang.t(k);
+    let declared = declaration.version > 0;
+    let body = html! {
+        div class="govuk-grid-row" {
+            div class="govuk-grid-column-two-thirds" {
+                h1 class="govuk-heading-l" { (t("home")) }
+                p class="govuk-body" { (t("home_lead")) }
+                @if declaration.held_answers.is_some() {
+                    div class="govuk-inset-text" { (t("held")) }
+                }
+                @if consents.may_declare {
+                    a href="/declare/answers" role="button" draggable="false" class="govuk-button govuk-button--start" data-module="govuk-button" {
+                        (if declared { t("update") } else { t("start") })
+                    }
+                } @else {
+                    a href="/declare/privacy" role="button" draggable="false" class="govuk-button govuk-button--start" data-module="govuk-button" {
+                        (t("start"))
+                    }
+                }
+                ul class="govuk-list" {
+                    li { a class="govuk-link" href="/declare/privacy" { (t("privacy")) } }
+                    li { a class="govuk-link" href="/declare/history" { (t("history")) } }
+                    li { a class="govuk-link" href="/declare/export" download="declare-export.json" { (t("export")) } }
+                    @if granted(&consents, Purpose::EqualityMonitoring) {
+                        li { a class="govuk-link" href="/declare/withdraw" { (t("withdraw")) } }
+                    }
+                }
+            }
+        }
+    };
+    respond(
+        &page,
+        StatusCode::OK,
+        layout(&page, &state, t("home"), false, body),
+    )
+}
+
+/// `GET /declare/privacy`: the notice and the consent choices.
+pub async fn privacy(req: HttpRequest, state: State) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let principal = signed_in!(page, state);
+    let view = try_page!(
+        page,
+        state,
+        consent::get(&state.db, principal, page.request_id.clone()).await
+    );
+    privacy_page(&page, &state, &view)
+}
+
+fn privacy_page(page: &Page, state: &State, view: &ConsentsView) -> HttpResponse {
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let notice = match lang {
+        super::i18n::Lang::Cy if !view.notice.text_cy.trim().is_empty() => &view.notice.text_cy,
+        _ => &view.notice.text_en,
+    };
+    let purposes = [
+        (
+            Purpose::EqualityMonitoring,
+            "purpose_equality_monitoring",
+            "purpose_equality_monitoring_hint",
+        ),
+        (
+            Purpose::WorkplaceAdjustments,
+            "purpose_workplace_adjustments",
+            "purpose_workplace_adjustments_hint",
+        ),
+    ];
+    let body = html! {
+        (back_link(lang, "/"))
+        div class="govuk-grid-row" {
+            div class="govuk-grid-column-two-thirds" {
+                h1 class="govuk-heading-l" { (t("privacy")) }
+                @for para in notice.split("\n\n") {
+                    p class="govuk-body" { (para) }
+                }
+                h2 class="govuk-heading-s" { (t("lawful_basis")) }
+                p class="govuk-body" { (view.notice.lawful_basis) }
+                form method="post" action="/declare/privacy" novalidate {
+                    (csrf_field(page, state))
+                    input type="hidden" name="notice_version" value=(view.notice.version);
+                    div class="govuk-form-group" {
+                        fieldset class="govuk-fieldset" aria-describedby="consent-hint" {
+                            legend class="govuk-fieldset__legend govuk-fieldset__legend--m" {
+                                h2 class="govuk-fieldset__heading" { (t("consent_q")) }
+                            }
+                            div id="consent-hint" class="govuk-hint" { (t("consent_hint")) }
+                            div class="govuk-checkboxes" data-module="govuk-checkboxes" {
+                                @for (purpose, label, hint) in purposes {
+                                    @let id = format!("purpose-{}", purpose.as_str());
+                                    div class="govuk-checkboxes__item" {
+                                        input class="govuk-checkboxes__input" id=(id) name="purpose" type="checkbox"
+                                            value=(purpose.as_str()) checked[granted(view, purpose)]
+                                            aria-describedby={ (id) "-hint" };
+                                        label class="govuk-label govuk-checkboxes__label" for=(id) { (t(label)) }
+                                        div id={ (id) "-hint" } class="govuk-hint govuk-checkboxes__hint" { (t(hint)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    button type="submit" class="govuk-button" data-module="govuk-button" { (t("continue")) }
+                }
+            }
+        }
+    };
+    respond(
+        page,
+        StatusCode::OK,
+        layout(page, state, t("privacy"), false, body),
+    )
+}
+
+/// `POST /declare/privacy`: grants what is ticked. Declining everything stores nothing;
+/// unticking equality monitoring goes through the withdrawal warning, never straight to the
+/// erasure.
+pub async fn submit_privacy(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let principal = signed_in!(page, state);
+    let fields = match checked_form(&req, &page, &state, &body) {
+        Ok(fields) => fields,
+        Err(refused) => return *refused,
+    };
+    let current = try_page!(
+        page,
+        state,
+        consent::get(&state.db, principal.clone(), page.request_id.clone()).await
+    );
+    let ticked = |p: Purpose| {
+        fields
+            .iter()
+            .any(|(k, v)| k == "purpose" && v == p.as_str())
+    };
+    if granted(&current, Purpose::EqualityMonitoring) && !ticked(Purpose::EqualityMonitoring) {
+        return redirect(&page, "/declare/withdraw");
+    }
+    let mut purposes = BTreeMap::new();
+    for purpose in Purpose::ALL {
+        match (ticked(purpose), granted(&current, purpose)) {
+            (true, _) => {
+                purposes.insert(purpose, true);
+            }
+            (false, true) => {
+                purposes.insert(purpose, false);
+            }
+            (false, false) => {}
+        }
+    }
+    if purposes.is_empty() {
+        let t = |k| page.lang.t(k);
+        return respond(
+            &page,
+            StatusCode::OK,
+            simple(&page, &state, t("declined"), t("declined_lead")),
+        );
+    }
+    let notice_version = field(&fields, "notice_version")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(current.notice.version);
+    let change = UpdateConsents {
+        notice_version,
+        purposes,
+    };
+    let view = try_page!(
+        page,
+        state,
+        consent::update(
+            &state.db,
+            state.sealer.clone(),
+            principal,
+            page.request_id.clone(),
+            change
+        )
+        .await
+    );
+    if view.may_declare {
+        redirect(&page, "/declare/answers")
+    } else {
+        redirect(&page, "/")
+    }
+}
+
+/// `GET /declare/answers`: the form, filled in with what is saved.
+pub async fn answers(req: HttpRequest, state: State) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let principal = signed_in!(page, state);
+    let consents = try_page!(
+        page,
+        state,
+        consent::get(&state.db, principal.clone(), page.request_id.clone()).await
+    );
+    if !consents.may_declare {
+        return redirect(&page, "/declare/privacy");
+    }
+    let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
+    let view = try_page!(
+        page,
+        state,
+        service::read(
+            &state.db,
+            state.sealer.clone(),
+            principal,
+            page.request_id.clone()
+        )
+        .await
+    );
+    form_page(
+        &page,
+        &state,
+        &catalogue,
+        &view.answers,
+        view.version,
+        &[],
+        StatusCode::OK,
+    )
+}
+
+/// `POST /declare/answers`: the form again with unsaved answers ("Change" on the check page).
+pub async fn edit_answers(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let principal = signed_in!(page, state);
+    let fields = match checked_form(&req, &page, &state, &body) {
+        Ok(fields) => fields,
+        Err(refused) => return *refused,
+    };
+    let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
+    let answers = form::answers_from(&catalogue, &fields);
+    form_page(
+        &page,
+        &state,
+        &catalogue,
+        &answers,
+        version_of(&fields),
+        &[],
+        StatusCode::OK,
+    )
+}
+
+fn version_of(fields: &[(String, String)]) -> i64 {
+    field(fields, "version")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn form_page(
+    page: &Page,
+    state: &State,
+    catalogue: &Catalogue,
+    answers: &AnswerSet,
+    version: i64,
+    errors: &[(String, String)],
+    status: StatusCode,
+) -> HttpResponse {
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let summary: Vec<(String, String)> = errors
+        .iter()
+        .map(|(code, message)| (format!("c-{code}"), message.clone()))
+        .collect();
+    let body = html! {
+        (back_link(lang, "/"))
+        div class="govuk-grid-row" {
+            div class="govuk-grid-column-two-thirds" {
+                (error_summary(lang, &summary))
+                h1 class="govuk-heading-l" { (t("form_title")) }
+                p class="govuk-body" { (t("form_lead")) }
+                form method="post" action="/declare/check" novalidate {
+                    (csrf_field(page, state))
+                    input type="hidden" name="version" value=(version);
+                    @for c in &catalogue.characteristics {
+                        @let error = errors.iter().find(|(code, _)| code == &c.code).map(|(_, m)| m.as_str());
+                        (form::characteristic(lang, c, answers.get(&c.code), error))
+                    }
+                    button type="submit" class="govuk-button" data-module="govuk-button" { (t("continue")) }
+                }
+            }
+        }
+    };
+    respond(
+        page,
+        status,
+        layout(page, state, t("form_title"), !errors.is_empty(), body),
+    )
+}
+
+/// `POST /declare/check`: check your answers, with "Change" and "Remove" per characteristic.
+pub async fn check(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let principal = signed_in!(page, state);
+    let fields = match checked_form(&req, &page, &state, &body) {
+        Ok(fields) => fields,
+        Err(refused) => return *refused,
+    };
+    let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
+    let mut answers = form::answers_from(&catalogue, &fields);
+    if let Some(code) = field(&fields, "remove") {
+        answers.remove(code);
+    }
+    check_page(
+        &page,
+        &state,
+        &catalogue,
+        &answers,
+        version_of(&fields),
+        None,
+    )
+}
+
+/// The summary of unsaved answers, and the buttons that save them or go back to change them.
+/// `conflict` shows the stale-save explanation above it.
+fn check_page(
+    page: &Page,
+    state: &State,
+    catalogue: &Catalogue,
+    answers: &AnswerSet,
+    version: i64,
+    conflict: Option<()>,
+) -> HttpResponse {
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let title = if conflict.is_some() {
+        t("conflict")
+    } else {
+        t("check_title")
+    };
+    let body = html! {
+        div class="govuk-grid-row" {
+            div class="govuk-grid-column-two-thirds" {
+                h1 class="govuk-heading-l" { (title) }
+                @if conflict.is_some() {
+                    div class="govuk-warning-text" {
+                        span class="govuk-warning-text__icon" aria-hidden="true" { "!" }
+                        strong class="govuk-warning-text__text" {
+                            span class="govuk-visually-hidden" { (t("warning")) }
+                            (t("conflict_lead"))
+                        }
+                    }
+                }
+                form method="post" action="/declare/save" novalidate {
+                    (csrf_field(page, state))
+                    input type="hidden" name="version" value=(version);
+                    (form::hidden(answers))
+                    dl class="govuk-summary-list" {
+                        @for c in &catalogue.characteristics {
+                            div class="govuk-summary-list__row" {
+                                dt class="govuk-summary-list__key" { (lang.pick(&c.label)) }
+                                dd class="govuk-summary-list__value" {
+                                    @match answers.get(&c.code) {
+                                        Some(answer) => {
+                                            @for (i, line) in form::describe(lang, c, answer).iter().enumerate() {
+                                                @if i == 0 { (line) } @else { br; span class="govuk-body-s" { (line) } }
+                                            }
+                                        }
+                                        None => { span class="app-blank" { (t("not_answered")) } }
+                                    }
+                                }
+                                dd class="govuk-summary-list__actions" {
+                                    button type="submit" class="govuk-button govuk-button--secondary govuk-!-margin-bottom-1"
+                                        formaction={ "/declare/answers#c-" (c.code) } {
+                                        (t("change")) span class="govuk-visually-hidden" { " " (lang.pick(&c.label)) }
+                                    }
+                                    @if answers.contains_key(&c.code) {
+                                        " "
+                                        button type="submit" class="govuk-button govuk-button--warning govuk-!-margin-bottom-1"
+                                            formaction="/declare/check" name="remove" value=(c.code) {
+                                            (t("remove")) span class="govuk-visually-hidden" { " " (lang.pick(&c.label)) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    button type="submit" class="govuk-button" data-module="govuk-button" { (t("save")) }
+                }
+                @if conflict.is_some() {
+                    p class="govuk-body" { a class="govuk-link" href="/declare/answers" { (t("start_again")) } }
+                }
+            }
+        }
+    };
+    let status = if conflict.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::OK
+    };
+    respond(page, status, layout(page, state, title, false, body))
+}
+
+/// `POST /declare/save`: replaces the declaration if it is still at the version the form was
+/// read at. Stale: the conflict page with the unsaved answers, now against the new version.
+/// Refused answers: the form again with each problem beside its question.
+pub async fn save(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let principal = signed_in!(page, state);
+    let fields = match checked_form(&req, &page, &state, &body) {
+        Ok(fields) => fields,
+        Err(refused) => return *refused,
+    };
+    let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
+    let answers = form::answers_from(&catalogue, &fields);
+    let version = version_of(&fields);
+    let written = service::write(
+        &state.db,
+        state.sealer.clone(),
+        principal.clone(),
+        page.request_id.clone(),
+        vec![version],
+        Change::Replace(answers.clone()),
+    )
+    .await;
+    match written {
+        Ok(_) => redirect(&page, "/declare/saved"),
+        Err(AppError::PreconditionFailed(_)) => {
+            let now = try_page!(
+                page,
+                state,
+                service::read(
+                    &state.db,
+                    state.sealer.clone(),
+                    principal,
+                    page.request_id.clone()
+                )
+                .await
+            );
+            check_page(&page, &state, &catalogue, &answers, now.version, Some(()))
+        }
+        Err(AppError::Validation(problems)) => {
+            // Each problem beside its characteristic (`answers.<code>...`); the service's
+            // message is in English, so the Welsh page leads with the question's own words.
+            let errors: Vec<(String, String)> = problems
+                .iter()
+                .filter_map(|p| {
+                    let code = p.field.strip_prefix("answers.")?.split('.').next()?;
+                    let c = catalogue.characteristic(code)?;
+                    Some((
+                        code.to_owned(),
+                        format!("{}: {}", page.lang.pick(&c.label), p.message),
+                    ))
+                })
+                .collect();
+            form_page(
+                &page,
+                &state,
+                &catalogue,
+                &answers,
+                version,
+                &errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(AppError::Forbidden(_)) | Err(AppError::Conflict(_)) => {
+            redirect(&page, "/declare/privacy")
+        }
+        Err(e) => error_page(&page, &state, &e),
+    }
+}
+
+/// `GET /declare/saved`: the confirmation.
+pub async fn saved(req: HttpRequest, state: State) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    signed_in!(page, state);
+    let t = |k| page.lang.t(k);
+    let body = html! {
+        div class="govuk-grid-row" {
+            div class="govuk-grid-column-two-thirds" {
+                div class="govuk-panel govuk-panel--confirmation" {
+                    h1 class="govuk-panel__title" { (t("saved")) }
+                }
+                p class="govuk-body" { (t("saved_lead")) }
+                ul class="govuk-list" {
+                    li { a class="govuk-link" href="/declare/answers" { (t("update")) } }
+                    li { a class="govuk-link" href="/declare/history" { (t("history")) } }
+                    li { a class="govuk-link" href="/" { (t("home")) } }
+                }
+            }
+        }
+    };
+    respond(
+        &page,
+        StatusCode::OK,
+        layout(&page, &state, t("saved"), false, body),
+    )
+}
+
+/// `GET /declare/withdraw`: the warning, and the button that erases.
+pub async fn withdraw(req: HttpRequest, state: State) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    signed_in!(page, state);
+    let t = |k| page.lang.t(k);
+    let body = html! {
+        (back_link(page.lang, "/"))
+        div class="govuk-grid-row" {
+            div class="govuk-grid-column-two-thirds" {
+                h1 class="govuk-heading-l" { (t("withdraw")) }
+                div class="govuk-warning-text" {
+                    span class="govuk-warning-text__icon" aria-hidden="true" { "!" }
+                    strong class="govuk-warning-text__text" {
+                        span class="govuk-visually-hidden" { (t("warning")) }
+                        (t("withdraw_warning"))
+                    }
+                }
+                form method="post" action="/declare/withdraw" {
+                    (csrf_field(&page, &state))
+                    button type="submit" class="govuk-button govuk-button--warning" data-module="govuk-button" {
+                        (t("withdraw_confirm"))
+                    }
+                }
+            }
+        }
+    };
+    respond(
+        &page,
+        StatusCode::OK,
+        layout(&page, &state, t("withdraw"), false, body),
+    )
+}
+
+/// `POST /declare/withdraw`: withdraws equality monitoring, which erases the answers and their
+/// history in the same transaction (the service's rule).
+pub async fn submit_withdraw(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let principal = signed_in!(page, state);
+    if let Err(refused) = checked_form(&req, &page, &state, &body) {
+        return *refused;
+    }
+    let current = try_page!(
+        page,
+        state,
+        consent::get(&state.db, principal.clone(), page.request_id.clone()).await
+    );
+    let change = UpdateConsents {
+        notice_version: current.notice.version,
+        purposes: BTreeMap::from([(Purpose::EqualityMonitoring, false)]),
+    };
+    try_page!(
+        page,
+        state,
+        consent::update(
+            &state.db,
+            state.sealer.clone(),
+            principal,
+            page.request_id.clone(),
+            change
+        )
+        .await
+    );
+    let t = |k| page.lang.t(k);
+    respond(
+        &page,
+        StatusCode::OK,
+        simple(&page, &state, t("withdrawn"), t("declined_lead")),
+    )
+}
+
+/// `GET /declare/history`: the caller's own changes.
+pub async fn history(req: HttpRequest, state: State) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let principal = signed_in!(page, state);
+    let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
+    let entries = try_page!(
+        page,
+        state,
+        service::history(
+            &state.db,
+            state.sealer.clone(),
+            principal,
+            page.request_id.clone()
+        )
+        .await
+    );
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let body = html! {
+        (back_link(lang, "/"))
+        h1 class="govuk-heading-l" { (t("history")) }
+        p class="govuk-body" { (t("history_lead")) }
+        @if entries.is_empty() {
+            p class="govuk-body" { (t("history_none")) }
+        }
+        @for entry in &entries {
+            h2 class="govuk-heading-s" { (t("changed_at")) " " (entry.changed_at.format("%Y-%m-%d %H:%M UTC")) }
+            (summary(lang, &catalogue, &entry.answers))
+        }
+    };
+    respond(
+        &page,
+        StatusCode::OK,
+        layout(&page, &state, t("history"), false, body),
+    )
+}
+
+fn summary(lang: super::i18n::Lang, catalogue: &Catalogue, answers: &AnswerSet) -> Markup {
+    html! {
+        dl class="govuk-summary-list govuk-!-margin-bottom-6" {
+            @for c in &catalogue.characteristics {
+                div class="govuk-summary-list__row" {
+                    dt class="govuk-summary-list__key" { (lang.pick(&c.label)) }
+                    dd class="govuk-summary-list__value" {
+                        @match answers.get(&c.code) {
+                            Some(a) => { (form::describe(lang, c, a).join("; ")) }
+                            None => { span class="app-blank" { (lang.t("not_answered")) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /declare/export`: everything held about the caller, as a JSON download.
+pub async fn export(req: HttpRequest, state: State) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let principal = signed_in!(page, state);
+    let export = try_page!(
+        page,
+        state,
+        service::export(
+            &state.db,
+            state.sealer.clone(),
+            principal,
+            page.request_id.clone()
+        )
+        .await
+    );
+    let body = try_page!(
+        page,
+        state,
+        serde_json::to_vec_pretty(&export).map_err(AppError::internal)
+    );
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"declare-export.json\"",
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
