@@ -339,6 +339,9 @@ pub struct Config {
     /// Bound of the figures cache in published cells; 0 turns it off.
     pub figure_cache_cells: usize,
     pub external_idp: Option<ExternalIdp>,
+    /// Sign-in through the identity provider from the pages (OIDC authorization code with
+    /// PKCE); `None` hides the button. Needs `external_idp` with a discovery document.
+    pub idp_client: Option<IdpClient>,
     /// argon2id cost (memory KiB, iterations, parallelism); OWASP's in production, cheap in tests.
     pub argon2_cost: (u32, u32, u32),
 }
@@ -370,6 +373,20 @@ pub struct ExternalIdp {
     /// When keys from a URL are fetched again.
     pub key_refresh: KeyRefresh,
     pub organisation: String,
+}
+
+/// Declare as an OpenID Connect client of the identity provider, for the pages' sign-in.
+#[derive(Debug, Clone)]
+pub struct IdpClient {
+    /// `DECLARE_IDP_CLIENT_ID`; must equal `DECLARE_IDP_AUDIENCE`, because the ID token (whose
+    /// `aud` is the client id) is verified exactly as the API verifies the provider's tokens.
+    pub client_id: String,
+    /// `DECLARE_IDP_CLIENT_SECRET` or the file `DECLARE_IDP_CLIENT_SECRET_FILE` names; `None`
+    /// for a public client (PKCE alone).
+    pub client_secret: Option<SecretString>,
+    /// `DECLARE_IDP_REDIRECT_URI`; `None`: derived from the request (`/sign-in/idp/callback`
+    /// on the host the browser used).
+    pub redirect_uri: Option<String>,
 }
 
 /// Where the identity provider's public keys come from: exactly one of these is configured.
@@ -680,6 +697,62 @@ impl Config {
                 })?,
             }),
         };
+        let idp_client = match take("DECLARE_IDP_CLIENT_ID") {
+            None => None,
+            Some(client_id) => {
+                let Some(idp) = &external_idp else {
+                    return Err(invalid(
+                        "DECLARE_IDP_CLIENT_ID",
+                        "needs DECLARE_IDP_ISSUER and DECLARE_IDP_DISCOVERY_URL".into(),
+                    ));
+                };
+                if !matches!(idp.keys, IdpKeySource::Discovery(_)) {
+                    return Err(invalid(
+                        "DECLARE_IDP_CLIENT_ID",
+                        "needs DECLARE_IDP_DISCOVERY_URL (it names the sign-in endpoints)".into(),
+                    ));
+                }
+                if client_id.trim() != idp.audience {
+                    return Err(invalid(
+                        "DECLARE_IDP_CLIENT_ID",
+                        "must equal DECLARE_IDP_AUDIENCE: the ID token's `aud` is the client id"
+                            .into(),
+                    ));
+                }
+                let client_secret = match (
+                    take("DECLARE_IDP_CLIENT_SECRET"),
+                    take("DECLARE_IDP_CLIENT_SECRET_FILE"),
+                ) {
+                    (Some(_), Some(_)) => {
+                        return Err(invalid(
+                            "DECLARE_IDP_CLIENT_SECRET_FILE",
+                            "set it or DECLARE_IDP_CLIENT_SECRET, not both".into(),
+                        ))
+                    }
+                    (Some(value), None) => Some(SecretString::from(value.trim().to_owned())),
+                    (None, Some(path)) => Some(SecretString::from(
+                        std::fs::read_to_string(path.trim())
+                            .map_err(|e| invalid("DECLARE_IDP_CLIENT_SECRET_FILE", e.to_string()))?
+                            .trim()
+                            .to_owned(),
+                    )),
+                    (None, None) => None,
+                };
+                let redirect_uri = match take("DECLARE_IDP_REDIRECT_URI") {
+                    None => None,
+                    Some(uri) => Some(
+                        crate::auth::idp_keys::check_fetch_url(&uri)
+                            .map_err(|e| invalid("DECLARE_IDP_REDIRECT_URI", e))?
+                            .to_string(),
+                    ),
+                };
+                Some(IdpClient {
+                    client_id: client_id.trim().to_owned(),
+                    client_secret,
+                    redirect_uri,
+                })
+            }
+        };
         let signing = take("DECLARE_TOKEN_SIGNING_KEY");
         let encryption = take("DECLARE_ENCRYPTION_KEY");
 
@@ -731,6 +804,7 @@ impl Config {
             snapshot_check_seconds,
             figure_cache_cells,
             external_idp,
+            idp_client,
             argon2_cost: OWASP_ARGON2,
         })
     }
@@ -790,6 +864,7 @@ impl Config {
             snapshot_check_seconds: None,
             figure_cache_cells: 250_000,
             external_idp: None,
+            idp_client: None,
             // Cheap hashing keeps the suite fast; production uses OWASP_ARGON2.
             argon2_cost: (1024, 1, 1),
         }

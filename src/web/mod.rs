@@ -12,6 +12,7 @@ pub mod form;
 pub mod hr;
 pub mod i18n;
 pub mod layout;
+pub mod oidc;
 pub mod session;
 pub mod signin;
 pub mod staff;
@@ -30,6 +31,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/sign-in", web::get().to(signin::show))
         .route("/sign-in", web::post().to(signin::submit))
         .route("/sign-out", web::post().to(signin::sign_out))
+        .route("/sign-in/idp", web::get().to(oidc::start))
+        .route(oidc::CALLBACK_PATH, web::get().to(oidc::callback))
         .route("/language", web::get().to(switch_language))
         .route("/assets/{file}", web::get().to(assets::serve))
         .route("/assets/images/{file}", web::get().to(assets::serve))

@@ -1,6 +1,6 @@
 //! Sign in with a Declare account, through the same password check and throttle as
 //! `POST /oauth/token`; sign out. Single sign-on through the force's identity provider (OIDC
-//! authorization code with PKCE) will be a second way in on the same page.
+//! authorization code with PKCE, `oidc.rs`) is a second way in on the same page.
 
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::http::StatusCode;
@@ -73,7 +73,16 @@ fn render(
                     }
                     button type="submit" class="govuk-button" data-module="govuk-button" { (t("sign_in")) }
                 }
-                p class="govuk-body govuk-hint" { (t("sign_in_idp_later")) }
+                @if super::oidc::offered(state) {
+                    h2 class="govuk-heading-m" { (t("sign_in_idp")) }
+                    a href="/sign-in/idp" role="button" draggable="false"
+                        class="govuk-button govuk-button--secondary" data-module="govuk-button" {
+                        (t("sign_in_idp"))
+                        @if let Some(force) = super::oidc::force_name(state) { " (" (force) ")" }
+                    }
+                } @else {
+                    p class="govuk-body govuk-hint" { (t("sign_in_idp_later")) }
+                }
             }
         }
     };
