@@ -23,6 +23,9 @@ use crate::on_both_backends;
 const ISSUER: &str = "https://idp.oidc-pages.test";
 const CLIENT_ID: &str = "declare";
 const SUBJECT: &str = "staff-00042";
+/// The audit trail: chained events, and on PostgreSQL those not yet chained.
+const TRAIL: &str = "(SELECT actor, action, subject FROM audit_events \
+                     UNION ALL SELECT actor, action, subject FROM audit_pending) AS trail";
 
 /// A code the provider handed out: what `/token` must see with it.
 struct Grant {
@@ -341,6 +344,15 @@ on_both_backends! {
         let (status, _, _) = visit(&app, &mut Jar::default(), &back).await;
         assert_eq!(status, 400);
         assert_eq!(provider.state.lock().unwrap().token_requests, asked);
+
+        // Audited like logins: the sign-in as the provider's subject, the refusals by reason
+        // (never a code or token).
+        let mut conn = app.state.db.get(std::time::Duration::from_secs(5)).unwrap();
+        let mut count = |sql: &str| crate::helpers::raw_count(&mut conn, sql);
+        assert_eq!(count(&format!("SELECT COUNT(*) AS n FROM {TRAIL} WHERE action = 'auth.login' AND actor LIKE '%{SUBJECT}%'")), 1);
+        assert_eq!(count(&format!("SELECT COUNT(*) AS n FROM {TRAIL} WHERE action = 'auth.sso_refused' AND subject = 'token_refused'")), 1);
+        assert_eq!(count(&format!("SELECT COUNT(*) AS n FROM {TRAIL} WHERE action = 'auth.sso_refused' AND subject = 'no_flow'")), 1);
+        assert_eq!(count(&format!("SELECT COUNT(*) AS n FROM {TRAIL} WHERE subject LIKE '%code-%'")), 0);
     }
 
     async fn a_wrong_state_or_a_wrong_verifier_gives_an_error_page_and_no_session(backend) {
@@ -374,5 +386,10 @@ on_both_backends! {
         let (status, _, html) = visit(&app, &mut jar, &denied).await;
         assert_eq!(status, 403);
         assert!(html.contains("You could not be signed in"), "{html}");
+        let mut conn = app.state.db.get(std::time::Duration::from_secs(5)).unwrap();
+        for reason in ["bad_state", "token_refused", "denied"] {
+            let sql = format!("SELECT COUNT(*) AS n FROM {TRAIL} WHERE action = 'auth.sso_refused' AND subject = '{reason}'");
+            assert_eq!(crate::helpers::raw_count(&mut conn, &sql), 1, "{reason}");
+        }
     }
 }
