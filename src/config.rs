@@ -200,6 +200,26 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "code of the organisation whose staff the identity provider signs in",
     },
     Variable {
+        name: "DECLARE_IDP_CLIENT_ID",
+        default: "(none: no single sign-on button)",
+        meaning: "Declare's client id at the identity provider, for staff signing in to the pages (OIDC authorization code with PKCE); needs DECLARE_IDP_DISCOVERY_URL and must equal DECLARE_IDP_AUDIENCE (the ID token is verified as the API verifies the provider's tokens)",
+    },
+    Variable {
+        name: "DECLARE_IDP_CLIENT_SECRET",
+        default: "(none: a public client, PKCE alone)",
+        meaning: "the client secret, if the identity provider requires one (sent in the token request's body)",
+    },
+    Variable {
+        name: "DECLARE_IDP_CLIENT_SECRET_FILE",
+        default: "(none)",
+        meaning: "path of a file holding the client secret (instead of DECLARE_IDP_CLIENT_SECRET)",
+    },
+    Variable {
+        name: "DECLARE_IDP_REDIRECT_URI",
+        default: "(derived: /sign-in/idp/callback on the host the browser used)",
+        meaning: "the redirect URI registered at the identity provider (https, or http to a loopback address)",
+    },
+    Variable {
         name: "DECLARE_DISCLOSURE_MIN_CELL",
         default: "5",
         meaning: "k: perturbed counts from 1 to k-1 are published as suppressed (`[c]`)",
@@ -1190,6 +1210,81 @@ mod tests {
         ];
         pairs.extend_from_slice(extra);
         Config::from_vars(vars(&pairs))
+    }
+
+    #[test]
+    fn the_pages_sign_in_client_needs_discovery_and_the_audience_as_its_id() {
+        let discovery = "https://idp.test/.well-known/openid-configuration";
+        let dir = tempfile::tempdir().unwrap();
+        let secret_file = dir.path().join("client-secret");
+        std::fs::write(&secret_file, "s3cret\n").unwrap();
+        let secret_path = secret_file.to_str().unwrap();
+        let config = idp_config(&[
+            ("DECLARE_IDP_DISCOVERY_URL", discovery),
+            ("DECLARE_IDP_AUDIENCE", "declare-app"),
+            ("DECLARE_IDP_CLIENT_ID", "declare-app"),
+            ("DECLARE_IDP_CLIENT_SECRET_FILE", secret_path),
+            (
+                "DECLARE_IDP_REDIRECT_URI",
+                "https://declare.test/sign-in/idp/callback",
+            ),
+        ])
+        .unwrap();
+        let client = config.idp_client.unwrap();
+        assert_eq!(client.client_id, "declare-app");
+        assert_eq!(client.client_secret.unwrap().expose_secret(), "s3cret");
+        assert_eq!(
+            client.redirect_uri.as_deref(),
+            Some("https://declare.test/sign-in/idp/callback")
+        );
+        // Without it, no button.
+        assert!(idp_config(&[("DECLARE_IDP_DISCOVERY_URL", discovery)])
+            .unwrap()
+            .idp_client
+            .is_none());
+        let refused = |extra: &[(&str, &str)]| match idp_config(extra).unwrap_err() {
+            ConfigError::Invalid { name, .. } => name,
+            other => panic!("{other}"),
+        };
+        // The ID token's `aud` is the client id: it must be the audience the API accepts.
+        assert_eq!(
+            refused(&[
+                ("DECLARE_IDP_DISCOVERY_URL", discovery),
+                ("DECLARE_IDP_CLIENT_ID", "other")
+            ]),
+            "DECLARE_IDP_CLIENT_ID"
+        );
+        // The endpoints come from the discovery document.
+        assert_eq!(
+            refused(&[
+                ("DECLARE_IDP_JWKS_URL", "https://idp.test/keys"),
+                ("DECLARE_IDP_AUDIENCE", "a"),
+                ("DECLARE_IDP_CLIENT_ID", "a")
+            ]),
+            "DECLARE_IDP_CLIENT_ID"
+        );
+        assert_eq!(
+            refused(&[
+                ("DECLARE_IDP_DISCOVERY_URL", discovery),
+                ("DECLARE_IDP_AUDIENCE", "a"),
+                ("DECLARE_IDP_CLIENT_ID", "a"),
+                (
+                    "DECLARE_IDP_REDIRECT_URI",
+                    "http://declare.test/sign-in/idp/callback"
+                )
+            ]),
+            "DECLARE_IDP_REDIRECT_URI"
+        );
+        assert_eq!(
+            refused(&[
+                ("DECLARE_IDP_DISCOVERY_URL", discovery),
+                ("DECLARE_IDP_AUDIENCE", "a"),
+                ("DECLARE_IDP_CLIENT_ID", "a"),
+                ("DECLARE_IDP_CLIENT_SECRET", "x"),
+                ("DECLARE_IDP_CLIENT_SECRET_FILE", secret_path)
+            ]),
+            "DECLARE_IDP_CLIENT_SECRET_FILE"
+        );
     }
 
     #[test]
