@@ -393,3 +393,20 @@ on_both_backends! {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_client_id_there_is_no_button_and_no_flow() {
+    let app = spawn_app(crate::helpers::Backend::Sqlite).await;
+    let mut jar = Jar::default();
+    let (status, _, html) = visit(&app, &mut jar, &app.url("/sign-in")).await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("/sign-in/idp"), "{html}");
+    let (status, headers, html) = visit(&app, &mut jar, &app.url("/sign-in/idp")).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("You could not be signed in"), "{html}");
+    assert!(!headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("unsafe-inline"));
+    assert!(!jar.0.contains_key("declare_oidc"));
+}
