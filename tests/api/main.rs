@@ -26,6 +26,7 @@ mod login_memory;
 mod login_throttle;
 mod matrix;
 mod migrations;
+mod observability;
 mod openapi;
 mod padding;
 mod retention;
