@@ -65,6 +65,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "a tracing filter, e.g. `info,declare=debug`",
     },
     Variable {
+        name: "DECLARE_OTLP_ENDPOINT",
+        default: "(none: no trace export)",
+        meaning: "base URL of an OpenTelemetry collector's OTLP/HTTP receiver beside the service (`http://otel-collector:4318`; plain HTTP); spans are sent, JSON-encoded, to its `/v1/traces`",
+    },
+    Variable {
         name: "DECLARE_CORS_ALLOWED_ORIGINS",
         default: "(none: no CORS headers)",
         meaning: "comma-separated exact origins (`https://hr.example.org`) of browser front ends on another origin that may call the API; never `*`",
@@ -210,11 +215,6 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "the client secret, if the identity provider requires one (sent in the token request's body)",
     },
     Variable {
-        name: "DECLARE_IDP_CLIENT_SECRET_FILE",
-        default: "(none)",
-        meaning: "path of a file holding the client secret (instead of DECLARE_IDP_CLIENT_SECRET)",
-    },
-    Variable {
         name: "DECLARE_IDP_REDIRECT_URI",
         default: "(derived: /sign-in/idp/callback on the host the browser used)",
         meaning: "the redirect URI registered at the identity provider (https, or http to a loopback address)",
@@ -281,8 +281,29 @@ pub const VARIABLES: &[Variable] = &[
     },
 ];
 
+/// The settings that hold secrets. Each may instead be read from the file named by the same
+/// name with `_FILE` appended, as Docker and Kubernetes mount secrets, so the secret never has
+/// to sit in the process environment (visible in `docker inspect`, `/proc/PID/environ`).
+pub const SECRET_VARIABLES: &[&str] = &[
+    "DECLARE_DATABASE_URL",
+    "DECLARE_KEY_STORE_URL",
+    "DECLARE_TOKEN_SIGNING_KEY",
+    "DECLARE_TOKEN_PREVIOUS_KEYS",
+    "DECLARE_ENCRYPTION_KEY",
+    "DECLARE_ENCRYPTION_PREVIOUS_KEYS",
+    "DECLARE_IDP_CLIENT_SECRET",
+];
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {
+    #[error("{0} and {0}_FILE are both set; set only one of them")]
+    BothSet(&'static str),
+    #[error("{name}_FILE: could not read {path}: {reason}")]
+    SecretFile {
+        name: &'static str,
+        path: String,
+        reason: String,
+    },
     #[error("unknown setting {0}: not one of the DECLARE_* variables the service reads")]
     Unknown(String),
     #[error("{name} is invalid: {reason}")]
@@ -332,6 +353,8 @@ pub struct Config {
     pub workers: usize,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// OTLP/HTTP base URL of the trace collector; `None`: spans are not exported.
+    pub otlp_endpoint: Option<String>,
     /// Origins of browser front ends allowed to call the API across origins; empty: CORS off.
     pub cors_allowed_origins: Vec<String>,
     pub body_limit: usize,
@@ -401,7 +424,7 @@ pub struct IdpClient {
     /// `DECLARE_IDP_CLIENT_ID`; must equal `DECLARE_IDP_AUDIENCE`, because the ID token (whose
     /// `aud` is the client id) is verified exactly as the API verifies the provider's tokens.
     pub client_id: String,
-    /// `DECLARE_IDP_CLIENT_SECRET` or the file `DECLARE_IDP_CLIENT_SECRET_FILE` names; `None`
+    /// `DECLARE_IDP_CLIENT_SECRET` (or from `DECLARE_IDP_CLIENT_SECRET_FILE`, as any secret); `None`
     /// for a public client (PKCE alone).
     pub client_secret: Option<SecretString>,
     /// `DECLARE_IDP_REDIRECT_URI`; `None`: derived from the request (`/sign-in/idp/callback`
@@ -453,6 +476,7 @@ impl Config {
             .into_iter()
             .filter(|(name, _)| name.starts_with("DECLARE_") && !is_harness_variable(name))
             .collect();
+        read_secret_files(&mut vars)?;
         if let Some(unknown) = vars
             .keys()
             .find(|name| !VARIABLES.iter().any(|v| v.name == name.as_str()))
@@ -505,6 +529,21 @@ impl Config {
         };
         let log_level = take("DECLARE_LOG_LEVEL").unwrap_or_else(|| "info".into());
         let key_store_url = take("DECLARE_KEY_STORE_URL");
+        let otlp_endpoint = match take("DECLARE_OTLP_ENDPOINT") {
+            None => None,
+            Some(raw) => {
+                let url = raw.trim().trim_end_matches('/').to_owned();
+                // The exporter is built without TLS (decision 0026): spans go to a collector
+                // beside the service (an agent or sidecar), which forwards them onwards.
+                if !url.starts_with("http://") {
+                    return Err(invalid(
+                        "DECLARE_OTLP_ENDPOINT",
+                        format!("`{url}` is not an http:// URL (a collector beside the service)"),
+                    ));
+                }
+                Some(url)
+            }
+        };
         let cors_allowed_origins = match take("DECLARE_CORS_ALLOWED_ORIGINS") {
             None => Vec::new(),
             Some(raw) => raw
@@ -739,25 +778,9 @@ impl Config {
                             .into(),
                     ));
                 }
-                let client_secret = match (
-                    take("DECLARE_IDP_CLIENT_SECRET"),
-                    take("DECLARE_IDP_CLIENT_SECRET_FILE"),
-                ) {
-                    (Some(_), Some(_)) => {
-                        return Err(invalid(
-                            "DECLARE_IDP_CLIENT_SECRET_FILE",
-                            "set it or DECLARE_IDP_CLIENT_SECRET, not both".into(),
-                        ))
-                    }
-                    (Some(value), None) => Some(SecretString::from(value.trim().to_owned())),
-                    (None, Some(path)) => Some(SecretString::from(
-                        std::fs::read_to_string(path.trim())
-                            .map_err(|e| invalid("DECLARE_IDP_CLIENT_SECRET_FILE", e.to_string()))?
-                            .trim()
-                            .to_owned(),
-                    )),
-                    (None, None) => None,
-                };
+                // `DECLARE_IDP_CLIENT_SECRET_FILE` has become this by now, like every secret.
+                let client_secret = take("DECLARE_IDP_CLIENT_SECRET")
+                    .map(|v| SecretString::from(v.trim().to_owned()));
                 let redirect_uri = match take("DECLARE_IDP_REDIRECT_URI") {
                     None => None,
                     Some(uri) => Some(
@@ -805,6 +828,7 @@ impl Config {
             workers,
             log_format,
             log_level,
+            otlp_endpoint,
             cors_allowed_origins,
             body_limit,
             sync_body_limit,
@@ -842,6 +866,7 @@ impl Config {
             workers: 2,
             log_format: LogFormat::Pretty,
             log_level: "warn".into(),
+            otlp_endpoint: None,
             cors_allowed_origins: Vec::new(),
             body_limit: 64 * 1024,
             sync_body_limit: 64 * 1024 * 1024,
@@ -889,6 +914,32 @@ impl Config {
             argon2_cost: (1024, 1, 1),
         }
     }
+}
+
+/// Replaces each `<secret>_FILE` by `<secret>` holding the file's content, less one trailing
+/// newline (what `echo` and editors leave; anything else is the secret's own). A secret set
+/// both ways is refused rather than one silently winning. An empty `<secret>` counts as unset,
+/// as it does everywhere else in the settings.
+fn read_secret_files(vars: &mut BTreeMap<String, String>) -> Result<(), ConfigError> {
+    for &name in SECRET_VARIABLES {
+        let Some(path) = vars.remove(&format!("{name}_FILE")) else {
+            continue;
+        };
+        if vars.get(name).is_some_and(|v| !v.trim().is_empty()) {
+            return Err(ConfigError::BothSet(name));
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::SecretFile {
+            name,
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let value = text
+            .strip_suffix("\r\n")
+            .or_else(|| text.strip_suffix('\n'))
+            .unwrap_or(&text);
+        vars.insert(name.to_owned(), value.to_owned());
+    }
+    Ok(())
 }
 
 /// OWASP's recommended argon2id parameters: 19 MiB, 2 iterations, 1 lane.
@@ -1275,16 +1326,15 @@ mod tests {
             ]),
             "DECLARE_IDP_REDIRECT_URI"
         );
-        assert_eq!(
-            refused(&[
-                ("DECLARE_IDP_DISCOVERY_URL", discovery),
-                ("DECLARE_IDP_AUDIENCE", "a"),
-                ("DECLARE_IDP_CLIENT_ID", "a"),
-                ("DECLARE_IDP_CLIENT_SECRET", "x"),
-                ("DECLARE_IDP_CLIENT_SECRET_FILE", secret_path)
-            ]),
-            "DECLARE_IDP_CLIENT_SECRET_FILE"
-        );
+        // Both the secret and its file: refused, as for every secret.
+        assert!(idp_config(&[
+            ("DECLARE_IDP_DISCOVERY_URL", discovery),
+            ("DECLARE_IDP_AUDIENCE", "a"),
+            ("DECLARE_IDP_CLIENT_ID", "a"),
+            ("DECLARE_IDP_CLIENT_SECRET", "x"),
+            ("DECLARE_IDP_CLIENT_SECRET_FILE", secret_path)
+        ])
+        .is_err());
     }
 
     #[test]
@@ -1402,6 +1452,87 @@ mod tests {
             ("DECLARE_BENCH_POSTGRES_URL", "postgres://y"),
         ]));
         assert!(config.is_ok());
+    }
+
+    #[test]
+    fn secrets_are_read_from_files_less_one_trailing_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+        let signing = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.to_str().unwrap().to_owned()
+        };
+        let encryption_file = write("encryption", &format!("{key}\n"));
+        let signing_file = write("signing", &format!("{signing}\r\n"));
+        let url_file = write("url", "postgres://declare:p%20w@db/declare\n");
+        let previous_file = write("previous", &format!("k0:{key}"));
+        let config = Config::from_vars(vars(&[
+            ("DECLARE_ENV", "production"),
+            ("DECLARE_DATA_DIR", d),
+            ("DECLARE_ENCRYPTION_KEY_FILE", &encryption_file),
+            ("DECLARE_TOKEN_SIGNING_KEY_FILE", &signing_file),
+            ("DECLARE_DATABASE_URL_FILE", &url_file),
+            ("DECLARE_ENCRYPTION_PREVIOUS_KEYS_FILE", &previous_file),
+        ]))
+        .unwrap();
+        assert_eq!(config.encryption_key.secret.expose_secret(), key);
+        assert_eq!(config.token_signing_key.secret.expose_secret(), signing);
+        assert_eq!(config.database_url, "postgres://declare:p%20w@db/declare");
+        assert_eq!(config.encryption_previous_keys[0].id, "k0");
+        // Only one newline is the file's: a second one is part of the value.
+        let two = write("two", "postgres://db/x\n\n");
+        let config = Config::from_vars(vars(&[
+            ("DECLARE_DATA_DIR", d),
+            ("DECLARE_DATABASE_URL_FILE", &two),
+        ]))
+        .unwrap();
+        assert_eq!(config.database_url, "postgres://db/x\n");
+    }
+
+    #[test]
+    fn a_secret_set_both_ways_names_both_and_a_missing_file_names_its_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+        let file = dir.path().join("key");
+        std::fs::write(&file, key).unwrap();
+        let err = Config::from_vars(vars(&[
+            ("DECLARE_DATA_DIR", d),
+            ("DECLARE_ENCRYPTION_KEY", key),
+            ("DECLARE_ENCRYPTION_KEY_FILE", file.to_str().unwrap()),
+        ]))
+        .unwrap_err();
+        assert_eq!(err, ConfigError::BothSet("DECLARE_ENCRYPTION_KEY"));
+        let message = err.to_string();
+        assert!(message.contains("DECLARE_ENCRYPTION_KEY and DECLARE_ENCRYPTION_KEY_FILE"));
+        assert!(!message.contains(key));
+
+        let missing = dir.path().join("absent");
+        let err = Config::from_vars(vars(&[
+            ("DECLARE_DATA_DIR", d),
+            ("DECLARE_TOKEN_SIGNING_KEY_FILE", missing.to_str().unwrap()),
+        ]))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::SecretFile {
+                name: "DECLARE_TOKEN_SIGNING_KEY",
+                ..
+            }
+        ));
+        assert!(err
+            .to_string()
+            .starts_with("DECLARE_TOKEN_SIGNING_KEY_FILE:"));
+        // `_FILE` exists only for secrets: any other setting stays an unknown name.
+        let err = Config::from_vars(vars(&[
+            ("DECLARE_DATA_DIR", d),
+            ("DECLARE_LISTEN_FILE", missing.to_str().unwrap()),
+        ]))
+        .unwrap_err();
+        assert_eq!(err, ConfigError::Unknown("DECLARE_LISTEN_FILE".into()));
     }
 
     #[test]

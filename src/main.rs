@@ -239,7 +239,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let config = Config::from_env()?;
-            declare::telemetry::init(config.log_format, &config.log_level);
+            declare::telemetry::init(config.log_format, &config.log_level, None);
             let db = Database::connect(&config.database_url, 1)?;
             let applied = db.migrate()?;
             println!("applied {} migration(s)", applied.len());
@@ -250,12 +250,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin(command) => {
             let config = Config::from_env()?;
-            declare::telemetry::init(config.log_format, "warn");
+            declare::telemetry::init(config.log_format, "warn", None);
             actix_web::rt::System::new().block_on(admin(config, command))
         }
         Command::Audit(AuditCommand::Verify) => {
             let config = Config::from_env()?;
-            declare::telemetry::init(config.log_format, "warn");
+            declare::telemetry::init(config.log_format, "warn", None);
             let db = Database::connect(&config.database_url, 1)?;
             db.migrate()?;
             let report = actix_web::rt::System::new()
@@ -278,7 +278,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Catalogue(command) => {
             let config = Config::from_env()?;
-            declare::telemetry::init(config.log_format, "warn");
+            declare::telemetry::init(config.log_format, "warn", None);
             actix_web::rt::System::new().block_on(catalogue(config, command))
         }
         Command::Import(ImportCommand::Employees {
@@ -289,7 +289,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             allow_mass_leavers,
         }) => {
             let config = Config::from_env()?;
-            declare::telemetry::init(config.log_format, "warn");
+            declare::telemetry::init(config.log_format, "warn", None);
             let mode = match mode {
                 ImportMode::Full => declare::services::sync::Mode::Full,
                 ImportMode::Delta => declare::services::sync::Mode::Delta,
@@ -298,27 +298,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Stats(StatsCommand::Snapshot { org, label }) => {
             let config = Config::from_env()?;
-            declare::telemetry::init(config.log_format, "warn");
+            declare::telemetry::init(config.log_format, "warn", None);
             actix_web::rt::System::new().block_on(snapshot(config, org, label))
         }
         Command::Retention(RetentionCommand::Run { dry_run, batch }) => {
             let config = Config::from_env()?;
-            declare::telemetry::init(config.log_format, "warn");
+            declare::telemetry::init(config.log_format, "warn", None);
             retention_run(&config, dry_run, batch)
         }
         Command::Serve => {
             let config = Config::from_env()?;
-            declare::telemetry::init(config.log_format, &config.log_level);
+            // Only `serve` exports traces: the command-line tools are not requests.
+            declare::telemetry::init(
+                config.log_format,
+                &config.log_level,
+                config.otlp_endpoint.as_deref(),
+            );
             let listen = config.listen;
             // Before anything touches the database: a second `serve` on one SQLite file stops
             // here with a clear message (decision 0022). Held until the process ends.
             let _single = declare::startup::claim_single_instance(&config)?;
-            actix_web::rt::System::new().block_on(async move {
+            let served = actix_web::rt::System::new().block_on(async move {
                 let app = Application::build(config)?;
                 tracing::info!(%listen, port = app.port(), "declare is serving");
                 app.run_until_stopped().await?;
                 Ok(())
-            })
+            });
+            // After a graceful stop (SIGTERM, SIGINT) the last batch of spans still goes out.
+            declare::telemetry::shutdown();
+            served
         }
     }
 }

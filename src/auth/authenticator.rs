@@ -148,7 +148,7 @@ impl Authenticator {
     ) -> anyhow::Result<T> {
         let _slot = self.hashing.acquire().await?;
         let this = self.clone();
-        Ok(actix_web::web::block(move || job(&this.hasher)).await?)
+        Ok(crate::metrics::block(move || job(&this.hasher)).await?)
     }
 
     /// Verifies a bearer token (the service's own, or the identity provider's) with the keys

@@ -81,5 +81,5 @@ pub async fn get_readiness(state: web::Data<AppState>) -> AppResult<web::Json<Re
 pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(state.metrics.render(&state.db))
 }

@@ -55,8 +55,16 @@ pub async fn observe(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let span =
-        tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
+    // Exported as the trace's server span (`telemetry`): only these fields, never a path,
+    // query string, header or body, so no identifier or answer can reach a trace.
+    let span = tracing::info_span!(
+        "request",
+        otel.kind = "server",
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        status = tracing::field::Empty,
+    );
 
     // Handlers' and extractors' errors arrive here as responses already; an `Err` can only
     // come from actix's own plumbing, and actix renders it (without our headers).
@@ -114,6 +122,7 @@ pub async fn observe(
             .metrics
             .observe(method_label, &route, status.as_u16(), elapsed.as_secs_f64());
     }
+    span.record("status", status.as_u16());
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| tracing::info!(status = status.as_u16(), latency_ms, "request handled"));
     Ok(response)

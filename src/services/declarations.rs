@@ -480,7 +480,7 @@ pub async fn write(
     if_match: Vec<i64>,
     change: Change,
 ) -> AppResult<DeclarationView> {
-    in_transaction(
+    let written = in_transaction(
         db,
         principal,
         request_id,
@@ -580,7 +580,11 @@ pub async fn write(
             Ok(out)
         },
     )
-    .await
+    .await;
+    if written.is_ok() {
+        crate::metrics::declaration_written();
+    }
+    written
 }
 
 /// `DELETE /v1/me/declaration`: erases the answers and their history for real; consent stays.

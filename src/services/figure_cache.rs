@@ -196,14 +196,17 @@ impl<T: Clone> FigureCache<T> {
         Fut: Future<Output = Result<Option<(T, usize)>, E>>,
     {
         if let Some(found) = self.lookup(&key, &fingerprint) {
+            crate::metrics::figure_cache_lookup(true);
             return Ok(found);
         }
         let flight = self.flight(&key);
         let _computing = flight.lock().await;
-        // Whoever held the lock before us may have stored it.
+        // Whoever held the lock before us may have stored it: a hit, computed once.
         if let Some(found) = self.lookup(&key, &fingerprint) {
+            crate::metrics::figure_cache_lookup(true);
             return Ok(found);
         }
+        crate::metrics::figure_cache_lookup(false);
         self.computed.fetch_add(1, Ordering::Relaxed);
         let computed = compute().await?;
         let (value, cells) = match computed {

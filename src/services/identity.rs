@@ -535,7 +535,7 @@ async fn throttle<T: Send + 'static>(
     work: impl FnOnce(&crate::auth::LoginThrottle) -> T + Send + 'static,
 ) -> AppResult<T> {
     let auth = auth.clone();
-    actix_web::web::block(move || work(&auth.throttle))
+    crate::metrics::block(move || work(&auth.throttle))
         .await
         .map_err(AppError::internal)
 }

@@ -401,16 +401,19 @@ pub async fn sync_employees(
     options: SyncOptions,
     sealer: std::sync::Arc<crate::crypto::Sealer>,
 ) -> AppResult<SyncOutcome> {
-    db.run(move |conn| {
-        Ok(sync_blocking(
-            conn,
-            &sealer,
-            org,
-            format,
-            reader,
-            &options,
-            Box::new(|_| {}),
-        ))
-    })
-    .await?
+    let outcome = db
+        .run(move |conn| {
+            Ok(sync_blocking(
+                conn,
+                &sealer,
+                org,
+                format,
+                reader,
+                &options,
+                Box::new(|_| {}),
+            ))
+        })
+        .await?;
+    crate::metrics::sync_finished(outcome.is_ok());
+    outcome
 }

@@ -66,6 +66,19 @@ pub fn sqlite_path(url: &str) -> Option<&str> {
     (!path.contains("://")).then_some(path)
 }
 
+/// The function a closure was written in, from the closure's type name
+/// (`declare::services::declarations::write::{{closure}}::{{closure}}` becomes
+/// `services::declarations::write`).
+fn operation_name(closure: &'static str) -> &'static str {
+    let mut name = closure;
+    while let Some(outer) = name.strip_suffix("::{{closure}}") {
+        name = outer;
+    }
+    // Generic arguments (`<...>`) never name a value, but keep the operation readable.
+    let name = name.split('<').next().unwrap_or(name);
+    name.strip_prefix("declare::").unwrap_or(name)
+}
+
 impl Database {
     /// Connects to `sqlite://PATH`, a bare path, or `postgres://...`/`postgresql://...`.
     pub fn connect(url: &str, pool_size: u32) -> StoreResult<Self> {
@@ -107,12 +120,26 @@ impl Database {
         }
     }
 
-    /// A connection, waiting at most `timeout` for one.
+    /// A connection, waiting at most `timeout` for one. The wait is measured: r2d2's only
+    /// checkout error is running out of time (a failed connect is retried until then).
     pub fn get(&self, timeout: Duration) -> StoreResult<Conn> {
-        Ok(match &self.pools {
-            Pools::Postgres(pool) => Conn::Postgres(pool.get_timeout(timeout)?),
-            Pools::Sqlite(pool) => Conn::Sqlite(pool.get_timeout(timeout)?),
-        })
+        let conn = crate::metrics::checkout(
+            |_| true,
+            || match &self.pools {
+                Pools::Postgres(pool) => pool.get_timeout(timeout).map(Conn::Postgres),
+                Pools::Sqlite(pool) => pool.get_timeout(timeout).map(Conn::Sqlite),
+            },
+        )?;
+        Ok(conn)
+    }
+
+    /// The pool's connections: (open, idle, most allowed).
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let (state, max) = match &self.pools {
+            Pools::Postgres(pool) => (pool.state(), pool.max_size()),
+            Pools::Sqlite(pool) => (pool.state(), pool.max_size()),
+        };
+        (state.connections, state.idle_connections, max)
     }
 
     /// Runs blocking database work on the blocking pool, keeping the caller's tracing span.
@@ -125,20 +152,38 @@ impl Database {
     }
 
     /// Like [`Database::run`], waiting at most `timeout` for a connection.
+    ///
+    /// Each call is a `db` span (exported as a trace span when tracing is on) named by the
+    /// function that asked for it, e.g. `services::declarations::write`: the code path, never
+    /// a value, so no personal data can reach a trace from here.
     pub async fn run_within<T, F>(&self, timeout: Duration, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> StoreResult<T> + Send + 'static,
     {
         let db = self.clone();
-        let span = tracing::Span::current();
-        actix_web::web::block(move || {
-            let _entered = span.enter();
+        let span = tracing::info_span!(
+            "db",
+            otel.name = "db",
+            db.operation = operation_name(std::any::type_name::<F>()),
+            db.system = self.system(),
+        );
+        let inner = span.clone();
+        crate::metrics::block(move || {
+            let _entered = inner.enter();
             let mut conn = db.get(timeout)?;
             work(&mut conn)
         })
-        .instrument(tracing::Span::current())
+        .instrument(span)
         .await
         .map_err(|_| StoreError::Blocking)?
+    }
+
+    /// The OpenTelemetry `db.system` name of the backend.
+    fn system(&self) -> &'static str {
+        match self.pools {
+            Pools::Postgres(_) => "postgresql",
+            Pools::Sqlite(_) => "sqlite",
+        }
     }
 }

@@ -29,6 +29,7 @@ mod login_memory;
 mod login_throttle;
 mod matrix;
 mod migrations;
+mod observability;
 mod oidc_pages;
 mod openapi;
 mod padding;

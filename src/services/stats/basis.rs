@@ -168,9 +168,14 @@ pub async fn protect_blocking(
     characteristic: String,
     config: DisclosureConfig,
 ) -> AppResult<Protected> {
-    actix_web::web::block(move || protect_family(&basis, &characteristic, &config))
-        .await
-        .map_err(AppError::internal)?
+    crate::metrics::block(move || {
+        let started = std::time::Instant::now();
+        let protected = protect_family(&basis, &characteristic, &config);
+        crate::metrics::disclosure_took(started.elapsed().as_secs_f64());
+        protected
+    })
+    .await
+    .map_err(AppError::internal)?
 }
 
 /// One protected table: the rows of the requested breakdown, the requested columns.
