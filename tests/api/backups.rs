@@ -45,11 +45,17 @@ fn restore(app: &TestApp, backup: &std::path::Path) -> (String, Option<String>) 
     }
 }
 
-fn drop_restored(name: Option<String>) {
-    if let Some(name) = name {
-        let mut conn = PgConnection::establish(&postgres_admin_url()).unwrap();
-        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn);
+/// Drops the restored PostgreSQL database when the test ends, passed or failed.
+struct Restored(Option<String>);
+
+impl Drop for Restored {
+    fn drop(&mut self) {
+        if let Some(name) = &self.0 {
+            if let Ok(mut conn) = PgConnection::establish(&postgres_admin_url()) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
+            }
+        }
     }
 }
 
@@ -77,6 +83,7 @@ on_both_backends! {
 
         let key_store = declare::store::key_store::default_url(&app.db.url).unwrap();
         let (url, pg_name) = restore(&app, &backup);
+        let _restored_db = Restored(pg_name);
         let restored = app.restart_with(|c| {
             c.database_url = url.clone();
             c.key_store_url = Some(key_store.clone());
@@ -118,10 +125,6 @@ on_both_backends! {
         assert!(ok, "{out}");
         let r = restored.authed(Method::GET, "/v1/me/declaration", &kept_token).send().await.unwrap();
         assert_eq!(r.status(), 200);
-        drop(conn);
-        drop(store);
-        drop(restored);
-        drop_restored(pg_name);
         let _ = kept;
     }
 
