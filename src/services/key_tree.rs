@@ -109,11 +109,6 @@ impl KeyTree {
         });
         Ok((key, cover.loaded.elapsed() > RELOAD_AFTER))
     }
-
-    /// How many nodes the cover holds (operators' figures; a puncture adds at most 32).
-    pub fn cover_size(&self) -> usize {
-        self.cover.read().map(|c| c.nodes.len()).unwrap_or(0)
-    }
 }
 
 impl LeafKeys for KeyTree {

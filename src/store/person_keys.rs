@@ -130,13 +130,6 @@ pub fn bind_key_store(conn: &mut Conn, store_id: &str) -> StoreResult<String> {
         .first(c))?)
 }
 
-/// How many person keys there are (a fresh database may take any key store).
-pub fn count(conn: &mut Conn) -> StoreResult<i64> {
-    Ok(crate::with_conn!(conn, |c| pk::table
-        .count()
-        .get_result(c))?)
-}
-
 /// A key to re-seal: (employee id, organisation id, key id, sealed, leaf).
 pub type StaleKey = (String, String, String, Vec<u8>, Option<i64>);
 
