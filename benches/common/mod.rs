@@ -50,6 +50,25 @@ pub async fn start(adjust: impl FnOnce(&mut Config)) -> BenchApp {
     }
 }
 
+/// This process's CPU time so far (user and system, every thread), from `/proc/self/stat` in
+/// clock ticks of 10 ms: subtract two readings around work that runs for a second or more.
+pub fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rfind(')')
+        .map(|end| stat[end + 2..].split(' ').collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are the 14th and 15th fields of the line, 12th and 13th after the name.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
 /// Runs `work` `n` times and returns the mean time per call.
 pub fn per_call(n: u32, mut work: impl FnMut()) -> Duration {
     let started = Instant::now();

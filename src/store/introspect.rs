@@ -42,7 +42,7 @@ pub fn columns(conn: &mut Conn) -> StoreResult<Vec<Column>> {
              FROM sqlite_master m JOIN pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE '\\_\\_%' ESCAPE '\\' AND m.name NOT LIKE 'sqlite_%'",
         )
-        .load(c)?,
+        .load(&mut **c)?,
     };
     let mut columns: Vec<Column> = raw
         .into_iter()

@@ -22,13 +22,14 @@ mod pool;
 pub mod retention;
 pub mod schema;
 pub mod snapshots;
+pub mod sqlite_writer;
 pub mod structure;
 pub mod tallies;
 pub mod throttle;
 pub mod workforce;
 
 pub use migrate::{status as migration_status, MigrationStatus};
-pub use pool::{sqlite_path, Backend, Conn, Database};
+pub use pool::{sqlite_path, Backend, Conn, Database, SqliteConn};
 
 /// Errors from the store. Handlers see them through `AppError`'s `From` impl.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,9 @@ pub enum StoreError {
     Migration(String),
     #[error("the blocking pool refused the work")]
     Blocking,
+    /// SQLite's one writer stayed busy longer than the wait allows.
+    #[error("no turn to write to the database within {0:?}")]
+    WriterBusy(std::time::Duration),
     /// An update was aimed at a published catalogue version, which never changes.
     #[error("a published catalogue version is immutable")]
     Immutable,
@@ -77,7 +81,9 @@ impl Conn {
     ///
     /// On SQLite it is `BEGIN IMMEDIATE`, holding the write lock from the first statement: a
     /// deferred transaction that reads and then writes fails with `SQLITE_BUSY` when another
-    /// writer committed in between, which `busy_timeout` cannot wait out.
+    /// writer committed in between, which `busy_timeout` cannot wait out. It begins only at
+    /// this process's turn to write ([`sqlite_writer`]), so it never waits in SQLite's busy
+    /// handler. Not to be nested: inner work composes through the `Conn` it is given.
     ///
     /// Generic over the error so a service can abort with its own error (a validation
     /// failure found mid-transaction rolls back like a database error does).
@@ -95,9 +101,12 @@ impl Conn {
         work: impl FnOnce(&mut Conn) -> Result<(T, bool), E>,
     ) -> Result<T, E> {
         use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
+        // Released after the commit or rollback below, when `_turn` goes out of scope.
+        let _turn;
         match &mut *self {
             Conn::Postgres(c) => AnsiTransactionManager::begin_transaction(&mut **c),
             Conn::Sqlite(c) => {
+                _turn = c.writer().turn()?;
                 AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")
             }
         }
@@ -161,6 +170,9 @@ impl From<StoreError> for crate::error::AppError {
             ),
             StoreError::Pool(e) => {
                 AppError::Unavailable(format!("the database is unavailable: {e}"))
+            }
+            e @ StoreError::WriterBusy(_) => {
+                AppError::Unavailable(format!("the database is busy: {e}"))
             }
             other => AppError::Internal(anyhow::Error::new(other)),
         }

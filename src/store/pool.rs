@@ -1,5 +1,6 @@
 //! The connection pool over either backend, and the bridge from async handlers to it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -7,6 +8,7 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnectio
 use diesel::{PgConnection, SqliteConnection};
 use tracing::Instrument as _;
 
+use super::sqlite_writer::Writer;
 use super::{StoreError, StoreResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -19,13 +21,39 @@ pub enum Backend {
 /// A pooled connection of either backend. PostgreSQL comes first: it is the production store.
 pub enum Conn {
     Postgres(PooledConnection<ConnectionManager<PgConnection>>),
-    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    Sqlite(SqliteConn),
+}
+
+/// A pooled SQLite connection and its database's writer queue (see [`Writer`]). It derefs to
+/// the connection, so queries run on it as on any `SqliteConnection`.
+pub struct SqliteConn {
+    conn: PooledConnection<ConnectionManager<SqliteConnection>>,
+    writer: Arc<Writer>,
+}
+
+impl SqliteConn {
+    pub fn writer(&self) -> Arc<Writer> {
+        self.writer.clone()
+    }
+}
+
+impl std::ops::Deref for SqliteConn {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for SqliteConn {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
 }
 
 #[derive(Clone)]
 enum Pools {
     Postgres(Pool<ConnectionManager<PgConnection>>),
-    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>, Arc<Writer>),
 }
 
 /// A handle on the database, cheap to clone.
@@ -35,11 +63,9 @@ pub struct Database {
 }
 
 /// SQLite settings every connection needs: WAL so readers never wait on the writer, a busy
-/// timeout so concurrent writers queue instead of failing, and foreign keys (off by default).
-/// The WAL is checkpointed every 10,000 pages rather than SQLite's 1,000: a declaration write
-/// dirties about fifteen pages, mostly the same hot ones (tally cells, the ends of the history
-/// and audit tables), so the default made every ~70th write copy them back and fsync twice
-/// while holding the write lock; ten times fewer checkpoints copy each hot page once per run.
+/// timeout for the writes outside the writer queue, and foreign keys (off by default).
+/// No automatic checkpoint: it ran inside whichever commit crossed the WAL's limit, holding up
+/// that write and every one queued behind it; [`Writer`]'s thread checkpoints instead.
 /// `secure_delete` zeroes deleted content instead of leaving it in free space, so an erased
 /// person's rows do not linger in the file (decision 0019).
 #[derive(Debug)]
@@ -50,7 +76,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         conn.batch_execute(
             "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
              PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-             PRAGMA wal_autocheckpoint = 10000; PRAGMA secure_delete = ON;",
+             PRAGMA wal_autocheckpoint = 0; PRAGMA secure_delete = ON;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -106,8 +132,12 @@ impl Database {
                 Pool::builder()
                     .max_size(pool_size)
                     .connection_timeout(Duration::from_secs(10))
+                    // A file connection does not go stale as a server's socket can; the
+                    // check (a `SELECT 1` on every checkout) was a statement per request.
+                    .test_on_check_out(false)
                     .connection_customizer(Box::new(SqlitePragmas))
                     .build(manager)?,
+                Writer::start(path),
             )
         };
         Ok(Database { pools })
@@ -116,7 +146,7 @@ impl Database {
     pub fn backend(&self) -> Backend {
         match self.pools {
             Pools::Postgres(_) => Backend::Postgres,
-            Pools::Sqlite(_) => Backend::Sqlite,
+            Pools::Sqlite(..) => Backend::Sqlite,
         }
     }
 
@@ -127,7 +157,12 @@ impl Database {
             |_| true,
             || match &self.pools {
                 Pools::Postgres(pool) => pool.get_timeout(timeout).map(Conn::Postgres),
-                Pools::Sqlite(pool) => pool.get_timeout(timeout).map(Conn::Sqlite),
+                Pools::Sqlite(pool, writer) => pool.get_timeout(timeout).map(|conn| {
+                    Conn::Sqlite(SqliteConn {
+                        conn,
+                        writer: writer.clone(),
+                    })
+                }),
             },
         )?;
         Ok(conn)
@@ -137,7 +172,7 @@ impl Database {
     pub fn pool_state(&self) -> (u32, u32, u32) {
         let (state, max) = match &self.pools {
             Pools::Postgres(pool) => (pool.state(), pool.max_size()),
-            Pools::Sqlite(pool) => (pool.state(), pool.max_size()),
+            Pools::Sqlite(pool, _) => (pool.state(), pool.max_size()),
         };
         (state.connections, state.idle_connections, max)
     }
@@ -183,7 +218,7 @@ impl Database {
     fn system(&self) -> &'static str {
         match self.pools {
             Pools::Postgres(_) => "postgresql",
-            Pools::Sqlite(_) => "sqlite",
+            Pools::Sqlite(..) => "sqlite",
         }
     }
 }
