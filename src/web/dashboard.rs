@@ -15,9 +15,9 @@ use crate::services::stats::{self, csv as stats_csv, Breakdown, FigureRequest, F
 use crate::services::{catalogue, identity};
 
 use super::i18n::Lang;
-use super::layout::{page as layout, simple};
+use super::layout::page as layout;
 use super::session::{Page, State};
-use super::{error_page, html as respond, redirect};
+use super::{error_page, html as respond, require};
 
 const BREAKDOWNS: [Breakdown; 4] = [
     Breakdown::Overall,
@@ -78,20 +78,7 @@ fn asked(req: &HttpRequest) -> Asked {
 }
 
 fn viewer(page: &Page, state: &State) -> Result<Principal, Box<HttpResponse>> {
-    match &page.principal {
-        None => Err(Box::new(redirect(page, "/sign-in"))),
-        Some(p) if p.has_role(Role::EdiViewer) || p.has_role(Role::NationalViewer) => Ok(p.clone()),
-        Some(_) => Err(Box::new(respond(
-            page,
-            StatusCode::FORBIDDEN,
-            simple(
-                page,
-                state,
-                page.lang.t("no_role"),
-                page.lang.t("no_role_lead"),
-            ),
-        ))),
-    }
+    require(page, state, &[Role::EdiViewer, Role::NationalViewer])
 }
 
 /// The organisation read: the viewer's own, or for a national viewer the one named (else the

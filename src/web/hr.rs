@@ -10,28 +10,15 @@ use crate::error::AppError;
 use crate::services::audit::Actor;
 use crate::services::declarations::{self as service, DueReview, ReviewStatus};
 
-use super::layout::{page as layout, simple};
+use super::layout::page as layout;
 use super::session::{Page, State};
-use super::{error_page, html as respond, redirect};
+use super::{error_page, html as respond, require};
 
 /// The most one page lists (the API's page-size ceiling); the CSV says when there are more.
 const LIMIT: i64 = 500;
 
 fn hr_admin(page: &Page, state: &State) -> Result<Principal, Box<HttpResponse>> {
-    match &page.principal {
-        None => Err(Box::new(redirect(page, "/sign-in"))),
-        Some(p) if p.has_role(Role::HrAdmin) => Ok(p.clone()),
-        Some(_) => Err(Box::new(respond(
-            page,
-            StatusCode::FORBIDDEN,
-            simple(
-                page,
-                state,
-                page.lang.t("no_role"),
-                page.lang.t("no_role_lead"),
-            ),
-        ))),
-    }
+    require(page, state, &[Role::HrAdmin])
 }
 
 async fn due(

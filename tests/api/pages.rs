@@ -331,3 +331,40 @@ on_both_backends! {
         assert_eq!(status, 403, "HR reads no figures here");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_gate_sends_the_signed_out_to_sign_in_and_refuses_other_roles_in_their_language()
+{
+    let app = spawn_app(Backend::Sqlite).await;
+    let org = app.create_org("north").await;
+    let auditor = app
+        .create_account(Some(org.id), "auditor", &["auditor"])
+        .await;
+    let gated = [
+        "/declare/answers",
+        "/declare/history",
+        "/hr/reviews",
+        "/hr/reviews.csv",
+        "/dashboard",
+        "/dashboard/completion.csv?characteristic=disability",
+        "/dashboard/distribution.csv?characteristic=disability",
+    ];
+    let mut signed_out = Jar::default();
+    for path in gated {
+        let (status, headers, _) = get(&app, &mut signed_out, path).await;
+        assert_eq!(status, 303, "{path}");
+        assert_eq!(headers[LOCATION], "/sign-in", "{path}");
+    }
+    // Signed in without the role: the page saying so (403), in the reader's language.
+    let mut jar = sign_in(&app, &auditor.username, &auditor.password).await;
+    get(&app, &mut jar, "/language?to=cy&back=/").await;
+    for path in gated {
+        let (status, headers, html) = get(&app, &mut jar, path).await;
+        assert_eq!(status, 403, "{path}");
+        assert_eq!(headers["cache-control"], "no-store", "{path}");
+        assert!(
+            html.contains("Ni all eich cyfrif ddefnyddio’r tudalennau hyn"),
+            "{path}: {html}"
+        );
+    }
+}
