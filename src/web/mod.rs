@@ -82,7 +82,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/dashboard/distribution.csv",
             web::get().to(dashboard::distribution_csv),
-        );
+        )
+        .route("/dashboard/trend.csv", web::get().to(dashboard::trend_csv));
 }
 
 /// The Content Security Policy of every page: only the service's own script and styles, no
