@@ -202,11 +202,11 @@ pub fn schema_examples() -> Vec<(&'static str, Value)> {
         ),
         (
             "DueReview",
-            json!({"employee_id": EMPLOYEE, "employee_number": "E0001", "status": "never_declared"}),
+            json!({"employee_id": EMPLOYEE, "employee_number": "E0001", "org_unit": "north", "status": "never_declared"}),
         ),
         (
             "ReviewPage",
-            json!({"items": [{"employee_id": EMPLOYEE, "employee_number": "E0001", "status": "never_declared"}], "next_after": "E0001"}),
+            json!({"items": [{"employee_id": EMPLOYEE, "employee_number": "E0001", "org_unit": "north", "status": "never_declared"}], "next_after": "E0001"}),
         ),
         (
             "HistoryEntry",

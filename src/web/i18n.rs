@@ -164,6 +164,8 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("all_units", "All units", "Pob uned"),
     ("filter_unit", "Show people in", "Dangos pobl yn"),
     ("filter", "Show", "Dangos"),
+    ("hr_by_unit", "By unit", "Fesul uned"),
+    ("hr_people_due", "People due", "Pobl sy’n ddyledus"),
     ("review_due", "Review due", "Adolygiad yn ddyledus"),
     ("no_role", "Your account cannot use these pages", "Ni all eich cyfrif ddefnyddio’r tudalennau hyn"),
     ("no_role_lead", "These pages are for staff declaring for themselves, EDI viewers and HR administrators. Use the API for other roles.", "Mae’r tudalennau hyn ar gyfer staff sy’n datgan drostynt eu hunain, gwylwyr EDI a gweinyddwyr AD. Defnyddiwch yr API ar gyfer rolau eraill."),

@@ -316,21 +316,59 @@ on_both_backends! {
 }
 
 on_both_backends! {
-    async fn hr_sees_who_is_due_by_number_and_status_only(backend) {
+    async fn hr_sees_who_is_due_by_unit_number_and_status_only_and_each_read_is_audited(backend) {
         let app = spawn_app(backend).await;
         let org = app.create_org("north").await;
         let hr = app.create_account(Some(org.id), "hradmin", &["hr_admin"]).await;
+        let auditor = app.create_account(Some(org.id), "auditor", &["auditor"]).await;
+        // Each test employee gets a unit of their own: unit-E-77 and unit-E-78.
         app.create_employee(org.id, "E-77", None).await;
+        app.create_employee(org.id, "E-78", None).await;
         let mut jar = sign_in(&app, &hr.username, &hr.password).await;
         let (status, headers, _) = get(&app, &mut jar, "/").await;
         assert_eq!(status, 303);
         assert_eq!(headers[LOCATION], "/hr/reviews");
         let (status, _, html) = get(&app, &mut jar, "/hr/reviews").await;
         assert_eq!(status, 200);
-        assert!(html.contains("E-77") && html.contains("Never declared"), "{html}");
+        assert_eq!(table_rows(&html, "reviews"), vec![
+            vec!["E-77".to_owned(), "Unit (unit-E-77)".into(), "Never declared".into()],
+            vec!["E-78".to_owned(), "Unit (unit-E-78)".into(), "Never declared".into()],
+        ]);
+        assert_eq!(table_rows(&html, "reviews-by-unit"), vec![
+            vec!["Unit (unit-E-77)".to_owned(), "1".into()],
+            vec!["Unit (unit-E-78)".to_owned(), "1".into()],
+        ]);
+        assert!(html.contains("<option value=\"unit-E-78\">"), "a unit filter: {html}");
         let (status, _, csv) = get(&app, &mut jar, "/hr/reviews.csv").await;
         assert_eq!(status, 200);
-        assert!(csv.starts_with("employee_id,employee_number,status") && csv.contains("E-77,never_declared"), "{csv}");
+        assert!(csv.starts_with("employee_id,employee_number,status,org_unit\n") && csv.contains("E-77,never_declared,unit-E-77\n"), "{csv}");
+
+        // One unit: the page (reached from the unit's row), its CSV, and the API agree.
+        let link = href_with(&html, "unit=unit-E-78").expect("each unit links to its list");
+        assert_eq!(link, "/hr/reviews?unit=unit-E-78");
+        let (status, _, html) = get(&app, &mut jar, &link).await;
+        assert_eq!(status, 200);
+        assert_eq!(table_rows(&html, "reviews"), vec![vec!["E-78".to_owned(), "Unit (unit-E-78)".into(), "Never declared".into()]]);
+        assert!(html.contains("<option value=\"unit-E-78\" selected>"), "{html}");
+        let csv_link = href_with(&html, "/hr/reviews.csv").unwrap();
+        let (_, _, csv) = get(&app, &mut jar, &csv_link).await;
+        assert_eq!(csv.lines().count(), 2, "{csv}");
+        assert!(csv.contains("E-78,never_declared,unit-E-78"), "{csv}");
+        let token = app.login(&hr).await;
+        let listed = api(&app, &token, "/v1/reviews?unit=unit-E-78").await;
+        let items = listed["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{listed}");
+        assert_eq!((items[0]["employee_number"].clone(), items[0]["org_unit"].clone(), items[0]["status"].clone()),
+            (json!("E-78"), json!("unit-E-78"), json!("never_declared")));
+        let all = api(&app, &token, "/v1/reviews").await;
+        assert_eq!(all["items"][0]["org_unit"], "unit-E-77", "{all}");
+        assert_eq!(api(&app, &token, "/v1/reviews?unit=nowhere").await["items"], json!([]));
+
+        // Every read of the list, page or CSV, is audited as the API's is.
+        let audit = api(&app, &app.login(&auditor).await, "/v1/audit?limit=1000").await;
+        let reads = audit["events"].as_array().unwrap().iter().filter(|e| e["action"] == "reviews.list").count();
+        assert_eq!(reads, 4 + 3, "two pages and two CSVs, then three API reads: {audit}");
+
         let (status, _, _) = get(&app, &mut jar, "/dashboard").await;
         assert_eq!(status, 403, "HR reads no figures here");
     }
