@@ -412,7 +412,9 @@ pub async fn show(req: HttpRequest, state: State) -> HttpResponse {
         }
         h2 class="govuk-heading-m" { (caption) }
         @if asked.by == Breakdown::OrgUnit {
-            p class="govuk-body" { (t("drill_hint")) }
+            @if figures.rows.iter().any(|r| drill(&r.key).is_some()) {
+                p class="govuk-body" { (t("drill_hint")) }
+            }
             @if figures.rows.is_empty() {
                 p class="govuk-body" id="no-units" { (t("no_units")) }
             }

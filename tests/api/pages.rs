@@ -575,6 +575,7 @@ on_both_backends! {
         assert!(link.starts_with("/dashboard?") && link.contains("by=org_unit") && link.contains("level=2"), "{link}");
         assert!(html.contains(&format!("{north}&amp;organisation={org}\">NORTH</a>")), "{html}");
         assert!(!html.contains(">SOUTH</a>"), "a unit with nothing under it is not a link");
+        assert!(html.contains("Select a unit’s name to see the units under it."), "{html}");
 
         // Clicked: the units under NORTH, exactly the API's for the same scope.
         let (status, _, html) = get(&app, &mut jar, &link).await;
@@ -587,6 +588,7 @@ on_both_backends! {
         assert_eq!(labels.len(), 3, "{labels:?}");
         assert!(labels.contains(&"NORTH A") && labels.contains(&"NORTH B") && labels.contains(&"NORTH (not in a sub-unit)"), "{labels:?}");
         assert!(rows.iter().any(|r| r.contains(&"[c]".to_owned())), "NORTH B's 3 are suppressed: {rows:?}");
+        assert!(!html.contains("Select a unit’s name"), "no unit here has units under it");
         // Only NORTH has units under it, so its units are the whole of level 2.
         let level_2 = api(&app, &edi, "/v1/stats/completion?characteristic=disability&by=org_unit&level=2").await;
         assert_eq!(api_rows(&scoped), api_rows(&level_2));
