@@ -3,7 +3,8 @@
 // the whole staff journey in English and in Welsh (sign in, consent, the form with a revealed
 // detail list, check answers, remove one, save, confirmation, a stale save showing the
 // conflict, history, export, withdraw), a keyboard-only pass of the form, the dashboard for an
-// EDI viewer (figures equal to the API's, [c] shown), and axe-core on every page in both
+// EDI viewer (figures, trend and a clicked unit's figures equal to the API's, [c] shown), HR's
+// list filtered by unit, and axe-core on every page in both
 // languages (0 violations, WCAG 2.2 A/AA rules). Screenshots go to target/browser/.
 import { spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -260,13 +261,53 @@ async function dashboard (browser, password) {
       const distShown = await page.$$eval('#distribution tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent.trim())))
       const distExpected = dist.rows.map((r) => [r.label, String(r.headcount), ...r.cells.map((c) => c.count === 'suppressed' ? '[c]' : `${c.count}${c.percent === null || c.percent === 'suppressed' ? '' : ` (${Number(c.percent).toFixed(1)}%)`}`)])
       check(JSON.stringify(distShown) === JSON.stringify(distExpected), 'the distribution table equals the API\'s')
+      // The trend across snapshots: the API's, table and chart, and its CSV.
+      const trend = await (await fetch(`${base}/v1/stats/trend?characteristic=disability`, {
+        headers: { authorization: `Bearer ${tok.access_token}` }
+      })).json()
+      check(trend.points.length > 0, 'the seed took a snapshot')
+      {
+        const trendShown = await page.$$eval('#trend tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent.trim())))
+        const trendExpected = trend.points.map((p) => {
+          const whole = p.rows[0]
+          const cell = (column) => shownCell(whole.cells.find((c) => c.column === column))
+          return [`${p.snapshot.period} (${p.snapshot.kind})${p.snapshot.late ? ` – taken late, on ${p.snapshot.taken_at.slice(0, 10)}` : ''}`,
+            String(whole.headcount), cell('declared'), cell('prefer_not_to_say'), cell('blank')]
+        })
+        check(JSON.stringify(trendShown) === JSON.stringify(trendExpected), `the trend table equals the API's trend ${JSON.stringify(trendShown)} vs ${JSON.stringify(trendExpected)}`)
+        check(await page.locator('svg[aria-labelledby="trend-chart-title trend-chart-desc"] rect').count() > 0, 'an SVG chart of the trend is drawn beside it')
+        const trendCsv = await page.evaluate(async (href) => (await fetch(href)).text(), await page.getAttribute('a[download][href^="/dashboard/trend.csv"]', 'href'))
+        check(trendCsv.startsWith('title,Completion and declaration trend'), 'the trend CSV download serves the trend')
+      }
       await page.goto(`${base}/dashboard?characteristic=disability&by=org_unit&level=1`)
       const units = await page.$$eval('#figures tbody th', (cells) => cells.map((c) => c.textContent.trim()))
       check(units.includes('North command') && units.includes('South command'), `command areas at level 1 (${units})`)
       await axe(page, 'dashboard by command area (en)')
+      // Drill down by clicking the north command; the figures are the API's for that unit.
+      check(await page.locator('#figures tbody th a', { hasText: 'South command' }).count() === 0, 'a unit with nothing under it is not a link')
+      await page.click('#figures tbody th a:text-is("North command")')
+      await page.waitForURL(/unit=/)
+      const unit = new URL(page.url()).searchParams.get('unit')
+      const scoped = await (await fetch(`${base}/v1/stats/completion?characteristic=disability&by=org_unit&unit=${unit}`, {
+        headers: { authorization: `Bearer ${tok.access_token}` }
+      })).json()
+      const scopedShown = await page.$$eval('#figures tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent.trim())))
+      const scopedExpected = scoped.rows.map((r) => [r.label, String(r.headcount), ...r.cells.map(shownCell)])
+      check(scopedExpected.length > 0 && JSON.stringify(scopedShown) === JSON.stringify(scopedExpected), `clicking a unit shows the API's figures for its units ${JSON.stringify(scopedShown)} vs ${JSON.stringify(scopedExpected)}`)
+      check((await page.textContent('#unit-trail [aria-current="page"]')).trim() === 'North command', 'the breadcrumb names the unit')
+      await axe(page, 'dashboard drilled into a unit (en)')
+      await shot(page, 'en-10-dashboard-unit')
+      await page.click('#unit-trail a.govuk-breadcrumbs__link')
+      const back = await page.$$eval('#figures tbody th', (cells) => cells.map((c) => c.textContent.trim()))
+      check(back.includes('South command'), 'the breadcrumb goes back up to the command areas')
     }
     await context.close()
   }
+}
+
+// A published cell as the pages show it: [c], or the count and its rate.
+function shownCell (c) {
+  return c.count === 'suppressed' ? '[c]' : `${c.count}${c.percent === null || c.percent === 'suppressed' ? '' : ` (${Number(c.percent).toFixed(1)}%)`}`
 }
 
 async function hrPage (browser, password) {
@@ -280,6 +321,14 @@ async function hrPage (browser, password) {
     const numbers = await page.$$eval('#reviews tbody td:first-child', (cells) => cells.map((c) => c.textContent.trim()))
     check(numbers.includes('E40'), 'people who never declared are listed by employee number')
     await axe(page, `HR reviews (${lang})`)
+    // One unit, chosen with the filter (a GET form, no script needed).
+    await page.selectOption('#unit', 'south')
+    await page.click('form[action="/hr/reviews"] button')
+    await page.waitForURL(/unit=south/)
+    const units = await page.$$eval('#reviews tbody td:nth-child(2)', (cells) => cells.map((c) => c.textContent.trim()))
+    check(units.length > 0 && units.every((u) => u.endsWith('(south)')), `the unit filter lists that unit only (${lang})`)
+    await axe(page, `HR reviews of one unit (${lang})`)
+    if (lang === 'en') await shot(page, 'en-11-hr-unit')
     await context.close()
   }
 }

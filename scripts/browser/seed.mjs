@@ -37,10 +37,15 @@ export async function seed ({ base, bin, env }) {
   for (const [code, name] of [['north', 'North command'], ['south', 'South command']]) {
     await api(hr, 'POST', '/v1/org-units', { code, name, kind: 'command_area', parent_id: force.id })
   }
+  // A team under the north command, so the dashboard has a level to drill down to.
+  const units = await api(hr, 'GET', '/v1/org-units')
+  const north = (units.items ?? units).find((u) => u.code === 'north')
+  await api(hr, 'POST', '/v1/org-units', { code: 'north-a', name: 'North response team', kind: 'team', parent_id: north.id })
   // Staff types (police_officer, police_staff, ...) come with every organisation.
   const rows = ['employee_number,external_subject,org_unit,staff_type,rank,fte,start_date,leave_date']
   for (let i = 1; i <= 40; i++) {
-    rows.push(`E${i},,${i % 2 ? 'north' : 'south'},${i % 3 ? 'police_officer' : 'police_staff'},,1,2020-01-01,`)
+    const unit = i % 2 ? (i % 4 === 1 ? 'north-a' : 'north') : 'south'
+    rows.push(`E${i},,${unit},${i % 3 ? 'police_officer' : 'police_staff'},,1,2020-01-01,`)
   }
   await api(hr, 'POST', '/v1/sync/employees?mode=full', rows.join('\n') + '\n', { 'content-type': 'text/csv' })
   const employees = await api(hr, 'GET', '/v1/employees?limit=100')
@@ -56,5 +61,12 @@ export async function seed ({ base, bin, env }) {
     await api(tok, 'PUT', '/v1/me/consents', { notice_version: consents.notice.version, purposes: { equality_monitoring: true } })
     await api(tok, 'PUT', '/v1/me/declaration', { answers: { disability: { gateway: answers[i % 3] } } }, { 'if-match': '"v0"' })
   }
+  // A publication snapshot dated today, as an operator takes it (the default dates are
+  // before this organisation existed, so nothing would be due), for the dashboard's trend.
+  const today = new Date().toISOString().slice(5, 10)
+  execFileSync(bin, ['stats', 'snapshot', '--org', 'demo', '--label', 'browser tests'], {
+    env: { ...env, DECLARE_SNAPSHOT_PUBLICATION_DATES: today, DECLARE_SNAPSHOT_MONTHLY_DAY: 'none' },
+    encoding: 'utf8'
+  })
   return { password }
 }

@@ -285,6 +285,9 @@ pub struct ReviewQuery {
     pub due_before: Option<chrono::DateTime<chrono::Utc>>,
     /// Employee number to continue after (from `next_after`).
     pub after: Option<String>,
+    /// Only people in the org unit with this code (that unit alone, not the units under it);
+    /// a code no unit has lists nobody.
+    pub unit: Option<String>,
     /// Page size, 1 to 1000 (default 100); outside that range is refused (400 naming `limit`).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
@@ -315,6 +318,7 @@ pub async fn list_due_reviews(
         actor,
         due_before,
         query.after.clone(),
+        query.unit.clone(),
         limit,
     )
     .await?;

@@ -202,11 +202,11 @@ pub fn schema_examples() -> Vec<(&'static str, Value)> {
         ),
         (
             "DueReview",
-            json!({"employee_id": EMPLOYEE, "employee_number": "E0001", "status": "never_declared"}),
+            json!({"employee_id": EMPLOYEE, "employee_number": "E0001", "org_unit": "north", "status": "never_declared"}),
         ),
         (
             "ReviewPage",
-            json!({"items": [{"employee_id": EMPLOYEE, "employee_number": "E0001", "status": "never_declared"}], "next_after": "E0001"}),
+            json!({"items": [{"employee_id": EMPLOYEE, "employee_number": "E0001", "org_unit": "north", "status": "never_declared"}], "next_after": "E0001"}),
         ),
         (
             "HistoryEntry",
@@ -225,7 +225,7 @@ pub fn schema_examples() -> Vec<(&'static str, Value)> {
         ("RulesApplied", rules()),
         (
             "Figures",
-            json!({"characteristic": "disability", "breakdown": "overall", "level": null,
+            json!({"characteristic": "disability", "breakdown": "overall", "level": null, "unit": null,
             "as_at": "2026-12-04T08:33:31Z", "snapshot": null, "columns": ["declared", "prefer_not_to_say", "blank"],
             "rows": [{"key": "overall", "label": "Whole organisation", "headcount": 24, "cells": [
                 {"column": "declared", "count": 18, "percent": 75.0},

@@ -41,6 +41,10 @@ pub struct FigureQuery {
     /// For `org_unit`: the tree level, 1 (default) for the units directly under the top; 1 to 8.
     #[param(minimum = 1, maximum = 8)]
     pub level: Option<u32>,
+    /// For `org_unit`: only the units directly under this org unit (and its people in none of
+    /// them), at the level below it (`level` is then not used); 404 if the figures' tree has
+    /// no such unit. Ignored for other breakdowns.
+    pub unit: Option<Uuid>,
     /// A snapshot id (`GET /v1/stats/snapshots`): answer from its frozen figures.
     pub snapshot: Option<Uuid>,
     /// The organisation: required for national viewers; others may only name their own.
@@ -152,6 +156,7 @@ async fn figures(
         characteristic: query.characteristic,
         breakdown: query.by.unwrap_or_default(),
         level: level_of(query.level)?,
+        unit: query.unit.map(|u| u.to_string()),
         view,
     };
     let figures: Figures = stats::figures_at(

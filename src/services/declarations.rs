@@ -772,6 +772,8 @@ pub enum ReviewStatus {
 pub struct DueReview {
     pub employee_id: Uuid,
     pub employee_number: String,
+    /// The code of the employee's org unit, so a reminder round can go unit by unit.
+    pub org_unit: String,
     pub status: ReviewStatus,
 }
 
@@ -786,31 +788,40 @@ pub struct ReviewPage {
 pub const REVIEW_INTERVAL_DAYS: i64 = 365;
 
 /// `GET /v1/reviews`: employees in post who never declared or whose last review is more than
-/// a year before `due_before`.
+/// a year before `due_before`, each with their unit's code; only those in the unit with code
+/// `unit` when one is given.
 pub async fn due_reviews(
     db: &Database,
     org: Uuid,
     actor: Actor,
     due_before: NaiveDateTime,
     after: Option<String>,
+    unit: Option<String>,
     limit: i64,
 ) -> AppResult<ReviewPage> {
     let org = org.to_string();
     let cutoff = due_before - chrono::Duration::days(REVIEW_INTERVAL_DAYS);
     db.run(move |conn| {
         Ok(conn.transaction(|conn| -> AppResult<ReviewPage> {
-            let rows =
-                repo::due_for_review(conn, &org, cutoff, after.as_deref().unwrap_or(""), limit)?;
+            let rows = repo::due_for_review(
+                conn,
+                &org,
+                cutoff,
+                after.as_deref().unwrap_or(""),
+                unit.as_deref(),
+                limit,
+            )?;
             audit::append(conn, actor.event("reviews.list", None))?;
             let next_after = (rows.len() as i64 == limit)
                 .then(|| rows.last().map(|r| r.1.clone()))
                 .flatten();
             let items = rows
                 .into_iter()
-                .map(|(id, number, reviewed)| {
+                .map(|(id, number, reviewed, org_unit)| {
                     Ok(DueReview {
                         employee_id: uuid(&id)?,
                         employee_number: number,
+                        org_unit,
                         status: if reviewed.is_some() {
                             ReviewStatus::ReviewDue
                         } else {

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::person_keys::PersonKeyRow;
-use super::schema::{declaration_history as dh, declarations as d, employees};
+use super::schema::{declaration_history as dh, declarations as d, employees, org_units};
 use super::{Conn, StoreResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -198,30 +198,39 @@ pub fn erase(conn: &mut Conn, employee: &str) -> StoreResult<usize> {
     })?)
 }
 
-/// An employee due a review: never declared (`None`) or last reviewed at that time.
-pub type DueRow = (String, String, Option<NaiveDateTime>);
+/// An employee due a review: id, employee number, never declared (`None`) or last reviewed at
+/// that time, and the code of their org unit.
+pub type DueRow = (String, String, Option<NaiveDateTime>, String);
 
 /// Employees in post in `org` who never declared or last reviewed before `cutoff`, by
-/// employee number after `after`. Reads no sealed column.
+/// employee number after `after`, with their unit's code; only those in the unit with code
+/// `unit` when one is given. Reads no sealed column.
 pub fn due_for_review(
     conn: &mut Conn,
     org: &str,
     cutoff: NaiveDateTime,
     after: &str,
+    unit: Option<&str>,
     limit: i64,
 ) -> StoreResult<Vec<DueRow>> {
+    use diesel::sql_types::Bool;
+    let any_unit = unit.is_none();
+    let unit = unit.unwrap_or("");
     Ok(crate::with_conn!(conn, |c| employees::table
         .left_join(d::table.on(d::employee_id.eq(employees::id)))
+        .inner_join(org_units::table.on(org_units::id.eq(employees::org_unit_id)))
         .filter(employees::organisation_id.eq(org))
         .filter(employees::leave_date.is_null())
         .filter(employees::employee_number.gt(after))
         .filter(d::employee_id.is_null().or(d::last_reviewed_at.lt(cutoff)))
+        .filter(any_unit.into_sql::<Bool>().or(org_units::code.eq(unit)))
         .order(employees::employee_number.asc())
         .limit(limit)
         .select((
             employees::id,
             employees::employee_number,
-            d::last_reviewed_at.nullable()
+            d::last_reviewed_at.nullable(),
+            org_units::code,
         ))
         .load(c))?)
 }

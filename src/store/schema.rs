@@ -223,6 +223,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(employees, declarations);
+diesel::allow_tables_to_appear_in_same_query!(org_units, declarations);
 
 diesel::table! {
     stats_snapshots (id) {

@@ -21,9 +21,34 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError as _};
 use maud::Markup;
 
+use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::AppState;
 use session::{Page, State};
+
+/// The signed-in principal if they hold any of `roles`; otherwise the response that sends
+/// them elsewhere: to sign in when signed out, the "cannot use these pages" page (403) when
+/// signed in without the role. Every page gate goes through here.
+pub fn require(
+    page: &Page,
+    state: &AppState,
+    roles: &[Role],
+) -> Result<Principal, Box<HttpResponse>> {
+    match &page.principal {
+        None => Err(Box::new(redirect(page, "/sign-in"))),
+        Some(p) if roles.iter().any(|r| p.has_role(*r)) => Ok(p.clone()),
+        Some(_) => Err(Box::new(html(
+            page,
+            StatusCode::FORBIDDEN,
+            layout::simple(
+                page,
+                state,
+                page.lang.t("no_role"),
+                page.lang.t("no_role_lead"),
+            ),
+        ))),
+    }
+}
 
 /// The pages' routes, added to the app beside the API's.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -57,7 +82,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/dashboard/distribution.csv",
             web::get().to(dashboard::distribution_csv),
-        );
+        )
+        .route("/dashboard/trend.csv", web::get().to(dashboard::trend_csv));
 }
 
 /// The Content Security Policy of every page: only the service's own script and styles, no

@@ -20,24 +20,11 @@ use crate::services::declarations::{self as service, Change};
 use super::form;
 use super::layout::{back_link, csrf_field, error_summary, page as layout, simple};
 use super::session::{Page, State};
-use super::{checked_form, error_page, field, html as respond, redirect};
+use super::{checked_form, error_page, field, html as respond, redirect, require};
 
 /// The signed-in employee, or the response that sends anyone else elsewhere.
 fn employee(page: &Page, state: &State) -> Result<Principal, Box<HttpResponse>> {
-    match &page.principal {
-        None => Err(Box::new(redirect(page, "/sign-in"))),
-        Some(p) if p.has_role(Role::Employee) => Ok(p.clone()),
-        Some(_) => Err(Box::new(respond(
-            page,
-            StatusCode::FORBIDDEN,
-            simple(
-                page,
-                state,
-                page.lang.t("no_role"),
-                page.lang.t("no_role_lead"),
-            ),
-        ))),
-    }
+    require(page, state, &[Role::Employee])
 }
 
 macro_rules! try_page {

@@ -99,6 +99,7 @@ fn request(characteristic: &str, breakdown: Breakdown, view: View) -> FigureRequ
         characteristic: characteristic.into(),
         breakdown,
         level: 1,
+        unit: None,
         view,
     }
 }

@@ -227,7 +227,7 @@ on_both_backends! {
             &FigureCache::with_limits(0, 0),
             org,
             Some(id.parse().unwrap()),
-            FigureRequest { characteristic: "disability".into(), breakdown: Breakdown::OrgUnit, level: 1, view: View::Completion },
+            FigureRequest { characteristic: "disability".into(), breakdown: Breakdown::OrgUnit, level: 1, unit: None, view: View::Completion },
         )
         .await
         .unwrap();

@@ -180,6 +180,8 @@ pub async fn protect_blocking(
 
 /// One protected table: the rows of the requested breakdown, the requested columns.
 pub struct Table {
+    /// For org units, the tree level shown (with a unit asked for: the level below it).
+    pub level: Option<u32>,
     pub columns: Vec<String>,
     pub rows: Vec<FigureRow>,
     pub rules: RulesApplied,
@@ -200,6 +202,8 @@ enum Shown {
 #[derive(Debug, Clone)]
 struct ProtectedRow {
     shown: Shown,
+    /// For org-unit rows, the unit above (a unit's own people: that unit).
+    parent: Option<String>,
     key: String,
     label: String,
     headcount: u64,
@@ -234,18 +238,34 @@ pub fn table(protected: &Protected, request: &FigureRequest) -> Table {
             .chain([BLANK.to_owned()])
             .collect(),
     };
+    // Scoped to a unit: its children, shown at the level below its own.
+    let scope = match (&request.unit, request.breakdown) {
+        (Some(unit), Breakdown::OrgUnit) => Some(unit.as_str()),
+        _ => None,
+    };
+    let level = match scope {
+        Some(unit) => protected.rows.iter().find_map(|row| match row.shown {
+            Shown::Level(level) if row.key == unit => Some(level + 1),
+            _ => None,
+        }),
+        None => (request.breakdown == Breakdown::OrgUnit).then_some(request.level),
+    };
     let rows = protected
         .rows
         .iter()
         .filter(|row| match (&row.shown, request.breakdown) {
             (Shown::Overall, Breakdown::Overall) => true,
-            (Shown::Level(level), Breakdown::OrgUnit) => *level == request.level,
+            (Shown::Level(shown), Breakdown::OrgUnit) => match scope {
+                Some(unit) => row.parent.as_deref() == Some(unit) && Some(*shown) == level,
+                None => *shown == request.level,
+            },
             (Shown::StaffType, Breakdown::StaffType) => true,
             (Shown::Rank, Breakdown::Rank) => true,
             _ => false,
         })
         .map(|row| FigureRow {
             key: row.key.clone(),
+            parent: row.parent.clone(),
             label: row.label.clone(),
             headcount: row.headcount,
             cells: columns
@@ -256,6 +276,7 @@ pub fn table(protected: &Protected, request: &FigureRequest) -> Table {
         })
         .collect();
     Table {
+        level,
         columns,
         rows,
         rules: protected.rules.clone(),
@@ -398,6 +419,10 @@ pub fn protect_family(
         .rows
         .into_iter()
         .map(|row| {
+            let parent = match &row.kind {
+                RowKind::OrgUnit { parent, .. } => parent.clone(),
+                _ => None,
+            };
             let (shown, key, label) = match &row.kind {
                 RowKind::Overall => (
                     Shown::Overall,
@@ -438,6 +463,7 @@ pub fn protect_family(
             };
             ProtectedRow {
                 shown,
+                parent,
                 key,
                 label,
                 headcount: row.headcount,

@@ -159,7 +159,13 @@ pub fn figures(figures: &Figures, title: &str) -> AppResult<String> {
         ("characteristic".into(), figures.characteristic.clone()),
         (
             "breakdown".into(),
-            breakdown_text(figures.breakdown.as_str(), figures.level),
+            match &figures.unit {
+                Some(unit) => format!(
+                    "{} under unit {unit}",
+                    breakdown_text(figures.breakdown.as_str(), figures.level)
+                ),
+                None => breakdown_text(figures.breakdown.as_str(), figures.level),
+            },
         ),
         ("as_at".into(), figures.as_at.clone()),
         (

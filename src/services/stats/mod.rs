@@ -72,6 +72,10 @@ pub struct FigureRow {
     /// Org unit, staff type or rank code; `overall` for the whole organisation.
     pub key: String,
     pub label: String,
+    /// For org-unit rows, the unit above (for a unit's own people, that unit): what the pages
+    /// drill down by. Not published: a viewer asks for a unit's children with `unit`.
+    #[serde(skip)]
+    pub parent: Option<String>,
     /// People in post, exact (a reader is assumed to know every group's headcount).
     pub headcount: u64,
     /// One entry per column, in column order: `{column, count, percent}`; a count or percent
@@ -86,6 +90,8 @@ pub struct Figures {
     pub breakdown: Breakdown,
     /// For org units, the tree level shown (1 = the units directly under the top).
     pub level: Option<u32>,
+    /// For org units, the unit whose children are shown, when one was asked for.
+    pub unit: Option<String>,
     /// The moment the figures describe: now for live tallies, or when the snapshot was taken.
     #[schema(format = DateTime)]
     pub as_at: String,
@@ -103,6 +109,9 @@ pub struct FigureRequest {
     pub characteristic: String,
     pub breakdown: Breakdown,
     pub level: u32,
+    /// For org units: only the children of this unit (an org unit id), at the level below it;
+    /// `level` is then not used.
+    pub unit: Option<String>,
     pub view: View,
 }
 
@@ -186,8 +195,27 @@ fn now() -> String {
 }
 
 /// Figures from the live tallies, or (with `snapshot`) from that snapshot of the
-/// organisation: the same question asked of a snapshot always gets the same answer.
+/// organisation: the same question asked of a snapshot always gets the same answer. A unit
+/// asked for that is not in the figures' tree is not found.
 pub async fn figures_at(
+    db: &Database,
+    sealer: Arc<Sealer>,
+    config: DisclosureConfig,
+    cache: &FigureCache,
+    org: Uuid,
+    snapshot: Option<Uuid>,
+    request: FigureRequest,
+) -> AppResult<Figures> {
+    let figures = figures_or_snapshot(db, sealer, config, cache, org, snapshot, request).await?;
+    if figures.unit.is_some() && figures.level.is_none() {
+        return Err(AppError::NotFound(
+            "no such org unit in these figures".into(),
+        ));
+    }
+    Ok(figures)
+}
+
+async fn figures_or_snapshot(
     db: &Database,
     sealer: Arc<Sealer>,
     config: DisclosureConfig,
@@ -257,7 +285,11 @@ impl Figures {
         snapshot: Option<SnapshotSummary>,
     ) -> Self {
         Figures {
-            level: (request.breakdown == Breakdown::OrgUnit).then_some(request.level),
+            level: table.level,
+            unit: match request.breakdown {
+                Breakdown::OrgUnit => request.unit,
+                _ => None,
+            },
             characteristic: request.characteristic,
             breakdown: request.breakdown,
             as_at,

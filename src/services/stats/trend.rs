@@ -64,6 +64,7 @@ pub async fn trend(
         characteristic: request.characteristic.clone(),
         breakdown: request.breakdown,
         level: request.level,
+        unit: None,
         view: View::Trend,
     };
     let mut points = Vec::new();
