@@ -770,26 +770,16 @@ pub async fn distribution_csv(req: HttpRequest, state: State) -> HttpResponse {
 /// `GET /dashboard/trend.csv`: the trend across snapshots as the API's trend CSV (whole
 /// organisation; every column the snapshots published, `[c]` for suppressed cells).
 pub async fn trend_csv(req: HttpRequest, state: State) -> HttpResponse {
-    let page = Page::of(&req, &state);
-    let principal = match viewer(&page, &state) {
-        Ok(p) => p,
-        Err(response) => return *response,
-    };
-    let asked = asked(&req);
-    let result = async {
-        let org = organisation(&state, &principal, asked.organisation).await?;
-        let characteristic = asked.characteristic.clone().ok_or_else(|| {
-            AppError::bad_request("characteristic", "required", "name a characteristic")
-        })?;
-        let trend = load_trend(&state, org, characteristic).await?;
-        let name = format!("trend-{}", trend.characteristic);
-        Ok::<_, AppError>((stats_csv::trend(&trend)?, name))
-    }
-    .await;
-    match result {
-        Ok((body, name)) => csv_file(body, &name),
-        Err(e) => error_page(&page, &state, &e),
-    }
+    download(
+        req,
+        state,
+        |state, org, characteristic, _asked| async move {
+            let trend = load_trend(&state, org, characteristic).await?;
+            let name = format!("trend-{}", trend.characteristic);
+            Ok((stats_csv::trend(&trend)?, name))
+        },
+    )
+    .await
 }
 
 fn csv_file(body: String, name: &str) -> HttpResponse {
@@ -804,6 +794,30 @@ fn csv_file(body: String, name: &str) -> HttpResponse {
 }
 
 async fn csv(req: HttpRequest, state: State, view: View) -> HttpResponse {
+    download(
+        req,
+        state,
+        move |state, org, characteristic, asked| async move {
+            let figures = load(&state, org, characteristic, &asked, view).await?;
+            let kind = match view {
+                View::Completion => "completion",
+                _ => "distribution",
+            };
+            let title = format!("{kind}: {}", figures.characteristic);
+            let name = format!("{kind}-{}-{}", figures.characteristic, asked.by.as_str());
+            Ok((stats_csv::figures(&figures, &title)?, name))
+        },
+    )
+    .await
+}
+
+/// A CSV download for a viewer: the role gate, the organisation and characteristic asked
+/// for, then `make`'s (body, file name), or the error page.
+async fn download<F, Fut>(req: HttpRequest, state: State, make: F) -> HttpResponse
+where
+    F: FnOnce(State, Uuid, String, Asked) -> Fut,
+    Fut: std::future::Future<Output = Result<(String, String), AppError>>,
+{
     let page = Page::of(&req, &state);
     let principal = match viewer(&page, &state) {
         Ok(p) => p,
@@ -815,14 +829,7 @@ async fn csv(req: HttpRequest, state: State, view: View) -> HttpResponse {
         let characteristic = asked.characteristic.clone().ok_or_else(|| {
             AppError::bad_request("characteristic", "required", "name a characteristic")
         })?;
-        let figures = load(&state, org, characteristic, &asked, view).await?;
-        let kind = match view {
-            View::Completion => "completion",
-            _ => "distribution",
-        };
-        let title = format!("{kind}: {}", figures.characteristic);
-        let name = format!("{kind}-{}-{}", figures.characteristic, asked.by.as_str());
-        Ok::<_, AppError>((stats_csv::figures(&figures, &title)?, name))
+        make(state.clone(), org, characteristic, asked).await
     }
     .await;
     match result {
