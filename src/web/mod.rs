@@ -31,6 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/sign-in", web::get().to(signin::show))
         .route("/sign-in", web::post().to(signin::submit))
         .route("/sign-out", web::post().to(signin::sign_out))
+        .route("/signed-out", web::get().to(signin::signed_out))
         .route("/sign-in/idp", web::get().to(oidc::start))
         .route(oidc::CALLBACK_PATH, web::get().to(oidc::callback))
         .route("/language", web::get().to(switch_language))

@@ -145,11 +145,26 @@ pub async fn privacy(req: HttpRequest, state: State) -> HttpResponse {
         state,
         consent::get(&state.db, principal, page.request_id.clone()).await
     );
-    privacy_page(&page, &state, &view)
+    privacy_page(&page, &state, &view, None)
 }
 
-fn privacy_page(page: &Page, state: &State, view: &ConsentsView) -> HttpResponse {
+/// The notice and the consent form; `error` (an i18n key) when the last choice was refused,
+/// shown in the summary and beside the tick boxes.
+fn privacy_page(
+    page: &Page,
+    state: &State,
+    view: &ConsentsView,
+    error: Option<&'static str>,
+) -> HttpResponse {
     let lang = page.lang;
+    let summary: Vec<(String, String)> = error
+        .map(|k| {
+            vec![(
+                "purpose-equality_monitoring".to_owned(),
+                lang.t(k).to_owned(),
+            )]
+        })
+        .unwrap_or_default();
     let t = |k| lang.t(k);
     let notice = match lang {
         super::i18n::Lang::Cy if !view.notice.text_cy.trim().is_empty() => &view.notice.text_cy,
@@ -171,6 +186,7 @@ fn privacy_page(page: &Page, state: &State, view: &ConsentsView) -> HttpResponse
         (back_link(lang, "/"))
         div class="govuk-grid-row" {
             div class="govuk-grid-column-two-thirds" {
+                (error_summary(lang, &summary))
                 h1 class="govuk-heading-l" { (t("privacy")) }
                 @for para in notice.split("\n\n") {
                     p class="govuk-body" { (para) }
@@ -180,12 +196,18 @@ fn privacy_page(page: &Page, state: &State, view: &ConsentsView) -> HttpResponse
                 form method="post" action="/declare/privacy" novalidate {
                     (csrf_field(page, state))
                     input type="hidden" name="notice_version" value=(view.notice.version);
-                    div class="govuk-form-group" {
-                        fieldset class="govuk-fieldset" aria-describedby="consent-hint" {
+                    div class={ "govuk-form-group" @if error.is_some() { " govuk-form-group--error" } } {
+                        fieldset class="govuk-fieldset"
+                            aria-describedby={ "consent-hint" @if error.is_some() { " consent-error" } } {
                             legend class="govuk-fieldset__legend govuk-fieldset__legend--m" {
                                 h2 class="govuk-fieldset__heading" { (t("consent_q")) }
                             }
                             div id="consent-hint" class="govuk-hint" { (t("consent_hint")) }
+                            @if let Some(k) = error {
+                                p id="consent-error" class="govuk-error-message" {
+                                    span class="govuk-visually-hidden" { (t("problem")) ": " } (t(k))
+                                }
+                            }
                             div class="govuk-checkboxes" data-module="govuk-checkboxes" {
                                 @for (purpose, label, hint) in purposes {
                                     @let id = format!("purpose-{}", purpose.as_str());
@@ -205,10 +227,15 @@ fn privacy_page(page: &Page, state: &State, view: &ConsentsView) -> HttpResponse
             }
         }
     };
+    let status = if error.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::OK
+    };
     respond(
         page,
-        StatusCode::OK,
-        layout(page, state, t("privacy"), false, body),
+        status,
+        layout(page, state, t("privacy"), error.is_some(), body),
     )
 }
 
@@ -262,18 +289,27 @@ pub async fn submit_privacy(req: HttpRequest, state: State, body: web::Bytes) ->
         notice_version,
         purposes,
     };
-    let view = try_page!(
-        page,
-        state,
-        consent::update(
-            &state.db,
-            state.sealer.clone(),
-            principal,
-            page.request_id.clone(),
-            change
-        )
-        .await
-    );
+    let updated = consent::update(
+        &state.db,
+        state.sealer.clone(),
+        principal,
+        page.request_id.clone(),
+        change,
+    )
+    .await;
+    let view = match updated {
+        Ok(view) => view,
+        // The notice changed while the page was open (or the choice was refused): the form
+        // again, at the current notice, with the reason in the page's language (the service's
+        // own message is English, for the API).
+        Err(AppError::Conflict(_)) => {
+            return privacy_page(&page, &state, &current, Some("err_consent_stale"));
+        }
+        Err(AppError::Validation(_)) => {
+            return privacy_page(&page, &state, &current, Some("err_invalid"));
+        }
+        Err(e) => return error_page(&page, &state, &e),
+    };
     if view.may_declare {
         redirect(&page, "/declare/answers")
     } else {
@@ -526,19 +562,34 @@ pub async fn save(req: HttpRequest, state: State, body: web::Bytes) -> HttpRespo
             check_page(&page, &state, &catalogue, &answers, now.version, Some(()))
         }
         Err(AppError::Validation(problems)) => {
-            // Each problem beside its characteristic (`answers.<code>...`); the service's
-            // message is in English, so the Welsh page leads with the question's own words.
-            let errors: Vec<(String, String)> = problems
-                .iter()
-                .filter_map(|p| {
-                    let code = p.field.strip_prefix("answers.")?.split('.').next()?;
-                    let c = catalogue.characteristic(code)?;
-                    Some((
-                        code.to_owned(),
-                        format!("{}: {}", page.lang.pick(&c.label), p.message),
-                    ))
-                })
-                .collect();
+            // Each problem beside its characteristic (`answers.<code>...`), in the page's
+            // language from the problem's machine code (the service's message is English,
+            // for the API), after the question's own words.
+            let mut errors: Vec<(String, String)> = Vec::new();
+            for p in &problems {
+                let Some(code) = p
+                    .field
+                    .strip_prefix("answers.")
+                    .and_then(|f| f.split('.').next())
+                else {
+                    continue;
+                };
+                let Some(c) = catalogue.characteristic(code) else {
+                    continue;
+                };
+                // One message per question: the first problem found with it.
+                if errors.iter().any(|(e, _)| e == code) {
+                    continue;
+                }
+                errors.push((
+                    code.to_owned(),
+                    format!(
+                        "{}: {}",
+                        page.lang.pick(&c.label),
+                        page.lang.field_error(&p.code)
+                    ),
+                ));
+            }
             form_page(
                 &page,
                 &state,

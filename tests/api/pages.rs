@@ -331,3 +331,84 @@ on_both_backends! {
         assert_eq!(status, 403, "HR reads no figures here");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_answers_and_a_stale_consent_are_explained_in_welsh_on_the_welsh_pages() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let org = app.create_org("north").await;
+    let (login, _) = app.create_employee_account(org.id, "alice").await;
+    let mut jar = sign_in(&app, &login.username, &login.password).await;
+    jar.0.insert("declare_lang".into(), "cy".into());
+    let (_, _, html) = get(&app, &mut jar, "/declare/privacy").await;
+    let csrf = csrf_of(&html);
+
+    // Consent given against a notice older than the current one: the form again, in Welsh.
+    let (status, _, html) = post(
+        &app,
+        &mut jar,
+        "/declare/privacy",
+        &[
+            ("csrf", &csrf),
+            ("notice_version", "0"),
+            ("purpose", "equality_monitoring"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(html.contains("govuk-error-summary"), "{html}");
+    assert!(
+        html.contains("Mae’r hysbysiad preifatrwydd wedi newid"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"consent-error\""), "{html}");
+    let (status, _, _) = post(
+        &app,
+        &mut jar,
+        "/declare/privacy",
+        &[
+            ("csrf", &csrf),
+            ("notice_version", "1"),
+            ("purpose", "equality_monitoring"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+
+    // Answers the service refuses (an option that does not exist, a detail list not asked
+    // under the answer given): each message in Welsh, from the problem's code, never the
+    // service's English.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("version", "0"),
+        ("a.disability", "maybe"),
+        ("a.sex", "prefer_not_to_say"),
+    ];
+    let (status, _, html) = post(&app, &mut jar, "/declare/save", &form).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("<html lang=\"cy\""), "{html}");
+    assert!(html.contains("govuk-error-summary"), "{html}");
+    assert!(
+        html.contains("Dewiswch un o’r opsiynau a ddangosir"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"#c-disability\""), "{html}");
+    assert!(
+        !html.contains("is not an option"),
+        "no English from the service: {html}"
+    );
+    // The API's problem+json stays English.
+    let token = app.login(&login).await;
+    let r = app
+        .authed(Method::PUT, "/v1/me/declaration", &token)
+        .header("if-match", "\"v0\"")
+        .json(&serde_json::json!({"answers": {"disability": {"gateway": "maybe"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let problem: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        problem.to_string().contains("is not an option"),
+        "{problem}"
+    );
+}
