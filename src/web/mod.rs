@@ -67,12 +67,27 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
                        font-src 'self'; connect-src 'self'; form-action 'self'; \
                        frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
+/// [`CSP`], with the identity provider's origin added to `form-action` when signing out
+/// redirects there: browsers apply `form-action` to the redirects that follow a form's POST,
+/// so without it the sign-out form could not end the session at the provider (decision 0029).
+pub fn csp(page: &Page) -> std::borrow::Cow<'static, str> {
+    match &page.sign_out_origin {
+        Some(origin) => CSP
+            .replace(
+                "form-action 'self'",
+                &format!("form-action 'self' {origin}"),
+            )
+            .into(),
+        None => CSP.into(),
+    }
+}
+
 /// A page: HTML with the pages' security headers and any cookie the session must set.
 pub fn html(page: &Page, status: StatusCode, body: Markup) -> HttpResponse {
     let mut response = HttpResponse::build(status);
     response
         .content_type("text/html; charset=utf-8")
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CONTENT_SECURITY_POLICY, csp(page).as_ref()))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .insert_header((header::REFERRER_POLICY, "same-origin"))
         .insert_header((

@@ -248,14 +248,7 @@ async fn finish(req: &HttpRequest, state: &AppState) -> Result<String, Refusal> 
 /// only.
 pub fn end_session_url(req: &HttpRequest, page: &Page, state: &AppState) -> Option<String> {
     let client = state.config.idp_client.as_ref()?;
-    let external = state.auth.external.as_ref()?;
-    // A Declare-account session has nothing to end at the provider.
-    let principal = page.principal.as_ref()?;
-    if principal.kind != crate::auth::PrincipalKind::External {
-        return None;
-    }
-    let discovery = external.keys.discovery()?;
-    let mut target = check_fetch_url(discovery.end_session_endpoint.as_deref()?).ok()?;
+    let mut target = end_session_endpoint(page, state)?;
     let callback = redirect_uri(req, page, client.redirect_uri.as_deref());
     let back = match callback.strip_suffix(CALLBACK_PATH) {
         Some(origin) => format!("{origin}{SIGNED_OUT_PATH}"),
@@ -272,6 +265,25 @@ pub fn end_session_url(req: &HttpRequest, page: &Page, state: &AppState) -> Opti
         .append_pair("client_id", &client.client_id)
         .append_pair("post_logout_redirect_uri", &back);
     Some(target.to_string())
+}
+
+/// The provider's `end_session_endpoint`, when this page's session came from the provider
+/// (a Declare-account session has nothing to end there) and the provider names one.
+fn end_session_endpoint(page: &Page, state: &AppState) -> Option<reqwest::Url> {
+    state.config.idp_client.as_ref()?;
+    let external = state.auth.external.as_ref()?;
+    let principal = page.principal.as_ref()?;
+    if principal.kind != crate::auth::PrincipalKind::External {
+        return None;
+    }
+    let discovery = external.keys.discovery()?;
+    check_fetch_url(discovery.end_session_endpoint.as_deref()?).ok()
+}
+
+/// The origin of [`end_session_endpoint`], for the CSP's `form-action`.
+pub fn end_session_origin(page: &Page, state: &AppState) -> Option<String> {
+    let origin = end_session_endpoint(page, state)?.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
 /// The refusal page, logged and audited like a refused login (the reason only).

@@ -438,9 +438,14 @@ on_both_backends! {
         provider.state.lock().unwrap().end_session = true;
         let (_probe, app) = declare_trusting(&provider, backend).await;
         let mut jar = signed_in_through_provider(&app).await;
-        let (_, _, html) = visit(&app, &mut jar, &app.url("/declare/privacy")).await;
+        let (_, headers, html) = visit(&app, &mut jar, &app.url("/declare/privacy")).await;
         let csrf = csrf_of(&html);
         let session = jar.0["declare_session"].clone();
+        // Browsers hold a form's redirects to `form-action`: the provider is let in, for this
+        // session's pages only.
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains(&format!("form-action 'self' {};", provider.base)), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
 
         let (status, headers, _) = submit(&app, &mut jar, "/sign-out", &[("csrf", &csrf)]).await;
         assert_eq!(status, 303);
@@ -453,9 +458,11 @@ on_both_backends! {
         assert!(!q.contains_key("id_token_hint") && !to.contains(&session), "{to}");
         assert!(!jar.0.contains_key("declare_session"), "the local session is gone first");
 
-        // Back from the provider: a page saying so, signed out.
+        // Back from the provider: a page saying so, signed out (and the CSP back to 'self').
         let (status, headers, html) = visit(&app, &mut jar, &app.url("/signed-out")).await;
         assert_eq!(status, 200);
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("form-action 'self';"), "{csp}");
         assert!(html.contains("You have signed out"), "{html}");
         assert_eq!(headers["cache-control"], "no-store");
         let (status, headers, _) = visit(&app, &mut jar, &app.url("/declare/privacy")).await;
@@ -467,8 +474,10 @@ on_both_backends! {
         let provider = Provider::start();
         let (_probe, app) = declare_trusting(&provider, backend).await;
         let mut jar = signed_in_through_provider(&app).await;
-        let (_, _, html) = visit(&app, &mut jar, &app.url("/declare/privacy")).await;
+        let (_, headers, html) = visit(&app, &mut jar, &app.url("/declare/privacy")).await;
         let csrf = csrf_of(&html);
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("form-action 'self';"), "{csp}");
         let (status, headers, _) = submit(&app, &mut jar, "/sign-out", &[("csrf", &csrf)]).await;
         assert_eq!(status, 303);
         assert_eq!(headers[LOCATION], "/sign-in");
