@@ -179,6 +179,8 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("csrf_lead", "Nothing was saved. Go back, reload the page and try again.", "Ni chafodd dim ei gadw. Ewch yn ôl, ail-lwythwch y dudalen a rhowch gynnig arall arni."),
     ("not_found", "Page not found", "Heb ddod o hyd i’r dudalen"),
     ("held", "Your answers were given under another sign-in. Sign in as that identity to see or change them.", "Rhoddwyd eich atebion o dan fewngofnodi arall. Mewngofnodwch fel yr hunaniaeth honno i’w gweld neu eu newid."),
+    ("one_at_a_time", "Answer one question at a time instead", "Ateb un cwestiwn ar y tro yn lle hynny"),
+    ("step_of", "Question {n} of {total}", "Cwestiwn {n} o {total}"),
     ("signed_out_title", "You have signed out", "Rydych wedi allgofnodi"),
     ("signed_out_lead", "You have signed out of Declare and of your force’s account.", "Rydych wedi allgofnodi o Datgan ac o gyfrif eich heddlu."),
     ("sign_in_again", "Sign in again", "Mewngofnodi eto"),

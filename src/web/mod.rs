@@ -41,6 +41,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/declare/privacy", web::post().to(staff::submit_privacy))
         .route("/declare/answers", web::get().to(staff::answers))
         .route("/declare/answers", web::post().to(staff::edit_answers))
+        .route("/declare/steps", web::get().to(staff::steps))
+        .route("/declare/steps", web::post().to(staff::submit_step))
         .route("/declare/check", web::post().to(staff::check))
         .route("/declare/save", web::post().to(staff::save))
         .route("/declare/saved", web::get().to(staff::saved))

@@ -401,6 +401,9 @@ fn form_page(
                 (error_summary(lang, &summary))
                 h1 class="govuk-heading-l" { (t("form_title")) }
                 p class="govuk-body" { (t("form_lead")) }
+                p class="govuk-body" {
+                    a class="govuk-link" href="/declare/steps" { (t("one_at_a_time")) }
+                }
                 form method="post" action="/declare/check" novalidate {
                     (csrf_field(page, state))
                     input type="hidden" name="version" value=(version);
@@ -417,6 +420,118 @@ fn form_page(
         page,
         status,
         layout(page, state, t("form_title"), !errors.is_empty(), body),
+    )
+}
+
+/// `GET /declare/steps`: the same form one question per page (the GOV.UK pattern), starting
+/// at the first question with what is saved. Answers travel between steps as hidden fields in
+/// POSTed forms, as they do to "check your answers": never in a URL, nothing stored before
+/// the save.
+pub async fn steps(req: HttpRequest, state: State) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let principal = signed_in!(page, state);
+    let consents = try_page!(
+        page,
+        state,
+        consent::get(&state.db, principal.clone(), page.request_id.clone()).await
+    );
+    if !consents.may_declare {
+        return redirect(&page, "/declare/privacy");
+    }
+    let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
+    let view = try_page!(
+        page,
+        state,
+        service::read(
+            &state.db,
+            state.sealer.clone(),
+            principal,
+            page.request_id.clone()
+        )
+        .await
+    );
+    step_page(&page, &state, &catalogue, &view.answers, view.version, 0)
+}
+
+/// `POST /declare/steps`: the answer to question `step` (with the others as hidden fields),
+/// then the next question (`go=next`), the one before (`go=back`), or after the last, check
+/// your answers.
+pub async fn submit_step(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let principal = signed_in!(page, state);
+    let fields = match checked_form(&req, &page, &state, &body) {
+        Ok(fields) => fields,
+        Err(refused) => return *refused,
+    };
+    let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
+    let answers = form::answers_from(&catalogue, &fields);
+    let version = version_of(&fields);
+    let count = catalogue.characteristics.len();
+    let step = field(&fields, "step")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(count.saturating_sub(1));
+    match field(&fields, "go") {
+        Some("back") if step == 0 => form_page(
+            &page,
+            &state,
+            &catalogue,
+            &answers,
+            version,
+            &[],
+            StatusCode::OK,
+        ),
+        Some("back") => step_page(&page, &state, &catalogue, &answers, version, step - 1),
+        _ if step + 1 >= count => check_page(&page, &state, &catalogue, &answers, version, None),
+        _ => step_page(&page, &state, &catalogue, &answers, version, step + 1),
+    }
+}
+
+/// Question `step` on its own, every other answer carried as hidden fields.
+fn step_page(
+    page: &Page,
+    state: &State,
+    catalogue: &Catalogue,
+    answers: &AnswerSet,
+    version: i64,
+    step: usize,
+) -> HttpResponse {
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let Some(c) = catalogue.characteristics.get(step) else {
+        return check_page(page, state, catalogue, answers, version, None);
+    };
+    let mut others = answers.clone();
+    others.remove(&c.code);
+    let progress = t("step_of")
+        .replace("{n}", &(step + 1).to_string())
+        .replace("{total}", &catalogue.characteristics.len().to_string());
+    let body = html! {
+        div class="govuk-grid-row" {
+            div class="govuk-grid-column-two-thirds" {
+                span class="govuk-caption-l" { (progress) }
+                h1 class="govuk-heading-l" { (lang.pick(&c.label)) }
+                form method="post" action="/declare/steps" novalidate {
+                    (csrf_field(page, state))
+                    input type="hidden" name="version" value=(version);
+                    input type="hidden" name="step" value=(step);
+                    (form::hidden(&others))
+                    (form::characteristic(lang, c, answers.get(&c.code), None))
+                    div class="govuk-button-group" {
+                        button type="submit" class="govuk-button" data-module="govuk-button"
+                            name="go" value="next" { (t("continue")) }
+                        button type="submit" class="govuk-button govuk-button--secondary"
+                            data-module="govuk-button" name="go" value="back" { (t("back")) }
+                    }
+                }
+            }
+        }
+    };
+    let title = format!("{} – {}", lang.pick(&c.label), t("form_title"));
+    respond(
+        page,
+        StatusCode::OK,
+        layout(page, state, &title, false, body),
     )
 }
 

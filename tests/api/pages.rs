@@ -412,3 +412,123 @@ async fn refused_answers_and_a_stale_consent_are_explained_in_welsh_on_the_welsh
         "{problem}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_question_per_page_carries_answers_in_posted_forms_to_check_your_answers() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let org = app.create_org("north").await;
+    let (login, _) = app.create_employee_account(org.id, "alice").await;
+    let mut jar = sign_in(&app, &login.username, &login.password).await;
+    // Before consent, the steps start at the notice too.
+    let (status, headers, _) = get(&app, &mut jar, "/declare/steps").await;
+    assert_eq!(status, 303);
+    assert_eq!(headers[LOCATION], "/declare/privacy");
+    let (_, _, html) = get(&app, &mut jar, "/declare/privacy").await;
+    let csrf = csrf_of(&html);
+    post(
+        &app,
+        &mut jar,
+        "/declare/privacy",
+        &[
+            ("csrf", &csrf),
+            ("notice_version", "1"),
+            ("purpose", "equality_monitoring"),
+        ],
+    )
+    .await;
+    let (_, _, html) = get(&app, &mut jar, "/declare/answers").await;
+    assert!(
+        html.contains("href=\"/declare/steps\""),
+        "the form offers the steps"
+    );
+
+    // The first question alone: age, and no other question's radios.
+    let (status, _, html) = get(&app, &mut jar, "/declare/steps").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Question 1 of 15"), "{html}");
+    assert!(
+        html.contains("name=\"a.age\"") && !html.contains("name=\"a.disability\""),
+        "{html}"
+    );
+    assert!(html.contains("action=\"/declare/steps\"") && html.contains("name=\"csrf\""));
+
+    // Continue: the answer goes along as a hidden field, the next question is shown.
+    let (status, _, html) = post(
+        &app,
+        &mut jar,
+        "/declare/steps",
+        &[
+            ("csrf", &csrf),
+            ("version", "0"),
+            ("step", "0"),
+            ("go", "next"),
+            ("a.age", "age_26_40"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Question 2 of 15"), "{html}");
+    assert!(
+        html.contains("type=\"hidden\" name=\"a.age\" value=\"age_26_40\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("name=\"a.disability\" type=\"radio\""),
+        "{html}"
+    );
+
+    // Back: the previous question with its answer chosen, the later answer kept.
+    let (_, _, html) = post(
+        &app,
+        &mut jar,
+        "/declare/steps",
+        &[
+            ("csrf", &csrf),
+            ("version", "0"),
+            ("step", "1"),
+            ("go", "back"),
+            ("a.age", "age_26_40"),
+            ("a.disability", "no"),
+        ],
+    )
+    .await;
+    assert!(html.contains("Question 1 of 15"), "{html}");
+    assert!(
+        html.contains("type=\"hidden\" name=\"a.disability\" value=\"no\""),
+        "{html}"
+    );
+    assert!(html.contains("value=\"age_26_40\" checked"), "{html}");
+
+    // After the last question: check your answers, with everything carried.
+    let (status, _, html) = post(
+        &app,
+        &mut jar,
+        "/declare/steps",
+        &[
+            ("csrf", &csrf),
+            ("version", "0"),
+            ("step", "14"),
+            ("go", "next"),
+            ("a.age", "age_26_40"),
+            ("a.disability", "no"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("action=\"/declare/save\""), "{html}");
+    assert!(
+        html.contains("name=\"a.disability\" value=\"no\"")
+            && html.contains("name=\"a.age\" value=\"age_26_40\""),
+        "{html}"
+    );
+
+    // Without the form's token, refused.
+    let (status, _, _) = post(
+        &app,
+        &mut jar,
+        "/declare/steps",
+        &[("step", "0"), ("go", "next")],
+    )
+    .await;
+    assert_eq!(status, 403);
+}
