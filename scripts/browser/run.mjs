@@ -4,7 +4,8 @@
 // in Welsh (a wrong password, then sign in through the provider, consent, the form with a
 // revealed detail list, check answers, a refused answer explained in Welsh, remove one, save,
 // confirmation, a stale save showing the conflict, history, export, withdraw, sign out at the
-// provider), a keyboard-only pass of the form (signed in with a Declare account), the
+// provider), a keyboard-only pass of the form (signed in with a Declare account), the form
+// one question per page with JavaScript off, the
 // dashboard for an EDI viewer (figures equal to the API's, [c] shown), and axe-core on every
 // page in both languages (0 violations, WCAG 2.2 A/AA rules). Screenshots go to target/browser/.
 import { spawn } from 'node:child_process'
@@ -276,6 +277,46 @@ async function keyboardPass (browser, password) {
   await context.close()
 }
 
+async function stepsPass (browser, password) {
+  console.log('one question per page, JavaScript off')
+  const context = await browser.newContext({ javaScriptEnabled: false })
+  const page = await context.newPage()
+  await signIn(page, 'alice', password)
+  await page.goto(`${base}/declare/answers`)
+  await page.click('a[href="/declare/steps"]')
+  check((await page.textContent('.govuk-caption-l')).includes('Question 1 of'), 'the steps start at the first question')
+  check(await page.locator('input[type=radio][name^="a."]').evaluateAll((rs) => new Set(rs.map((r) => r.name)).size) === 1, 'one question per page')
+  await page.check('#age-under_26')
+  await page.click('button[name=go][value=next]')
+  check((await page.textContent('.govuk-caption-l')).includes('Question 2 of'), 'Continue goes to the next question')
+  await page.click('button[name=go][value=back]')
+  check(await page.isChecked('#age-under_26'), 'Back returns with the answer kept')
+  await page.click('button[name=go][value=next]')
+  await page.check('#disability-no')
+  let steps = 0
+  while (await page.locator('button[name=go][value=next]').count() && steps < 30) {
+    await page.click('button[name=go][value=next]')
+    steps++
+  }
+  check(page.url().endsWith('/declare/steps') && !page.url().includes('?'), 'no answers in the URL')
+  check(await page.locator('form[action="/declare/save"]').count() === 1, 'the last Continue leads to check your answers')
+  check((await page.inputValue('input[type=hidden][name="a.age"]')) === 'under_26' && (await page.inputValue('input[type=hidden][name="a.disability"]')) === 'no', 'check your answers holds every step\'s answer')
+  await page.click('form[action="/declare/save"] > button:not([formaction])')
+  check(page.url().endsWith('/declare/saved'), 'saved from the steps with JavaScript off')
+  await context.close()
+  // axe on a step in both languages (axe itself needs JavaScript).
+  for (const lang of ['en', 'cy']) {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    await signIn(page, 'alice', password)
+    if (lang === 'cy') await page.click('a[hreflang="cy"]')
+    await page.goto(`${base}/declare/steps`)
+    await axe(page, `one question per page (${lang})`)
+    await shot(page, `${lang}-04c-step`)
+    await context.close()
+  }
+}
+
 async function dashboard (browser, password) {
   console.log('dashboard (edi_viewer)')
   for (const lang of ['en', 'cy']) {
@@ -347,6 +388,7 @@ try {
   await staffJourney(browser, 'en', password)
   await staffJourney(browser, 'cy', password)
   await keyboardPass(browser, password)
+  await stepsPass(browser, password)
   check(idp.stats.refusals.length === 0, `the test provider refused nothing (${idp.stats.refusals.join('; ')})`)
   await dashboard(browser, password)
   await hrPage(browser, password)
