@@ -1,18 +1,22 @@
 // Declare's browser tests: headless Chromium (the Debian package; no browser download) driven
-// by playwright-core. Starts the built binary on a fresh SQLite database, seeds it, then:
-// the whole staff journey in English and in Welsh (sign in, consent, the form with a revealed
-// detail list, check answers, remove one, save, confirmation, a stale save showing the
-// conflict, history, export, withdraw), a keyboard-only pass of the form, the dashboard for an
-// EDI viewer (figures, trend and a clicked unit's figures equal to the API's, [c] shown), HR's
-// list filtered by unit, and axe-core on every page in both
-// languages (0 violations, WCAG 2.2 A/AA rules). Screenshots go to target/browser/.
+// by playwright-core. Starts a local OpenID Connect provider (idp.mjs) and the built binary on
+// a fresh SQLite database trusting it, seeds it, then: the whole staff journey in English and
+// in Welsh (a wrong password, then sign in through the provider, consent, the form with a
+// revealed detail list, check answers, a refused answer explained in Welsh, remove one, save,
+// confirmation, a stale save showing the conflict, history, export, withdraw, sign out at the
+// provider), a keyboard-only pass of the form (signed in with a Declare account), the form
+// one question per page with JavaScript off, the dashboard for an EDI viewer (figures, trend
+// and a clicked unit's figures equal to the API's, [c] shown), HR's list filtered by unit, and
+// axe-core on every page in both languages (0 violations, WCAG 2.2 A/AA rules). Screenshots
+// go to target/browser/.
 import { spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createRequire } from 'node:module'
 import { chromium } from 'playwright-core'
-import { seed } from './seed.mjs'
+import { createOrg, seed } from './seed.mjs'
+import { startIdp } from './idp.mjs'
 
 const require = createRequire(import.meta.url)
 const root = resolve(new URL('../..', import.meta.url).pathname)
@@ -32,6 +36,27 @@ const env = {
 for (const name of Object.keys(env)) {
   if (name.startsWith('DECLARE_') && !['DECLARE_LISTEN', 'DECLARE_DATA_DIR', 'DECLARE_LOG_LEVEL'].includes(name)) delete env[name]
 }
+// The CLI (seeding) runs without single sign-on; the service with it, against the local
+// provider in idp.mjs. Employee E14's record carries the provider's subject (seed.mjs).
+const cliEnv = { ...env }
+const subject = 'force-subject-e14'
+const clientId = 'declare-browser-tests'
+const idp = await startIdp({
+  clientId,
+  clientSecret: 'browser-tests-client-secret',
+  redirectUri: `${base}/sign-in/idp/callback`,
+  postLogoutRedirectUri: `${base}/signed-out`,
+  subject
+})
+Object.assign(env, {
+  DECLARE_IDP_ISSUER: idp.issuer,
+  DECLARE_IDP_AUDIENCE: clientId,
+  DECLARE_IDP_DISCOVERY_URL: `${idp.issuer}/.well-known/openid-configuration`,
+  DECLARE_IDP_ORGANISATION: 'demo',
+  DECLARE_IDP_CLIENT_ID: clientId,
+  DECLARE_IDP_CLIENT_SECRET: 'browser-tests-client-secret',
+  DECLARE_IDP_REDIRECT_URI: `${base}/sign-in/idp/callback`
+})
 
 let failures = 0
 const check = (ok, message) => {
@@ -97,8 +122,11 @@ async function staffJourney (browser, lang, password) {
   await page.click('form[action="/sign-in"] button')
   check(await page.isVisible('.govuk-error-summary'), 'a wrong password shows the error summary')
   await axe(page, `sign in error (${lang})`)
-  await page.fill('#password', password)
-  await page.click('form[action="/sign-in"] button')
+  // Then in through the force's identity provider (idp.mjs) as the person linked to E14.
+  const before = idp.stats.tokens
+  await page.click('a[href="/sign-in/idp"]')
+  await page.waitForURL(`${base}/`)
+  check(idp.stats.tokens === before + 1, 'signed in through the test OIDC provider (code exchanged once, PKCE checked)')
   const cookies = await context.cookies()
   const session = cookies.find((c) => c.name === 'declare_session')
   check(session && session.httpOnly && session.sameSite === 'Lax', 'session cookie is HttpOnly and SameSite=Lax')
@@ -135,6 +163,21 @@ async function staffJourney (browser, lang, password) {
   // Check your answers: blank and 'Prefer not to say' look different; remove one.
   await axe(page, `check answers (${lang})`)
   await shot(page, `${lang}-05-check`)
+  if (lang === 'cy') {
+    // An answer the service refuses (an option the catalogue does not have, as a stale or
+    // forged form would send): the form again, every message in Welsh.
+    await page.evaluate(() => { document.querySelector('input[type=hidden][name="a.disability"]').value = 'maybe' })
+    await page.click('form[action="/declare/save"] > button:not([formaction])')
+    check(await page.isVisible('.govuk-error-summary'), 'a refused answer shows the error summary')
+    const summary = (await page.textContent('.govuk-error-summary')).replace(/\s+/g, ' ').trim()
+    check(summary.includes('Dewiswch un o’r opsiynau a ddangosir') && !summary.includes('is not an option'), `the error summary is in Welsh (${summary})`)
+    check((await page.textContent('#disability-error')).includes('Dewiswch un o’r opsiynau'), 'the inline message is in Welsh')
+    await axe(page, 'form with errors (cy)')
+    await shot(page, 'cy-04b-form-errors')
+    await page.check('#disability-yes')
+    await page.selectOption('#disability-day_to_day_impact', { index: 1 })
+    await page.click('form[action="/declare/check"] > button[type=submit]')
+  }
   const blanks = await page.locator('.app-blank').count()
   check(blanks > 0, 'blank answers are shown as blank, apart from prefer not to say')
   await page.click('button[name=remove][value=age]')
@@ -187,8 +230,15 @@ async function staffJourney (browser, lang, password) {
   const headers = (await page.goto(`${base}/declare/answers`)).headers()
   check(headers['content-security-policy']?.includes("frame-ancestors 'none'") && !headers['content-security-policy'].includes('unsafe-inline'), 'CSP forbids framing and inline script')
   check(headers['cache-control'] === 'no-store', 'pages with personal data are not stored')
+  const logouts = idp.stats.logouts
   await signOut(page)
-  check(page.url().endsWith('/sign-in'), 'sign out returns to sign in')
+  await page.waitForURL(`${base}/signed-out`, { timeout: 5000 }).catch(() => {})
+  check(idp.stats.logouts === logouts + 1, 'signing out ends the session at the provider too')
+  check(page.url() === `${base}/signed-out`, 'the provider sends the browser back to the signed-out page')
+  check(!(await context.cookies()).some((c) => c.name === 'declare_session'), 'the session cookie is gone')
+  await axe(page, `signed out (${lang})`)
+  await page.goto(`${base}/declare/answers`)
+  check(page.url().endsWith('/sign-in'), 'signed out: the form asks to sign in again')
   await context.close()
 }
 
@@ -226,6 +276,46 @@ async function keyboardPass (browser, password) {
   await page.waitForURL('**/declare/saved')
   check(true, 'saved with the keyboard alone')
   await context.close()
+}
+
+async function stepsPass (browser, password) {
+  console.log('one question per page, JavaScript off')
+  const context = await browser.newContext({ javaScriptEnabled: false })
+  const page = await context.newPage()
+  await signIn(page, 'alice', password)
+  await page.goto(`${base}/declare/answers`)
+  await page.click('a[href="/declare/steps"]')
+  check((await page.textContent('.govuk-caption-l')).includes('Question 1 of'), 'the steps start at the first question')
+  check(await page.locator('input[type=radio][name^="a."]').evaluateAll((rs) => new Set(rs.map((r) => r.name)).size) === 1, 'one question per page')
+  await page.check('#age-under_26')
+  await page.click('button[name=go][value=next]')
+  check((await page.textContent('.govuk-caption-l')).includes('Question 2 of'), 'Continue goes to the next question')
+  await page.click('button[name=go][value=back]')
+  check(await page.isChecked('#age-under_26'), 'Back returns with the answer kept')
+  await page.click('button[name=go][value=next]')
+  await page.check('#disability-no')
+  let steps = 0
+  while (await page.locator('button[name=go][value=next]').count() && steps < 30) {
+    await page.click('button[name=go][value=next]')
+    steps++
+  }
+  check(page.url().endsWith('/declare/steps') && !page.url().includes('?'), 'no answers in the URL')
+  check(await page.locator('form[action="/declare/save"]').count() === 1, 'the last Continue leads to check your answers')
+  check((await page.inputValue('input[type=hidden][name="a.age"]')) === 'under_26' && (await page.inputValue('input[type=hidden][name="a.disability"]')) === 'no', 'check your answers holds every step\'s answer')
+  await page.click('form[action="/declare/save"] > button:not([formaction])')
+  check(page.url().endsWith('/declare/saved'), 'saved from the steps with JavaScript off')
+  await context.close()
+  // axe on a step in both languages (axe itself needs JavaScript).
+  for (const lang of ['en', 'cy']) {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    await signIn(page, 'alice', password)
+    if (lang === 'cy') await page.click('a[hreflang="cy"]')
+    await page.goto(`${base}/declare/steps`)
+    await axe(page, `one question per page (${lang})`)
+    await shot(page, `${lang}-04c-step`)
+    await context.close()
+  }
 }
 
 async function dashboard (browser, password) {
@@ -333,11 +423,12 @@ async function hrPage (browser, password) {
   }
 }
 
+createOrg({ bin, env: cliEnv })
 const server = spawn(bin, ['serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] })
 let browser
 try {
   await waitForServer()
-  const { password } = await seed({ base, bin, env })
+  const { password } = await seed({ base, bin, env: cliEnv, subject })
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -346,6 +437,8 @@ try {
   await staffJourney(browser, 'en', password)
   await staffJourney(browser, 'cy', password)
   await keyboardPass(browser, password)
+  await stepsPass(browser, password)
+  check(idp.stats.refusals.length === 0, `the test provider refused nothing (${idp.stats.refusals.join('; ')})`)
   await dashboard(browser, password)
   await hrPage(browser, password)
 } catch (e) {
@@ -354,6 +447,7 @@ try {
 } finally {
   await browser?.close()
   server.kill('SIGTERM')
+  await idp.close()
   rmSync(dataDir, { recursive: true, force: true })
 }
 // `--readme`: the README's two screenshots are copied from this run.

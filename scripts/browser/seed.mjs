@@ -1,14 +1,20 @@
 // Seeds a fresh Declare (already running at BASE, data in DATA_DIR) with a small force: a
 // structure, 40 employees, an employee account for the journey (alice), declarations from
 // twelve colleagues (so the figures have something to show) and an EDI viewer (board).
-// Accounts are made with the CLI, as an operator would; everything else through the API.
+// Accounts are made with the CLI, as an operator would; everything else through the API. The
+// organisation is made before the service starts (its single sign-on names it), with
+// `createOrg`. A record takes one login, so the person signing in through the test identity
+// provider is another employee, E14, linked by the provider's subject (`external_subject`).
 import { execFileSync } from 'node:child_process'
 
 const password = 'correct-horse-battery-staple'
 
-export async function seed ({ base, bin, env }) {
+export function createOrg ({ bin, env }) {
+  execFileSync(bin, ['admin', 'create-org', '--code', 'demo', '--name', 'Demo Police'], { env, encoding: 'utf8' })
+}
+
+export async function seed ({ base, bin, env, subject }) {
   const cli = (args, input) => execFileSync(bin, args, { env, input, encoding: 'utf8' })
-  cli(['admin', 'create-org', '--code', 'demo', '--name', 'Demo Police'])
   cli(['admin', 'create-account', '--username', 'hradmin', '--org', 'demo', '--role', 'hr_admin', '--password-stdin'], password + '\n')
   cli(['admin', 'create-account', '--username', 'board', '--org', 'demo', '--role', 'edi_viewer', '--password-stdin'], password + '\n')
 
@@ -45,7 +51,7 @@ export async function seed ({ base, bin, env }) {
   const rows = ['employee_number,external_subject,org_unit,staff_type,rank,fte,start_date,leave_date']
   for (let i = 1; i <= 40; i++) {
     const unit = i % 2 ? (i % 4 === 1 ? 'north-a' : 'north') : 'south'
-    rows.push(`E${i},,${unit},${i % 3 ? 'police_officer' : 'police_staff'},,1,2020-01-01,`)
+    rows.push(`E${i},${i === 14 ? subject : ''},${unit},${i % 3 ? 'police_officer' : 'police_staff'},,1,2020-01-01,`)
   }
   await api(hr, 'POST', '/v1/sync/employees?mode=full', rows.join('\n') + '\n', { 'content-type': 'text/csv' })
   const employees = await api(hr, 'GET', '/v1/employees?limit=100')

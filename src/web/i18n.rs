@@ -35,6 +35,29 @@ impl Lang {
         }
     }
 
+    /// The page's words for a service validation problem, by its machine code (`FieldError`
+    /// `code`, stable for clients): the service's own `message` is English for the API's
+    /// problem+json, so the pages never show it.
+    pub fn field_error(self, code: &str) -> &'static str {
+        use crate::domain::catalogue::codes;
+        let key = match code {
+            codes::UNKNOWN_OPTION
+            | codes::RETIRED_OPTION
+            | codes::UNKNOWN_LIST
+            | codes::UNKNOWN_CHARACTERISTIC => "err_unknown_option",
+            codes::CONDITION_NOT_MET => "err_condition_not_met",
+            codes::EMPTY_SELECTION => "err_empty_selection",
+            codes::SINGLE_SELECT_MULTIPLE => "err_single_select",
+            codes::TOO_MANY_SELECTIONS => "err_too_many",
+            codes::DUPLICATE_SELECTION => "err_duplicate",
+            codes::OTHER_TEXT_NOT_ALLOWED => "err_other_text_not_allowed",
+            codes::OTHER_TEXT_TOO_LONG => "err_other_text_too_long",
+            codes::OTHER_TEXT_EMPTY => "err_other_text_empty",
+            _ => "err_invalid",
+        };
+        self.t(key)
+    }
+
     /// The page text for `key` in this language.
     pub fn t(self, key: &'static str) -> &'static str {
         match TEXT.iter().find(|(k, _, _)| *k == key) {
@@ -175,6 +198,22 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("csrf_lead", "Nothing was saved. Go back, reload the page and try again.", "Ni chafodd dim ei gadw. Ewch yn ôl, ail-lwythwch y dudalen a rhowch gynnig arall arni."),
     ("not_found", "Page not found", "Heb ddod o hyd i’r dudalen"),
     ("held", "Your answers were given under another sign-in. Sign in as that identity to see or change them.", "Rhoddwyd eich atebion o dan fewngofnodi arall. Mewngofnodwch fel yr hunaniaeth honno i’w gweld neu eu newid."),
+    ("one_at_a_time", "Answer one question at a time instead", "Ateb un cwestiwn ar y tro yn lle hynny"),
+    ("step_of", "Question {n} of {total}", "Cwestiwn {n} o {total}"),
+    ("signed_out_title", "You have signed out", "Rydych wedi allgofnodi"),
+    ("signed_out_lead", "You have signed out of Declare and of your force’s account.", "Rydych wedi allgofnodi o Datgan ac o gyfrif eich heddlu."),
+    ("sign_in_again", "Sign in again", "Mewngofnodi eto"),
+    ("err_unknown_option", "Select one of the options shown", "Dewiswch un o’r opsiynau a ddangosir"),
+    ("err_condition_not_met", "This part is not asked with the answer you chose: change the answer or clear this part", "Ni ofynnir y rhan hon gyda’r ateb a ddewisoch: newidiwch yr ateb neu cliriwch y rhan hon"),
+    ("err_empty_selection", "Select at least one option", "Dewiswch o leiaf un opsiwn"),
+    ("err_single_select", "Select only one option", "Dewiswch un opsiwn yn unig"),
+    ("err_too_many", "You have selected too many options", "Rydych wedi dewis gormod o opsiynau"),
+    ("err_duplicate", "An option is selected more than once", "Mae opsiwn wedi’i ddewis fwy nag unwaith"),
+    ("err_other_text_not_allowed", "Only describe in your own words when you select ‘Other’", "Dim ond pan fyddwch yn dewis ‘Arall’ y dylech ddisgrifio yn eich geiriau eich hun"),
+    ("err_other_text_too_long", "Your description is too long: shorten it", "Mae eich disgrifiad yn rhy hir: byrhewch ef"),
+    ("err_other_text_empty", "Enter a description, or clear it", "Rhowch ddisgrifiad, neu cliriwch ef"),
+    ("err_invalid", "Check this answer", "Gwiriwch yr ateb hwn"),
+    ("err_consent_stale", "The privacy notice has changed since you opened this page: read it again and choose again", "Mae’r hysbysiad preifatrwydd wedi newid ers i chi agor y dudalen hon: darllenwch ef eto a dewiswch eto"),
 ];
 
 #[cfg(test)]

@@ -56,6 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/sign-in", web::get().to(signin::show))
         .route("/sign-in", web::post().to(signin::submit))
         .route("/sign-out", web::post().to(signin::sign_out))
+        .route("/signed-out", web::get().to(signin::signed_out))
         .route("/sign-in/idp", web::get().to(oidc::start))
         .route(oidc::CALLBACK_PATH, web::get().to(oidc::callback))
         .route("/language", web::get().to(switch_language))
@@ -65,6 +66,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/declare/privacy", web::post().to(staff::submit_privacy))
         .route("/declare/answers", web::get().to(staff::answers))
         .route("/declare/answers", web::post().to(staff::edit_answers))
+        .route("/declare/steps", web::get().to(staff::steps))
+        .route("/declare/steps", web::post().to(staff::submit_step))
         .route("/declare/check", web::post().to(staff::check))
         .route("/declare/save", web::post().to(staff::save))
         .route("/declare/saved", web::get().to(staff::saved))
@@ -92,12 +95,27 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
                        font-src 'self'; connect-src 'self'; form-action 'self'; \
                        frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
+/// [`CSP`], with the identity provider's origin added to `form-action` when signing out
+/// redirects there: browsers apply `form-action` to the redirects that follow a form's POST,
+/// so without it the sign-out form could not end the session at the provider (decision 0029).
+pub fn csp(page: &Page) -> std::borrow::Cow<'static, str> {
+    match &page.sign_out_origin {
+        Some(origin) => CSP
+            .replace(
+                "form-action 'self'",
+                &format!("form-action 'self' {origin}"),
+            )
+            .into(),
+        None => CSP.into(),
+    }
+}
+
 /// A page: HTML with the pages' security headers and any cookie the session must set.
 pub fn html(page: &Page, status: StatusCode, body: Markup) -> HttpResponse {
     let mut response = HttpResponse::build(status);
     response
         .content_type("text/html; charset=utf-8")
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CONTENT_SECURITY_POLICY, csp(page).as_ref()))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .insert_header((header::REFERRER_POLICY, "same-origin"))
         .insert_header((

@@ -37,6 +37,8 @@ pub const FLOW_COOKIE: &str = "declare_oidc";
 const FLOW_SECONDS: i64 = 600;
 const TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
 pub const CALLBACK_PATH: &str = "/sign-in/idp/callback";
+/// Where the provider sends the browser back after signing out there.
+pub const SIGNED_OUT_PATH: &str = "/signed-out";
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -236,6 +238,52 @@ async fn finish(req: &HttpRequest, state: &AppState) -> Result<String, Refusal> 
         return Err(("bad_nonce", StatusCode::BAD_GATEWAY));
     }
     Ok(tokens.id_token)
+}
+
+/// Where signing out sends the browser when this session came from the provider and the
+/// provider ends sessions (`end_session_endpoint`): that endpoint with `client_id` and
+/// `post_logout_redirect_uri` (this service's `/signed-out`). Not `id_token_hint`: the ID
+/// token is this session and a bearer token the API accepts until it expires, and a URL ends
+/// up in the browser's history and the provider's logs (decision 0029). `None`: sign out here
+/// only.
+pub fn end_session_url(req: &HttpRequest, page: &Page, state: &AppState) -> Option<String> {
+    let client = state.config.idp_client.as_ref()?;
+    let mut target = end_session_endpoint(page, state)?;
+    let callback = redirect_uri(req, page, client.redirect_uri.as_deref());
+    let back = match callback.strip_suffix(CALLBACK_PATH) {
+        Some(origin) => format!("{origin}{SIGNED_OUT_PATH}"),
+        None => {
+            let scheme = if page.secure { "https" } else { "http" };
+            format!(
+                "{scheme}://{}{SIGNED_OUT_PATH}",
+                req.connection_info().host()
+            )
+        }
+    };
+    target
+        .query_pairs_mut()
+        .append_pair("client_id", &client.client_id)
+        .append_pair("post_logout_redirect_uri", &back);
+    Some(target.to_string())
+}
+
+/// The provider's `end_session_endpoint`, when this page's session came from the provider
+/// (a Declare-account session has nothing to end there) and the provider names one.
+fn end_session_endpoint(page: &Page, state: &AppState) -> Option<reqwest::Url> {
+    state.config.idp_client.as_ref()?;
+    let external = state.auth.external.as_ref()?;
+    let principal = page.principal.as_ref()?;
+    if principal.kind != crate::auth::PrincipalKind::External {
+        return None;
+    }
+    let discovery = external.keys.discovery()?;
+    check_fetch_url(discovery.end_session_endpoint.as_deref()?).ok()
+}
+
+/// The origin of [`end_session_endpoint`], for the CSP's `form-action`.
+pub fn end_session_origin(page: &Page, state: &AppState) -> Option<String> {
+    let origin = end_session_endpoint(page, state)?.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
 /// The refusal page, logged and audited like a refused login (the reason only).

@@ -38,6 +38,9 @@ pub struct Page {
     pub secure: bool,
     pub path: String,
     pub request_id: Option<String>,
+    /// The identity provider's origin when signing out of a provider session redirects to its
+    /// `end_session_endpoint` (the pages' CSP then lets the sign-out form go there).
+    pub sign_out_origin: Option<String>,
 }
 
 impl Page {
@@ -58,7 +61,7 @@ impl Page {
             Some(c) if c.value().len() >= 32 => (c.value().to_owned(), false),
             _ => (random_token(), true),
         };
-        Page {
+        let mut page = Page {
             lang,
             // A session that no longer verifies is no session: its CSRF tokens die with it.
             session: principal.as_ref().and(session),
@@ -71,7 +74,10 @@ impl Page {
                 .extensions()
                 .get::<crate::http::middleware::RequestId>()
                 .map(|r| r.0.clone()),
-        }
+            sign_out_origin: None,
+        };
+        page.sign_out_origin = super::oidc::end_session_origin(&page, state);
+        page
     }
 
     /// The token every form on this page carries.

@@ -172,15 +172,40 @@ pub async fn submit(req: HttpRequest, state: State, body: web::Bytes) -> HttpRes
 }
 
 /// `POST /sign-out`: the session cookie goes. (The token itself lives out its short life;
-/// it was never anywhere but this browser's cookie.)
+/// it was never anywhere but this browser's cookie.) A session from the force's identity
+/// provider is also ended there when its discovery document names an `end_session_endpoint`
+/// (OpenID Connect RP-Initiated Logout, decision 0029): the browser goes on to it with
+/// `client_id` and `post_logout_redirect_uri` (never the ID token), and comes back to
+/// `/signed-out`. Otherwise, back to the sign-in page.
 pub async fn sign_out(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse {
     let page = Page::of(&req, &state);
     if let Err(refused) = checked_form(&req, &page, &state, &body) {
         return *refused;
     }
-    let mut response = redirect(&page, "/sign-in");
+    let at_provider = super::oidc::end_session_url(&req, &page, &state);
+    let mut response = redirect(&page, at_provider.as_deref().unwrap_or("/sign-in"));
     if let Err(e) = response.add_cookie(&page.removal(SESSION_COOKIE)) {
         tracing::warn!(error = %e, "session cookie not removed");
     }
     response
+}
+
+/// `GET /signed-out`: where the identity provider sends the browser back after signing out.
+pub async fn signed_out(req: HttpRequest, state: State) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let t = |k| page.lang.t(k);
+    let body = html! {
+        div class="govuk-grid-row" {
+            div class="govuk-grid-column-two-thirds" {
+                h1 class="govuk-heading-l" { (t("signed_out_title")) }
+                p class="govuk-body" { (t("signed_out_lead")) }
+                p class="govuk-body" { a class="govuk-link" href="/sign-in" { (t("sign_in_again")) } }
+            }
+        }
+    };
+    html(
+        &page,
+        StatusCode::OK,
+        layout(&page, &state, t("signed_out_title"), false, body),
+    )
 }

@@ -132,11 +132,26 @@ pub async fn privacy(req: HttpRequest, state: State) -> HttpResponse {
         state,
         consent::get(&state.db, principal, page.request_id.clone()).await
     );
-    privacy_page(&page, &state, &view)
+    privacy_page(&page, &state, &view, None)
 }
 
-fn privacy_page(page: &Page, state: &State, view: &ConsentsView) -> HttpResponse {
+/// The notice and the consent form; `error` (an i18n key) when the last choice was refused,
+/// shown in the summary and beside the tick boxes.
+fn privacy_page(
+    page: &Page,
+    state: &State,
+    view: &ConsentsView,
+    error: Option<&'static str>,
+) -> HttpResponse {
     let lang = page.lang;
+    let summary: Vec<(String, String)> = error
+        .map(|k| {
+            vec![(
+                "purpose-equality_monitoring".to_owned(),
+                lang.t(k).to_owned(),
+            )]
+        })
+        .unwrap_or_default();
     let t = |k| lang.t(k);
     let notice = match lang {
         super::i18n::Lang::Cy if !view.notice.text_cy.trim().is_empty() => &view.notice.text_cy,
@@ -158,6 +173,7 @@ fn privacy_page(page: &Page, state: &State, view: &ConsentsView) -> HttpResponse
         (back_link(lang, "/"))
         div class="govuk-grid-row" {
             div class="govuk-grid-column-two-thirds" {
+                (error_summary(lang, &summary))
                 h1 class="govuk-heading-l" { (t("privacy")) }
                 @for para in notice.split("\n\n") {
                     p class="govuk-body" { (para) }
@@ -167,12 +183,18 @@ fn privacy_page(page: &Page, state: &State, view: &ConsentsView) -> HttpResponse
                 form method="post" action="/declare/privacy" novalidate {
                     (csrf_field(page, state))
                     input type="hidden" name="notice_version" value=(view.notice.version);
-                    div class="govuk-form-group" {
-                        fieldset class="govuk-fieldset" aria-describedby="consent-hint" {
+                    div class={ "govuk-form-group" @if error.is_some() { " govuk-form-group--error" } } {
+                        fieldset class="govuk-fieldset"
+                            aria-describedby={ "consent-hint" @if error.is_some() { " consent-error" } } {
                             legend class="govuk-fieldset__legend govuk-fieldset__legend--m" {
                                 h2 class="govuk-fieldset__heading" { (t("consent_q")) }
                             }
                             div id="consent-hint" class="govuk-hint" { (t("consent_hint")) }
+                            @if let Some(k) = error {
+                                p id="consent-error" class="govuk-error-message" {
+                                    span class="govuk-visually-hidden" { (t("problem")) ": " } (t(k))
+                                }
+                            }
                             div class="govuk-checkboxes" data-module="govuk-checkboxes" {
                                 @for (purpose, label, hint) in purposes {
                                     @let id = format!("purpose-{}", purpose.as_str());
@@ -192,10 +214,15 @@ fn privacy_page(page: &Page, state: &State, view: &ConsentsView) -> HttpResponse
             }
         }
     };
+    let status = if error.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::OK
+    };
     respond(
         page,
-        StatusCode::OK,
-        layout(page, state, t("privacy"), false, body),
+        status,
+        layout(page, state, t("privacy"), error.is_some(), body),
     )
 }
 
@@ -249,18 +276,27 @@ pub async fn submit_privacy(req: HttpRequest, state: State, body: web::Bytes) ->
         notice_version,
         purposes,
     };
-    let view = try_page!(
-        page,
-        state,
-        consent::update(
-            &state.db,
-            state.sealer.clone(),
-            principal,
-            page.request_id.clone(),
-            change
-        )
-        .await
-    );
+    let updated = consent::update(
+        &state.db,
+        state.sealer.clone(),
+        principal,
+        page.request_id.clone(),
+        change,
+    )
+    .await;
+    let view = match updated {
+        Ok(view) => view,
+        // The notice changed while the page was open (or the choice was refused): the form
+        // again, at the current notice, with the reason in the page's language (the service's
+        // own message is English, for the API).
+        Err(AppError::Conflict(_)) => {
+            return privacy_page(&page, &state, &current, Some("err_consent_stale"));
+        }
+        Err(AppError::Validation(_)) => {
+            return privacy_page(&page, &state, &current, Some("err_invalid"));
+        }
+        Err(e) => return error_page(&page, &state, &e),
+    };
     if view.may_declare {
         redirect(&page, "/declare/answers")
     } else {
@@ -352,6 +388,9 @@ fn form_page(
                 (error_summary(lang, &summary))
                 h1 class="govuk-heading-l" { (t("form_title")) }
                 p class="govuk-body" { (t("form_lead")) }
+                p class="govuk-body" {
+                    a class="govuk-link" href="/declare/steps" { (t("one_at_a_time")) }
+                }
                 form method="post" action="/declare/check" novalidate {
                     (csrf_field(page, state))
                     input type="hidden" name="version" value=(version);
@@ -368,6 +407,118 @@ fn form_page(
         page,
         status,
         layout(page, state, t("form_title"), !errors.is_empty(), body),
+    )
+}
+
+/// `GET /declare/steps`: the same form one question per page (the GOV.UK pattern), starting
+/// at the first question with what is saved. Answers travel between steps as hidden fields in
+/// POSTed forms, as they do to "check your answers": never in a URL, nothing stored before
+/// the save.
+pub async fn steps(req: HttpRequest, state: State) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let principal = signed_in!(page, state);
+    let consents = try_page!(
+        page,
+        state,
+        consent::get(&state.db, principal.clone(), page.request_id.clone()).await
+    );
+    if !consents.may_declare {
+        return redirect(&page, "/declare/privacy");
+    }
+    let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
+    let view = try_page!(
+        page,
+        state,
+        service::read(
+            &state.db,
+            state.sealer.clone(),
+            principal,
+            page.request_id.clone()
+        )
+        .await
+    );
+    step_page(&page, &state, &catalogue, &view.answers, view.version, 0)
+}
+
+/// `POST /declare/steps`: the answer to question `step` (with the others as hidden fields),
+/// then the next question (`go=next`), the one before (`go=back`), or after the last, check
+/// your answers.
+pub async fn submit_step(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let principal = signed_in!(page, state);
+    let fields = match checked_form(&req, &page, &state, &body) {
+        Ok(fields) => fields,
+        Err(refused) => return *refused,
+    };
+    let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
+    let answers = form::answers_from(&catalogue, &fields);
+    let version = version_of(&fields);
+    let count = catalogue.characteristics.len();
+    let step = field(&fields, "step")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(count.saturating_sub(1));
+    match field(&fields, "go") {
+        Some("back") if step == 0 => form_page(
+            &page,
+            &state,
+            &catalogue,
+            &answers,
+            version,
+            &[],
+            StatusCode::OK,
+        ),
+        Some("back") => step_page(&page, &state, &catalogue, &answers, version, step - 1),
+        _ if step + 1 >= count => check_page(&page, &state, &catalogue, &answers, version, None),
+        _ => step_page(&page, &state, &catalogue, &answers, version, step + 1),
+    }
+}
+
+/// Question `step` on its own, every other answer carried as hidden fields.
+fn step_page(
+    page: &Page,
+    state: &State,
+    catalogue: &Catalogue,
+    answers: &AnswerSet,
+    version: i64,
+    step: usize,
+) -> HttpResponse {
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let Some(c) = catalogue.characteristics.get(step) else {
+        return check_page(page, state, catalogue, answers, version, None);
+    };
+    let mut others = answers.clone();
+    others.remove(&c.code);
+    let progress = t("step_of")
+        .replace("{n}", &(step + 1).to_string())
+        .replace("{total}", &catalogue.characteristics.len().to_string());
+    let body = html! {
+        div class="govuk-grid-row" {
+            div class="govuk-grid-column-two-thirds" {
+                span class="govuk-caption-l" { (progress) }
+                h1 class="govuk-heading-l" { (lang.pick(&c.label)) }
+                form method="post" action="/declare/steps" novalidate {
+                    (csrf_field(page, state))
+                    input type="hidden" name="version" value=(version);
+                    input type="hidden" name="step" value=(step);
+                    (form::hidden(&others))
+                    (form::characteristic(lang, c, answers.get(&c.code), None))
+                    div class="govuk-button-group" {
+                        button type="submit" class="govuk-button" data-module="govuk-button"
+                            name="go" value="next" { (t("continue")) }
+                        button type="submit" class="govuk-button govuk-button--secondary"
+                            data-module="govuk-button" name="go" value="back" { (t("back")) }
+                    }
+                }
+            }
+        }
+    };
+    let title = format!("{} – {}", lang.pick(&c.label), t("form_title"));
+    respond(
+        page,
+        StatusCode::OK,
+        layout(page, state, &title, false, body),
     )
 }
 
@@ -513,19 +664,34 @@ pub async fn save(req: HttpRequest, state: State, body: web::Bytes) -> HttpRespo
             check_page(&page, &state, &catalogue, &answers, now.version, Some(()))
         }
         Err(AppError::Validation(problems)) => {
-            // Each problem beside its characteristic (`answers.<code>...`); the service's
-            // message is in English, so the Welsh page leads with the question's own words.
-            let errors: Vec<(String, String)> = problems
-                .iter()
-                .filter_map(|p| {
-                    let code = p.field.strip_prefix("answers.")?.split('.').next()?;
-                    let c = catalogue.characteristic(code)?;
-                    Some((
-                        code.to_owned(),
-                        format!("{}: {}", page.lang.pick(&c.label), p.message),
-                    ))
-                })
-                .collect();
+            // Each problem beside its characteristic (`answers.<code>...`), in the page's
+            // language from the problem's machine code (the service's message is English,
+            // for the API), after the question's own words.
+            let mut errors: Vec<(String, String)> = Vec::new();
+            for p in &problems {
+                let Some(code) = p
+                    .field
+                    .strip_prefix("answers.")
+                    .and_then(|f| f.split('.').next())
+                else {
+                    continue;
+                };
+                let Some(c) = catalogue.characteristic(code) else {
+                    continue;
+                };
+                // One message per question: the first problem found with it.
+                if errors.iter().any(|(e, _)| e == code) {
+                    continue;
+                }
+                errors.push((
+                    code.to_owned(),
+                    format!(
+                        "{}: {}",
+                        page.lang.pick(&c.label),
+                        page.lang.field_error(&p.code)
+                    ),
+                ));
+            }
             form_page(
                 &page,
                 &state,

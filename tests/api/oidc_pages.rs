@@ -42,6 +42,8 @@ struct ProviderState {
     /// someone without this browser's verifier.
     tamper_challenge: bool,
     token_requests: usize,
+    /// Whether discovery names an `end_session_endpoint` (RP-Initiated Logout).
+    end_session: bool,
 }
 
 #[derive(Clone)]
@@ -105,18 +107,19 @@ impl Provider {
         let path = target.split('?').next().unwrap_or("");
         let mut s = self.state.lock().unwrap();
         match path {
-            "/.well-known/openid-configuration" => (
-                "200 OK",
-                String::new(),
-                json!({
+            "/.well-known/openid-configuration" => {
+                let mut doc = json!({
                     "issuer": ISSUER,
                     "jwks_uri": format!("{}/keys", self.base),
                     "authorization_endpoint": format!("{}/authorize", self.base),
                     "token_endpoint": format!("{}/token", self.base),
                     "code_challenge_methods_supported": ["S256"],
-                })
-                .to_string(),
-            ),
+                });
+                if s.end_session {
+                    doc["end_session_endpoint"] = json!(format!("{}/logout", self.base));
+                }
+                ("200 OK", String::new(), doc.to_string())
+            }
             "/keys" => (
                 "200 OK",
                 String::new(),
@@ -240,6 +243,41 @@ async fn visit(app: &TestApp, jar: &mut Jar, url: &str) -> (u16, HeaderMap, Stri
     jar.take(r.headers());
     let (status, headers) = (r.status().as_u16(), r.headers().clone());
     (status, headers, r.text().await.unwrap())
+}
+
+/// POSTs a form as the browser would, without following redirects.
+async fn submit(
+    app: &TestApp,
+    jar: &mut Jar,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, HeaderMap, String) {
+    let r = app
+        .client
+        .post(app.url(path))
+        .header(COOKIE, jar.header())
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    jar.take(r.headers());
+    let (status, headers) = (r.status().as_u16(), r.headers().clone());
+    (status, headers, r.text().await.unwrap())
+}
+
+fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[start..start + 64].to_owned()
+}
+
+/// Signs in through the provider; the jar then holds the session.
+async fn signed_in_through_provider(app: &TestApp) -> Jar {
+    let mut jar = Jar::default();
+    let back = to_provider_and_back(app, &mut jar).await;
+    let (status, _, _) = visit(app, &mut jar, &back).await;
+    assert_eq!(status, 303);
+    assert!(jar.0.contains_key("declare_session"));
+    jar
 }
 
 /// Declare trusting the provider for organisation `north-wales`, with an employee linked to
@@ -391,6 +429,59 @@ on_both_backends! {
             let sql = format!("SELECT COUNT(*) AS n FROM {TRAIL} WHERE action = 'auth.sso_refused' AND subject = '{reason}'");
             assert_eq!(crate::helpers::raw_count(&mut conn, &sql), 1, "{reason}");
         }
+    }
+}
+
+on_both_backends! {
+    async fn signing_out_of_a_provider_session_ends_it_at_the_provider_when_it_offers_to(backend) {
+        let provider = Provider::start();
+        provider.state.lock().unwrap().end_session = true;
+        let (_probe, app) = declare_trusting(&provider, backend).await;
+        let mut jar = signed_in_through_provider(&app).await;
+        let (_, headers, html) = visit(&app, &mut jar, &app.url("/declare/privacy")).await;
+        let csrf = csrf_of(&html);
+        let session = jar.0["declare_session"].clone();
+        // Browsers hold a form's redirects to `form-action`: the provider is let in, for this
+        // session's pages only.
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains(&format!("form-action 'self' {};", provider.base)), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+
+        let (status, headers, _) = submit(&app, &mut jar, "/sign-out", &[("csrf", &csrf)]).await;
+        assert_eq!(status, 303);
+        let to = headers[LOCATION].to_str().unwrap().to_owned();
+        assert!(to.starts_with(&format!("{}/logout?", provider.base)), "{to}");
+        let q = query_of(&to);
+        assert_eq!(q["client_id"], CLIENT_ID);
+        assert_eq!(q["post_logout_redirect_uri"], app.url("/signed-out"));
+        // The ID token is the session and an API bearer token: never in a URL.
+        assert!(!q.contains_key("id_token_hint") && !to.contains(&session), "{to}");
+        assert!(!jar.0.contains_key("declare_session"), "the local session is gone first");
+
+        // Back from the provider: a page saying so, signed out (and the CSP back to 'self').
+        let (status, headers, html) = visit(&app, &mut jar, &app.url("/signed-out")).await;
+        assert_eq!(status, 200);
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("form-action 'self';"), "{csp}");
+        assert!(html.contains("You have signed out"), "{html}");
+        assert_eq!(headers["cache-control"], "no-store");
+        let (status, headers, _) = visit(&app, &mut jar, &app.url("/declare/privacy")).await;
+        assert_eq!(status, 303);
+        assert_eq!(headers[LOCATION], "/sign-in");
+    }
+
+    async fn without_an_end_session_endpoint_signing_out_ends_only_the_local_session(backend) {
+        let provider = Provider::start();
+        let (_probe, app) = declare_trusting(&provider, backend).await;
+        let mut jar = signed_in_through_provider(&app).await;
+        let (_, headers, html) = visit(&app, &mut jar, &app.url("/declare/privacy")).await;
+        let csrf = csrf_of(&html);
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("form-action 'self';"), "{csp}");
+        let (status, headers, _) = submit(&app, &mut jar, "/sign-out", &[("csrf", &csrf)]).await;
+        assert_eq!(status, 303);
+        assert_eq!(headers[LOCATION], "/sign-in");
+        assert!(!jar.0.contains_key("declare_session"));
     }
 }
 

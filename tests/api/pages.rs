@@ -614,3 +614,204 @@ on_both_backends! {
         assert_eq!(status, 404);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_answers_and_a_stale_consent_are_explained_in_welsh_on_the_welsh_pages() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let org = app.create_org("north").await;
+    let (login, _) = app.create_employee_account(org.id, "alice").await;
+    let mut jar = sign_in(&app, &login.username, &login.password).await;
+    jar.0.insert("declare_lang".into(), "cy".into());
+    let (_, _, html) = get(&app, &mut jar, "/declare/privacy").await;
+    let csrf = csrf_of(&html);
+
+    // Consent given against a notice older than the current one: the form again, in Welsh.
+    let (status, _, html) = post(
+        &app,
+        &mut jar,
+        "/declare/privacy",
+        &[
+            ("csrf", &csrf),
+            ("notice_version", "0"),
+            ("purpose", "equality_monitoring"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(html.contains("govuk-error-summary"), "{html}");
+    assert!(
+        html.contains("Mae’r hysbysiad preifatrwydd wedi newid"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"consent-error\""), "{html}");
+    let (status, _, _) = post(
+        &app,
+        &mut jar,
+        "/declare/privacy",
+        &[
+            ("csrf", &csrf),
+            ("notice_version", "1"),
+            ("purpose", "equality_monitoring"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+
+    // Answers the service refuses (an option that does not exist, a detail list not asked
+    // under the answer given): each message in Welsh, from the problem's code, never the
+    // service's English.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("version", "0"),
+        ("a.disability", "maybe"),
+        ("a.sex", "prefer_not_to_say"),
+    ];
+    let (status, _, html) = post(&app, &mut jar, "/declare/save", &form).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("<html lang=\"cy\""), "{html}");
+    assert!(html.contains("govuk-error-summary"), "{html}");
+    assert!(
+        html.contains("Dewiswch un o’r opsiynau a ddangosir"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"#c-disability\""), "{html}");
+    assert!(
+        !html.contains("is not an option"),
+        "no English from the service: {html}"
+    );
+    // The API's problem+json stays English.
+    let token = app.login(&login).await;
+    let r = app
+        .authed(Method::PUT, "/v1/me/declaration", &token)
+        .header("if-match", "\"v0\"")
+        .json(&serde_json::json!({"answers": {"disability": {"gateway": "maybe"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let problem: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        problem.to_string().contains("is not an option"),
+        "{problem}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_question_per_page_carries_answers_in_posted_forms_to_check_your_answers() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let org = app.create_org("north").await;
+    let (login, _) = app.create_employee_account(org.id, "alice").await;
+    let mut jar = sign_in(&app, &login.username, &login.password).await;
+    // Before consent, the steps start at the notice too.
+    let (status, headers, _) = get(&app, &mut jar, "/declare/steps").await;
+    assert_eq!(status, 303);
+    assert_eq!(headers[LOCATION], "/declare/privacy");
+    let (_, _, html) = get(&app, &mut jar, "/declare/privacy").await;
+    let csrf = csrf_of(&html);
+    post(
+        &app,
+        &mut jar,
+        "/declare/privacy",
+        &[
+            ("csrf", &csrf),
+            ("notice_version", "1"),
+            ("purpose", "equality_monitoring"),
+        ],
+    )
+    .await;
+    let (_, _, html) = get(&app, &mut jar, "/declare/answers").await;
+    assert!(
+        html.contains("href=\"/declare/steps\""),
+        "the form offers the steps"
+    );
+
+    // The first question alone: age, and no other question's radios.
+    let (status, _, html) = get(&app, &mut jar, "/declare/steps").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Question 1 of 15"), "{html}");
+    assert!(
+        html.contains("name=\"a.age\"") && !html.contains("name=\"a.disability\""),
+        "{html}"
+    );
+    assert!(html.contains("action=\"/declare/steps\"") && html.contains("name=\"csrf\""));
+
+    // Continue: the answer goes along as a hidden field, the next question is shown.
+    let (status, _, html) = post(
+        &app,
+        &mut jar,
+        "/declare/steps",
+        &[
+            ("csrf", &csrf),
+            ("version", "0"),
+            ("step", "0"),
+            ("go", "next"),
+            ("a.age", "age_26_40"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Question 2 of 15"), "{html}");
+    assert!(
+        html.contains("type=\"hidden\" name=\"a.age\" value=\"age_26_40\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("name=\"a.disability\" type=\"radio\""),
+        "{html}"
+    );
+
+    // Back: the previous question with its answer chosen, the later answer kept.
+    let (_, _, html) = post(
+        &app,
+        &mut jar,
+        "/declare/steps",
+        &[
+            ("csrf", &csrf),
+            ("version", "0"),
+            ("step", "1"),
+            ("go", "back"),
+            ("a.age", "age_26_40"),
+            ("a.disability", "no"),
+        ],
+    )
+    .await;
+    assert!(html.contains("Question 1 of 15"), "{html}");
+    assert!(
+        html.contains("type=\"hidden\" name=\"a.disability\" value=\"no\""),
+        "{html}"
+    );
+    assert!(html.contains("value=\"age_26_40\" checked"), "{html}");
+
+    // After the last question: check your answers, with everything carried.
+    let (status, _, html) = post(
+        &app,
+        &mut jar,
+        "/declare/steps",
+        &[
+            ("csrf", &csrf),
+            ("version", "0"),
+            ("step", "14"),
+            ("go", "next"),
+            ("a.age", "age_26_40"),
+            ("a.disability", "no"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("action=\"/declare/save\""), "{html}");
+    assert!(
+        html.contains("name=\"a.disability\" value=\"no\"")
+            && html.contains("name=\"a.age\" value=\"age_26_40\""),
+        "{html}"
+    );
+
+    // Without the form's token, refused.
+    let (status, _, _) = post(
+        &app,
+        &mut jar,
+        "/declare/steps",
+        &[("step", "0"), ("go", "next")],
+    )
+    .await;
+    assert_eq!(status, 403);
+}
