@@ -2,6 +2,7 @@
 //! Integration tests: the real server on a random port, real HTTP, a fresh database per test
 //! on SQLite and on PostgreSQL. One binary, so it links once.
 
+mod browsing;
 mod helpers;
 
 mod audit;

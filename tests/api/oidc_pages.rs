@@ -4,7 +4,7 @@
 //! `/token` that checks the PKCE verifier against the challenge, takes each code once, and
 //! returns an ID token signed with the test key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -13,10 +13,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 use declare::config::{ExternalIdp, IdpClient, IdpKeySource};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{LOCATION, SET_COOKIE};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
+use crate::browsing::{csrf_of, post as submit, visit, Jar};
 use crate::helpers::{spawn_app, TestApp};
 use crate::on_both_backends;
 
@@ -202,72 +203,6 @@ fn id_token(nonce: &str) -> String {
         &EncodingKey::from_rsa_pem(private).unwrap(),
     )
     .unwrap()
-}
-
-/// A browser's cookie jar (as in `pages.rs`).
-#[derive(Default, Clone)]
-struct Jar(BTreeMap<String, String>);
-
-impl Jar {
-    fn take(&mut self, headers: &HeaderMap) {
-        for value in headers.get_all(SET_COOKIE) {
-            let text = value.to_str().unwrap();
-            let (pair, _) = text.split_once(';').unwrap_or((text, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() {
-                self.0.remove(name);
-            } else {
-                self.0.insert(name.to_owned(), value.to_owned());
-            }
-        }
-    }
-
-    fn header(&self) -> String {
-        self.0
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-}
-
-/// GETs an absolute URL as the browser would, without following redirects.
-async fn visit(app: &TestApp, jar: &mut Jar, url: &str) -> (u16, HeaderMap, String) {
-    let r = app
-        .client
-        .get(url)
-        .header(COOKIE, jar.header())
-        .send()
-        .await
-        .unwrap();
-    jar.take(r.headers());
-    let (status, headers) = (r.status().as_u16(), r.headers().clone());
-    (status, headers, r.text().await.unwrap())
-}
-
-/// POSTs a form as the browser would, without following redirects.
-async fn submit(
-    app: &TestApp,
-    jar: &mut Jar,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (u16, HeaderMap, String) {
-    let r = app
-        .client
-        .post(app.url(path))
-        .header(COOKIE, jar.header())
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    jar.take(r.headers());
-    let (status, headers) = (r.status().as_u16(), r.headers().clone());
-    (status, headers, r.text().await.unwrap())
-}
-
-fn csrf_of(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-    html[start..start + 64].to_owned()
 }
 
 /// Signs in through the provider; the jar then holds the session.

@@ -2,81 +2,16 @@
 //! cookie flags, CSRF refusals, and a declaration saved through the pages that the API then
 //! reads (the browser tests in `scripts/browser-tests` drive the same pages in Chromium).
 
-use std::collections::BTreeMap;
-
-use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::Method;
 
 use serde_json::{json, Value};
 
+use crate::browsing::{csrf_of, get, post, Jar};
 use crate::helpers::{spawn_app, Backend, TestApp};
 use crate::on_both_backends;
 use crate::snapshots::{first_of_month, take_at};
 use crate::stats::{force_named, people, sync_and_answer};
-
-/// A browser's cookie jar, enough for these tests (reqwest's own needs a feature).
-#[derive(Default)]
-struct Jar(BTreeMap<String, String>);
-
-impl Jar {
-    fn take(&mut self, headers: &HeaderMap) {
-        for value in headers.get_all(SET_COOKIE) {
-            let text = value.to_str().unwrap();
-            let (pair, _) = text.split_once(';').unwrap_or((text, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() {
-                self.0.remove(name);
-            } else {
-                self.0.insert(name.to_owned(), value.to_owned());
-            }
-        }
-    }
-
-    fn header(&self) -> String {
-        self.0
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-}
-
-fn csrf_of(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-    html[start..start + 64].to_owned()
-}
-
-async fn get(app: &TestApp, jar: &mut Jar, path: &str) -> (u16, HeaderMap, String) {
-    let r = app
-        .client
-        .get(app.url(path))
-        .header(COOKIE, jar.header())
-        .send()
-        .await
-        .unwrap();
-    jar.take(r.headers());
-    let (status, headers) = (r.status().as_u16(), r.headers().clone());
-    (status, headers, r.text().await.unwrap())
-}
-
-async fn post(
-    app: &TestApp,
-    jar: &mut Jar,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (u16, HeaderMap, String) {
-    let r = app
-        .client
-        .post(app.url(path))
-        .header(COOKIE, jar.header())
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    jar.take(r.headers());
-    let (status, headers) = (r.status().as_u16(), r.headers().clone());
-    (status, headers, r.text().await.unwrap())
-}
 
 /// Signs in through the page; returns the jar holding the session.
 async fn sign_in(app: &TestApp, username: &str, password: &str) -> Jar {
