@@ -304,30 +304,67 @@ pub async fn submit_privacy(req: HttpRequest, state: State, body: web::Bytes) ->
     }
 }
 
+/// A posted form of answers: its fields (the CSRF check passed), the current catalogue and
+/// the answers the fields carry.
+struct Posted {
+    fields: Vec<(String, String)>,
+    catalogue: Catalogue,
+    answers: AnswerSet,
+}
+
+async fn posted_answers(
+    req: &HttpRequest,
+    page: &Page,
+    state: &State,
+    body: &[u8],
+    principal: &Principal,
+) -> Result<Posted, Box<HttpResponse>> {
+    let fields = checked_form(req, page, state, body)?;
+    let catalogue = current_catalogue(state, principal)
+        .await
+        .map_err(|e| Box::new(error_page(page, state, &e)))?;
+    let answers = form::answers_from(&catalogue, &fields);
+    Ok(Posted {
+        fields,
+        catalogue,
+        answers,
+    })
+}
+
+/// What the form pages start from: the current catalogue and what is saved; or, for someone
+/// who has not agreed to monitoring, the privacy notice; or the error page.
+async fn saved_declaration(
+    page: &Page,
+    state: &State,
+    principal: Principal,
+) -> Result<(Catalogue, service::DeclarationView), Box<HttpResponse>> {
+    let failed = |e: AppError| Box::new(error_page(page, state, &e));
+    let consents = consent::get(&state.db, principal.clone(), page.request_id.clone())
+        .await
+        .map_err(failed)?;
+    if !consents.may_declare {
+        return Err(Box::new(redirect(page, "/declare/privacy")));
+    }
+    let catalogue = current_catalogue(state, &principal).await.map_err(failed)?;
+    let view = service::read(
+        &state.db,
+        state.sealer.clone(),
+        principal,
+        page.request_id.clone(),
+    )
+    .await
+    .map_err(failed)?;
+    Ok((catalogue, view))
+}
+
 /// `GET /declare/answers`: the form, filled in with what is saved.
 pub async fn answers(req: HttpRequest, state: State) -> HttpResponse {
     let page = Page::of(&req, &state);
     let principal = signed_in!(page, state);
-    let consents = try_page!(
-        page,
-        state,
-        consent::get(&state.db, principal.clone(), page.request_id.clone()).await
-    );
-    if !consents.may_declare {
-        return redirect(&page, "/declare/privacy");
-    }
-    let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
-    let view = try_page!(
-        page,
-        state,
-        service::read(
-            &state.db,
-            state.sealer.clone(),
-            principal,
-            page.request_id.clone()
-        )
-        .await
-    );
+    let (catalogue, view) = match saved_declaration(&page, &state, principal).await {
+        Ok(loaded) => loaded,
+        Err(response) => return *response,
+    };
     form_page(
         &page,
         &state,
@@ -343,12 +380,14 @@ pub async fn answers(req: HttpRequest, state: State) -> HttpResponse {
 pub async fn edit_answers(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse {
     let page = Page::of(&req, &state);
     let principal = signed_in!(page, state);
-    let fields = match checked_form(&req, &page, &state, &body) {
-        Ok(fields) => fields,
-        Err(refused) => return *refused,
+    let Posted {
+        fields,
+        catalogue,
+        answers,
+    } = match posted_answers(&req, &page, &state, &body, &principal).await {
+        Ok(posted) => posted,
+        Err(response) => return *response,
     };
-    let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
-    let answers = form::answers_from(&catalogue, &fields);
     form_page(
         &page,
         &state,
@@ -417,26 +456,10 @@ fn form_page(
 pub async fn steps(req: HttpRequest, state: State) -> HttpResponse {
     let page = Page::of(&req, &state);
     let principal = signed_in!(page, state);
-    let consents = try_page!(
-        page,
-        state,
-        consent::get(&state.db, principal.clone(), page.request_id.clone()).await
-    );
-    if !consents.may_declare {
-        return redirect(&page, "/declare/privacy");
-    }
-    let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
-    let view = try_page!(
-        page,
-        state,
-        service::read(
-            &state.db,
-            state.sealer.clone(),
-            principal,
-            page.request_id.clone()
-        )
-        .await
-    );
+    let (catalogue, view) = match saved_declaration(&page, &state, principal).await {
+        Ok(loaded) => loaded,
+        Err(response) => return *response,
+    };
     step_page(&page, &state, &catalogue, &view.answers, view.version, 0)
 }
 
@@ -446,12 +469,14 @@ pub async fn steps(req: HttpRequest, state: State) -> HttpResponse {
 pub async fn submit_step(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse {
     let page = Page::of(&req, &state);
     let principal = signed_in!(page, state);
-    let fields = match checked_form(&req, &page, &state, &body) {
-        Ok(fields) => fields,
-        Err(refused) => return *refused,
+    let Posted {
+        fields,
+        catalogue,
+        answers,
+    } = match posted_answers(&req, &page, &state, &body, &principal).await {
+        Ok(posted) => posted,
+        Err(response) => return *response,
     };
-    let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
-    let answers = form::answers_from(&catalogue, &fields);
     let version = version_of(&fields);
     let count = catalogue.characteristics.len();
     let step = field(&fields, "step")
@@ -526,12 +551,14 @@ fn step_page(
 pub async fn check(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse {
     let page = Page::of(&req, &state);
     let principal = signed_in!(page, state);
-    let fields = match checked_form(&req, &page, &state, &body) {
-        Ok(fields) => fields,
-        Err(refused) => return *refused,
+    let Posted {
+        fields,
+        catalogue,
+        mut answers,
+    } = match posted_answers(&req, &page, &state, &body, &principal).await {
+        Ok(posted) => posted,
+        Err(response) => return *response,
     };
-    let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
-    let mut answers = form::answers_from(&catalogue, &fields);
     if let Some(code) = field(&fields, "remove") {
         answers.remove(code);
     }
@@ -631,12 +658,14 @@ fn check_page(
 pub async fn save(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse {
     let page = Page::of(&req, &state);
     let principal = signed_in!(page, state);
-    let fields = match checked_form(&req, &page, &state, &body) {
-        Ok(fields) => fields,
-        Err(refused) => return *refused,
+    let Posted {
+        fields,
+        catalogue,
+        answers,
+    } = match posted_answers(&req, &page, &state, &body, &principal).await {
+        Ok(posted) => posted,
+        Err(response) => return *response,
     };
-    let catalogue = try_page!(page, state, current_catalogue(&state, &principal).await);
-    let answers = form::answers_from(&catalogue, &fields);
     let version = version_of(&fields);
     let written = service::write(
         &state.db,
