@@ -20,7 +20,7 @@ use crate::error::{generic_problem, AppError, PROBLEM_JSON};
 
 /// The OAuth token endpoint, whose errors are `application/json` by RFC 6749.
 const TOKEN_ROUTE: &str = "/oauth/token";
-use crate::http::scim::SCIM_JSON;
+use crate::http::scim::error::SCIM_JSON;
 use crate::http::strict::{has_nul, NUL_CODE, NUL_MESSAGE};
 use crate::http::AppState;
 
