@@ -74,6 +74,8 @@ impl Application {
                 ))
                 .wrap(from_fn(http::middleware::observe))
                 .configure(http::configure(app_state.clone()))
+                // The pages, beside the API (not part of its document).
+                .configure(crate::web::routes)
         })
         .workers(workers)
         .shutdown_timeout(10)

@@ -22,37 +22,21 @@ pub mod organisations;
 pub mod paging;
 pub mod principal;
 pub mod scim;
+pub mod state;
 pub mod stats;
 pub mod strict;
 pub mod structure;
 pub mod sync;
-
-use std::sync::Arc;
 
 use actix_web::web;
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{scope, AppExt as _};
 
-use crate::auth::Authenticator;
-use crate::config::Config;
 use crate::error::{AppError, FieldError, Problem};
-use crate::store::Database;
 
 pub use metrics::Metrics;
-
-/// What every handler can reach.
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: Database,
-    pub metrics: Metrics,
-    pub auth: Arc<Authenticator>,
-    /// Seals and opens answers and tallies at rest (current key plus previous keys during a
-    /// rotation).
-    pub sealer: Arc<crate::crypto::Sealer>,
-    /// Published figures until their inputs change (`services::figure_cache`).
-    pub figures: Arc<crate::services::stats::FigureCache>,
-}
+pub use state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -226,8 +210,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             );
         routes(&mut ServiceConfig::new(cfg));
         cfg.route("/openapi.json", web::get().to(serve_openapi));
-        // The pages (not part of the API document, so outside `routes`).
-        crate::web::routes(cfg);
+        // Used only when no route matches, the pages' included (startup adds them).
         cfg.default_service(web::to(unknown_route));
     }
 }

@@ -15,8 +15,8 @@ use crate::services::declarations::{self as service, DueReview, ReviewStatus};
 use crate::services::structure;
 
 use super::layout::page as layout;
+use super::respond::{error_page, html as respond, require};
 use super::session::{Page, State};
-use super::{error_page, html as respond, require};
 
 /// The most one page lists (the API's page-size ceiling); the CSV says when there are more.
 const LIMIT: i64 = 500;

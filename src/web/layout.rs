@@ -3,7 +3,7 @@
 
 use maud::{html, Markup, DOCTYPE};
 
-use crate::http::AppState;
+use crate::http::state::AppState;
 
 use super::i18n::Lang;
 use super::session::Page;

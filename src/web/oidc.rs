@@ -24,13 +24,13 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::auth::idp_keys::check_fetch_url;
-use crate::http::AppState;
+use crate::fetch_url::check_fetch_url;
+use crate::http::state::AppState;
 use crate::services::audit;
 
 use super::layout;
+use super::respond::{error_page, html, redirect};
 use super::session::{Page, State, SESSION_COOKIE};
-use super::{html, redirect};
 
 pub const FLOW_COOKIE: &str = "declare_oidc";
 /// How long a browser may spend at the provider before the flow must start again.
@@ -130,7 +130,7 @@ pub async fn callback(req: HttpRequest, state: State) -> HttpResponse {
                 let event =
                     audit::Actor::of(principal, page.request_id.clone()).event("auth.login", None);
                 if let Err(e) = audit::record(&state.db, event).await {
-                    return super::error_page(&page, &state, &e);
+                    return error_page(&page, &state, &e);
                 }
             }
             let mut response = redirect(&page, "/");
@@ -248,7 +248,7 @@ async fn finish(req: &HttpRequest, state: &AppState) -> Result<String, Refusal> 
 /// only.
 pub fn end_session_url(req: &HttpRequest, page: &Page, state: &AppState) -> Option<String> {
     let client = state.config.idp_client.as_ref()?;
-    let mut target = end_session_endpoint(page, state)?;
+    let mut target = super::session::end_session_endpoint(page, state)?;
     let callback = redirect_uri(req, page, client.redirect_uri.as_deref());
     let back = match callback.strip_suffix(CALLBACK_PATH) {
         Some(origin) => format!("{origin}{SIGNED_OUT_PATH}"),
@@ -265,25 +265,6 @@ pub fn end_session_url(req: &HttpRequest, page: &Page, state: &AppState) -> Opti
         .append_pair("client_id", &client.client_id)
         .append_pair("post_logout_redirect_uri", &back);
     Some(target.to_string())
-}
-
-/// The provider's `end_session_endpoint`, when this page's session came from the provider
-/// (a Declare-account session has nothing to end there) and the provider names one.
-fn end_session_endpoint(page: &Page, state: &AppState) -> Option<reqwest::Url> {
-    state.config.idp_client.as_ref()?;
-    let external = state.auth.external.as_ref()?;
-    let principal = page.principal.as_ref()?;
-    if principal.kind != crate::auth::PrincipalKind::External {
-        return None;
-    }
-    let discovery = external.keys.discovery()?;
-    check_fetch_url(discovery.end_session_endpoint.as_deref()?).ok()
-}
-
-/// The origin of [`end_session_endpoint`], for the CSP's `form-action`.
-pub fn end_session_origin(page: &Page, state: &AppState) -> Option<String> {
-    let origin = end_session_endpoint(page, state)?.origin();
-    origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
 /// The refusal page, logged and audited like a refused login (the reason only).

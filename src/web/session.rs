@@ -17,7 +17,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::auth::Principal;
-use crate::http::AppState;
+use crate::http::state::AppState;
 
 use super::i18n::Lang;
 
@@ -76,7 +76,7 @@ impl Page {
                 .map(|r| r.0.clone()),
             sign_out_origin: None,
         };
-        page.sign_out_origin = super::oidc::end_session_origin(&page, state);
+        page.sign_out_origin = end_session_origin(&page, state);
         page
     }
 
@@ -220,3 +220,22 @@ pub fn same_origin(req: &HttpRequest) -> bool {
 }
 
 pub type State = web::Data<AppState>;
+
+/// The provider's `end_session_endpoint`, when this page's session came from the provider
+/// (a Declare-account session has nothing to end there) and the provider names one.
+pub fn end_session_endpoint(page: &Page, state: &AppState) -> Option<reqwest::Url> {
+    state.config.idp_client.as_ref()?;
+    let external = state.auth.external.as_ref()?;
+    let principal = page.principal.as_ref()?;
+    if principal.kind != crate::auth::PrincipalKind::External {
+        return None;
+    }
+    let discovery = external.keys.discovery()?;
+    crate::fetch_url::check_fetch_url(discovery.end_session_endpoint.as_deref()?).ok()
+}
+
+/// The origin of [`end_session_endpoint`], for the CSP's `form-action`.
+pub fn end_session_origin(page: &Page, state: &AppState) -> Option<String> {
+    let origin = end_session_endpoint(page, state)?.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}

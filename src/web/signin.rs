@@ -12,8 +12,9 @@ use crate::error::AppError;
 use crate::services::identity;
 
 use super::layout::{csrf_field, error_summary, page as layout};
+use super::posted::{checked_form, field};
+use super::respond::{error_page, html, redirect};
 use super::session::{Page, State, SESSION_COOKIE};
-use super::{checked_form, field, html, redirect};
 
 /// `GET /sign-in`.
 pub async fn show(req: HttpRequest, state: State) -> HttpResponse {
@@ -143,7 +144,7 @@ pub async fn submit(req: HttpRequest, state: State, body: web::Bytes) -> HttpRes
                 Some(CookieDuration::seconds(age)),
             );
             if let Err(e) = response.add_cookie(&cookie) {
-                return super::error_page(&page, &state, &AppError::internal(e));
+                return error_page(&page, &state, &AppError::internal(e));
             }
             response
         }
@@ -167,7 +168,7 @@ pub async fn submit(req: HttpRequest, state: State, body: web::Bytes) -> HttpRes
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
         }
-        Err(e) => super::error_page(&page, &state, &e),
+        Err(e) => error_page(&page, &state, &e),
     }
 }
 

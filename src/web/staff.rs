@@ -19,8 +19,9 @@ use crate::services::declarations::{self as service, Change};
 
 use super::form;
 use super::layout::{back_link, csrf_field, error_summary, page as layout, simple};
+use super::posted::{checked_form, field};
+use super::respond::{error_page, html as respond, redirect, require};
 use super::session::{Page, State};
-use super::{checked_form, error_page, field, html as respond, redirect, require};
 
 /// The signed-in employee, or the response that sends anyone else elsewhere.
 fn employee(page: &Page, state: &State) -> Result<Principal, Box<HttpResponse>> {

@@ -23,8 +23,8 @@ use crate::services::stats::{
 use crate::services::{catalogue, identity};
 
 use super::layout::page as layout;
+use super::respond::{error_page, html as respond, require};
 use super::session::{Page, State};
-use super::{error_page, html as respond, require};
 
 mod render;
 use render::{chart, table, trend_chart, trend_table};

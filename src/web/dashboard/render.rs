@@ -9,8 +9,8 @@ use crate::domain::schedule::SnapshotKind;
 use crate::services::stats::trend::{self, Trend};
 use crate::services::stats::{FigureRow, Figures};
 
-use super::super::i18n::Lang;
 use super::column_key;
+use crate::web::i18n::Lang;
 
 /// A count as published: `[c]` for a suppressed cell, as the API's CSV shows it.
 fn count(c: Published) -> String {
