@@ -282,7 +282,7 @@ async fn seed(app: &common::BenchApp, org: uuid::Uuid, size: usize) -> Seeded {
                 continue;
             };
             let (sealed, key) =
-                declare::services::declarations::seal_declaration(&sealer, &org_key, id, &answers)
+                declare::services::answer_keys::seal_declaration(&sealer, &org_key, id, &answers)
                     .unwrap();
             keys.push(key);
             for (characteristic, group) in declare::domain::tally::groups_of(&document, &answers) {

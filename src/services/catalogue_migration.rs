@@ -19,9 +19,9 @@ use crate::domain::catalogue::{
 };
 use crate::domain::tally::{groups_of, Counted};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::services::answer_keys::{declaration_context, history_context, Keys};
 use crate::services::audit::{self, Actor};
 use crate::services::catalogue::apply_mapping_to_all;
-use crate::services::declarations::{declaration_context, history_context, Keys};
 use crate::services::tallies::{self, CellKey};
 use crate::store::catalogue as catalogues;
 use crate::store::declarations::{self as repo, Declaration, HistoryRow};

@@ -322,7 +322,7 @@ pub async fn update(
                         audit::append(conn, actor.event(&action, Some(about.clone())))?;
                         if *purpose == Purpose::EqualityMonitoring {
                             // Withdrawal is an instruction to erase: for real, in this transaction.
-                            super::declarations::erase_counted(conn, &sealer, &employee)?;
+                            super::erasure::erase_counted(conn, &sealer, &employee)?;
                             audit::append(
                                 conn,
                                 actor.event("declaration.erase", Some(about.clone())),
@@ -335,7 +335,7 @@ pub async fn update(
         })
         .await??;
     if erases {
-        super::declarations::finish_erasures(db, finishing).await;
+        super::erasure::finish_erasures(db, finishing).await;
     }
     Ok(out)
 }

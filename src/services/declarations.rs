@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::crypto::{CryptoError, DataKey, Sealed, Sealer, PERSON_KEY_ID};
+use crate::crypto::Sealer;
 use crate::domain::catalogue::{validate_answers_for_write, Answer, AnswerSet, Catalogue};
 use crate::domain::tally::Counted;
 use crate::error::{AppError, AppResult, FieldError};
@@ -21,9 +21,13 @@ use crate::services::subject::{self, HeldAnswers};
 use crate::services::tallies;
 use crate::services::workforce::EmployeeView;
 use crate::store::declarations::{self as repo, Declaration, HistoryRow};
-use crate::store::person_keys::{self, PersonKeyRow};
 use crate::store::workforce::Employee;
 use crate::store::{consents, Conn, Database};
+
+use super::answer_keys::Keys;
+pub use super::answer_keys::{declaration_context, history_context, person_key_context};
+use super::counted::groups_of_opened;
+use super::erasure::{erase_counted, finish_erasures};
 
 /// The employee's answers as they stand.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -131,174 +135,6 @@ pub struct Export {
     /// and that sign-in's self-service events are left out of this export.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_answers: Option<HeldAnswers>,
-}
-
-/// Ties a ciphertext to its row, so one copied into another person's row does not open.
-pub fn declaration_context(employee: &str) -> Vec<u8> {
-    format!("declaration:{employee}").into_bytes()
-}
-
-pub fn history_context(employee: &str, seq: i64) -> Vec<u8> {
-    format!("history:{employee}:{seq}").into_bytes()
-}
-
-/// Ties a person's sealed data key to them and their organisation, so a key row copied to
-/// another person does not open.
-pub fn person_key_context(org: &str, employee: &str) -> Vec<u8> {
-    format!("person-key:{org}:{employee}").into_bytes()
-}
-
-/// What opens and seals one person's answers: their own data key once they have one, and the
-/// service key for rows sealed before per-person keys existed (until rotation moves them).
-pub(crate) struct Keys<'a> {
-    sealer: &'a Sealer,
-    person: Option<DataKey>,
-}
-
-impl<'a> Keys<'a> {
-    /// The keys of a person whose sealed key row (if any) is already read.
-    pub(crate) fn opened(sealer: &'a Sealer, row: Option<&PersonKeyRow>) -> AppResult<Self> {
-        let person = match row {
-            Some(row) => Some(
-                sealer
-                    .open_data_key(
-                        &Sealed {
-                            key_id: row.key_id.clone(),
-                            blob: row.sealed.clone(),
-                        },
-                        &person_key_context(&row.organisation_id, &row.employee_id),
-                        row.leaf,
-                    )
-                    .map_err(|e| match e {
-                        // Only after restoring a backup taken before this person was erased:
-                        // their rows came back, their key did not (decision 0027).
-                        CryptoError::Erased => AppError::Conflict(
-                            "these answers were erased and can no longer be opened; a backup \
-                             from before the erasure was restored (run `declare admin \
-                             purge-erased`)"
-                                .into(),
-                        ),
-                        e => AppError::internal(format!("a person key does not open: {e}")),
-                    })?,
-            ),
-            None => None,
-        };
-        Ok(Keys { sealer, person })
-    }
-
-    /// Reads the person's key: the one extra indexed read a declaration read or write costs.
-    pub(crate) fn load(conn: &mut Conn, sealer: &'a Sealer, employee: &str) -> AppResult<Self> {
-        let row = person_keys::find(conn, employee)?;
-        Self::opened(sealer, row.as_ref())
-    }
-
-    /// Makes sure the person has a key, creating and storing one on their first write under
-    /// per-person keys. If a concurrent first write stored one meanwhile, that one is used.
-    pub(crate) fn ensure(&mut self, conn: &mut Conn, org: &str, employee: &str) -> AppResult<()> {
-        if self.person.is_some() {
-            return Ok(());
-        }
-        // Declaration row, then key: the order erasure, catalogue migrations and rotation take
-        // them in on PostgreSQL, so a first write racing one of them waits instead of
-        // deadlocking on the key's primary key.
-        repo::lock(conn, employee)?;
-        let made = self
-            .sealer
-            .new_data_key(&person_key_context(org, employee))
-            .map_err(AppError::internal)?;
-        let key = made.key;
-        let row = PersonKeyRow {
-            employee_id: employee.to_owned(),
-            organisation_id: org.to_owned(),
-            key_id: made.sealed.key_id,
-            sealed: made.sealed.blob,
-            created_at: Utc::now().naive_utc(),
-            leaf: made.leaf,
-        };
-        if person_keys::insert_if_absent(conn, &row)? == 1 {
-            self.person = Some(key);
-        } else {
-            *self = Keys::load(conn, self.sealer, employee)?;
-            if self.person.is_none() {
-                return Err(AppError::internal("a person key vanished as it was made"));
-            }
-        }
-        Ok(())
-    }
-
-    pub(crate) fn open(&self, key_id: &str, blob: &[u8], context: &[u8]) -> AppResult<AnswerSet> {
-        let sealed = Sealed {
-            key_id: key_id.to_owned(),
-            blob: blob.to_vec(),
-        };
-        let plain = self.open_bytes(&sealed, context)?;
-        serde_json::from_slice(&plain)
-            .map_err(|e| AppError::internal(format!("a sealed declaration is unreadable: {e}")))
-    }
-
-    /// The plaintext of one of the person's rows, whichever key sealed it.
-    pub(crate) fn open_bytes(&self, sealed: &Sealed, context: &[u8]) -> AppResult<Vec<u8>> {
-        let opened = if sealed.key_id == PERSON_KEY_ID {
-            self.person
-                .as_ref()
-                .ok_or_else(|| AppError::internal("a declaration's person key is missing"))?
-                .open(sealed, context)
-        } else {
-            self.sealer.open(sealed, context)
-        };
-        opened.map_err(|e| AppError::internal(format!("a sealed declaration does not open: {e}")))
-    }
-
-    /// Seals under the person's key; [`Keys::ensure`] must have run.
-    pub(crate) fn seal_bytes(&self, plain: &[u8], context: &[u8]) -> AppResult<Sealed> {
-        self.person
-            .as_ref()
-            .ok_or_else(|| AppError::internal("sealing a declaration without a person key"))?
-            .seal(plain, context)
-            .map_err(AppError::internal)
-    }
-
-    pub(crate) fn seal(&self, answers: &AnswerSet, context: &[u8]) -> AppResult<Sealed> {
-        let plain = serde_json::to_vec(answers).map_err(AppError::internal)?;
-        self.seal_bytes(&plain, context)
-    }
-
-    /// Opens a stored declaration row under its own employee's context.
-    pub(crate) fn open_row(&self, row: &Declaration) -> AppResult<AnswerSet> {
-        self.open(
-            &row.key_id,
-            &row.sealed,
-            &declaration_context(&row.employee_id),
-        )
-    }
-}
-
-/// Seals an answer set exactly as a declaration row stores it, for bulk loaders (benchmarks)
-/// that write rows through the store and must produce what the service would have: the
-/// sealed answers and the person's new sealed key, which the loader stores beside them.
-pub fn seal_declaration(
-    sealer: &Sealer,
-    org: &str,
-    employee_id: &str,
-    answers: &AnswerSet,
-) -> AppResult<(Sealed, PersonKeyRow)> {
-    let made = sealer
-        .new_data_key(&person_key_context(org, employee_id))
-        .map_err(AppError::internal)?;
-    let plain = serde_json::to_vec(answers).map_err(AppError::internal)?;
-    let sealed = made
-        .key
-        .seal(&plain, &declaration_context(employee_id))
-        .map_err(AppError::internal)?;
-    let row = PersonKeyRow {
-        employee_id: employee_id.to_owned(),
-        organisation_id: org.to_owned(),
-        key_id: made.sealed.key_id,
-        sealed: made.sealed.blob,
-        created_at: Utc::now().naive_utc(),
-        leaf: made.leaf,
-    };
-    Ok((sealed, row))
 }
 
 /// The organisation's current published catalogue (id and document).
@@ -610,22 +446,6 @@ pub async fn erase(
     Ok(())
 }
 
-/// [`super::key_tree::finish_erasures`] on the blocking pool, once an erasure committed: the
-/// erased keys' leaves are punctured, so the copies of those keys in backups stop opening.
-/// The erasure itself has committed, so a failure here does not fail the request: the
-/// punctures stay queued and the next erasure, or the next start, does them.
-pub(crate) async fn finish_erasures(db: &Database, sealer: Arc<Sealer>) {
-    let done = db
-        .run(move |conn| {
-            super::key_tree::finish_erasures(conn, &sealer)
-                .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))
-        })
-        .await;
-    if let Err(e) = done {
-        tracing::error!(error = %e, "an erasure's punctures are still queued");
-    }
-}
-
 /// `POST /v1/me/declaration/review`: the employee confirms their answers are unchanged.
 pub async fn review(
     db: &Database,
@@ -859,95 +679,4 @@ pub async fn stored_answers(
         })())
     })
     .await?
-}
-
-/// What a stored declaration counts as in the tallies: its answers collapsed to publication
-/// groups under the catalogue version they were answered against (the one they were counted
-/// under when written), so taking them out again subtracts exactly what was added.
-pub fn counted_groups(conn: &mut Conn, sealer: &Sealer, employee_id: &str) -> AppResult<Counted> {
-    match repo::find(conn, employee_id)? {
-        Some(row) => {
-            let key = person_keys::find(conn, employee_id)?;
-            groups_of_row(conn, sealer, &row, key.as_ref())
-        }
-        None => Ok(Counted::blank()),
-    }
-}
-
-/// [`counted_groups`] of a declaration already loaded (a recount reads them a page at a time).
-/// Parsed catalogue versions come from the process-wide [`super::published`] cache, so a
-/// recount meeting one version many times parses it once.
-pub fn groups_of_row(
-    conn: &mut Conn,
-    sealer: &Sealer,
-    row: &Declaration,
-    key: Option<&PersonKeyRow>,
-) -> AppResult<Counted> {
-    let answers = Keys::opened(sealer, key)?.open_row(row)?;
-    groups_of_opened(conn, sealer, row, &answers)
-}
-
-/// [`counted_groups`] of a row already read and opened.
-fn groups_of_opened(
-    conn: &mut Conn,
-    sealer: &Sealer,
-    row: &Declaration,
-    answers: &AnswerSet,
-) -> AppResult<Counted> {
-    let catalogue =
-        super::published::version(conn, &row.organisation_id, &row.catalogue_version_id)?;
-    let secret = super::noise::secret(conn, sealer, &row.organisation_id)?;
-    Ok(Counted::new(
-        &secret,
-        &row.employee_id,
-        crate::domain::tally::groups_of(&catalogue, answers),
-    ))
-}
-
-/// Erases an employee's answers and history for real, destroys their key (so every other
-/// copy of those ciphertexts no longer opens) and takes them out of the tallies, in the
-/// caller's transaction (a DELETE, or a withdrawal of consent). The caller finishes the
-/// erasure after commit ([`finish_erasures`]).
-pub fn erase_counted(conn: &mut Conn, sealer: &Sealer, employee: &Employee) -> AppResult<()> {
-    // A write (or a catalogue migration) committing between our read and the DELETE would
-    // leave the tallies subtracting answers that are no longer the stored ones.
-    repo::lock(conn, &employee.id)?;
-    let before = counted_groups(conn, sealer, &employee.id)?;
-    repo::erase(conn, &employee.id)?;
-    person_keys::destroy(conn, std::slice::from_ref(&employee.id))?;
-    if let Some(cell) = tallies::counted_cell(employee) {
-        tallies::update_cell(conn, sealer, &employee.organisation_id, &cell, |c| {
-            c.replace(&before, &Counted::blank())
-        })?;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{random_secret, KeyedSecret};
-    use crate::crypto::padding::DECLARATION_CLASS;
-    use crate::domain::catalogue::{largest_answers, national, smallest_answers};
-
-    #[test]
-    fn the_shortest_and_longest_national_declarations_seal_to_one_length() {
-        let catalogue = national().unwrap();
-        let (smallest, largest) = (smallest_answers(&catalogue), largest_answers(&catalogue));
-        let json = |a: &AnswerSet| serde_json::to_vec(a).unwrap().len();
-        assert!(json(&largest) < DECLARATION_CLASS - 5, "{}", json(&largest));
-        assert!(json(&largest) > 20 * json(&smallest));
-        let sealer = Sealer::new(
-            &KeyedSecret {
-                id: "k1".into(),
-                secret: random_secret(32),
-            },
-            &[],
-        )
-        .unwrap();
-        let (short, _) = seal_declaration(&sealer, "org", "emp", &smallest).unwrap();
-        let (long, _) = seal_declaration(&sealer, "org", "emp", &largest).unwrap();
-        assert_eq!(short.blob.len(), long.blob.len());
-        assert_eq!(short.blob.len(), 12 + DECLARATION_CLASS + 16);
-    }
 }

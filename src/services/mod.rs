@@ -2,12 +2,15 @@
 //! store and the domain (transactions, authorisation of *which* record), so handlers stay thin
 //! and the CLI calls the same code as the API.
 
+pub mod answer_keys;
 pub mod audit;
 pub mod backup;
 pub mod catalogue;
 pub mod catalogue_migration;
 pub mod consent;
+pub mod counted;
 pub mod declarations;
+pub mod erasure;
 pub mod figure_cache;
 pub mod identity;
 pub mod key_tree;

@@ -25,10 +25,10 @@ use serde::Serialize;
 
 use crate::crypto::{Sealed, Sealer, PERSON_KEY_ID};
 use crate::error::{AppError, AppResult};
-use crate::services::audit::{self, Actor};
-use crate::services::declarations::{
+use crate::services::answer_keys::{
     declaration_context, history_context, person_key_context, Keys,
 };
+use crate::services::audit::{self, Actor};
 use crate::services::stats::snapshots;
 use crate::services::tallies;
 use crate::store::{self, Conn, Database, StoreError};

@@ -199,7 +199,7 @@ pub fn recount_paged(conn: &mut Conn, sealer: &Sealer, org: &str, page: i64) -> 
         let rows = crate::store::declarations::in_post_page(conn, org, &today, &after, page)?;
         let full = rows.len() as i64 == page;
         for (org_unit, staff_type, rank, row, key) in rows {
-            let groups = super::declarations::groups_of_row(conn, sealer, &row, key.as_ref())?;
+            let groups = super::counted::groups_of_row(conn, sealer, &row, key.as_ref())?;
             let key = CellKey {
                 org_unit,
                 staff_type,
@@ -248,7 +248,7 @@ fn replace_org(
 /// What each person counts as in a recount: their stored declaration, opened and collapsed to
 /// publication groups under the catalogue version it was answered against.
 pub fn counted_groups(sealer: &Sealer) -> impl FnMut(&mut Conn, &str) -> AppResult<Counted> + '_ {
-    move |conn, employee| super::declarations::counted_groups(conn, sealer, employee)
+    move |conn, employee| super::counted::counted_groups(conn, sealer, employee)
 }
 
 /// The cell an employee counts in, if they are in post today (no leave date, or one still to
@@ -275,7 +275,7 @@ pub fn follow_person(
     if from == to {
         return Ok(());
     }
-    let groups = super::declarations::counted_groups(conn, sealer, &after.id)?;
+    let groups = super::counted::counted_groups(conn, sealer, &after.id)?;
     // Leaving one cell and joining another commute, so they are applied in the order every
     // writer holding more than one tally row locks them (the cell's bytes, as `recount`
     // does): a move each way, or a move beside a recount, cannot each hold a row the other

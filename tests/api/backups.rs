@@ -101,7 +101,7 @@ on_both_backends! {
         let mut conn = store.get(std::time::Duration::from_secs(5)).unwrap();
         let row = declare::store::person_keys::find(&mut conn, &gone.to_string()).unwrap().unwrap();
         let sealed = declare::crypto::Sealed { key_id: row.key_id.clone(), blob: row.sealed.clone() };
-        let context = declare::services::declarations::person_key_context(&row.organisation_id, &row.employee_id);
+        let context = declare::services::answer_keys::person_key_context(&row.organisation_id, &row.employee_id);
         assert_eq!(
             restored.state.sealer.open_data_key(&sealed, &context, row.leaf).err(),
             Some(declare::crypto::CryptoError::Erased)

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use declare::config::{random_secret, KeyedSecret};
 use declare::crypto::{Sealed, Sealer, PERSON_KEY_ID};
-use declare::services::declarations::{declaration_context, history_context, person_key_context};
+use declare::services::answer_keys::{declaration_context, history_context, person_key_context};
 use reqwest::Method;
 use serde_json::json;
 
