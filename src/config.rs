@@ -784,7 +784,7 @@ impl Config {
                 let redirect_uri = match take("DECLARE_IDP_REDIRECT_URI") {
                     None => None,
                     Some(uri) => Some(
-                        crate::auth::idp_keys::check_fetch_url(&uri)
+                        crate::fetch_url::check_fetch_url(&uri)
                             .map_err(|e| invalid("DECLARE_IDP_REDIRECT_URI", e))?
                             .to_string(),
                     ),
@@ -980,10 +980,10 @@ fn idp_key_source(
 ) -> Result<IdpKeySource, ConfigError> {
     match (file, jwks_url, discovery_url) {
         (Some(file), None, None) => Ok(IdpKeySource::File(PathBuf::from(file))),
-        (None, Some(url), None) => crate::auth::idp_keys::check_fetch_url(&url)
+        (None, Some(url), None) => crate::fetch_url::check_fetch_url(&url)
             .map(|u| IdpKeySource::JwksUrl(u.to_string()))
             .map_err(|reason| invalid("DECLARE_IDP_JWKS_URL", reason)),
-        (None, None, Some(url)) => crate::auth::idp_keys::check_fetch_url(&url)
+        (None, None, Some(url)) => crate::fetch_url::check_fetch_url(&url)
             .map(|u| IdpKeySource::Discovery(u.to_string()))
             .map_err(|reason| invalid("DECLARE_IDP_DISCOVERY_URL", reason)),
         (None, None, None) => Err(invalid(

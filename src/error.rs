@@ -321,23 +321,3 @@ pub fn generic_problem(status: StatusCode) -> Problem {
         error_description: None,
     }
 }
-
-impl From<crate::auth::AuthError> for AppError {
-    fn from(err: crate::auth::AuthError) -> Self {
-        match err.status_code() {
-            401 => AppError::Unauthorized {
-                detail: err.to_string(),
-                challenge: err.www_authenticate(),
-            },
-            403 => AppError::InsufficientScope {
-                detail: err.to_string(),
-                challenge: err.www_authenticate(),
-            },
-            400 => AppError::InvalidBearer {
-                detail: err.to_string(),
-                challenge: err.www_authenticate(),
-            },
-            _ => AppError::internal(err),
-        }
-    }
-}

@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod fetch_url;
 pub mod http;
 pub mod metrics;
 pub mod services;

@@ -5,6 +5,8 @@
 //! to send to the caller: none contains key material, token contents or account names.
 //! [`KeyError`] is a configuration error, raised while building key rings at start-up.
 
+use crate::error::AppError;
+
 /// Why a request was not authenticated or not authorised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
@@ -148,6 +150,28 @@ impl KeyError {
         KeyError::Invalid {
             kid: kid.to_owned(),
             reason: reason.into(),
+        }
+    }
+}
+
+/// How a refused credential reaches the caller: 401 or 403 with the challenge, 400 for a
+/// malformed bearer header.
+impl From<AuthError> for AppError {
+    fn from(err: AuthError) -> Self {
+        match err.status_code() {
+            401 => AppError::Unauthorized {
+                detail: err.to_string(),
+                challenge: err.www_authenticate(),
+            },
+            403 => AppError::InsufficientScope {
+                detail: err.to_string(),
+                challenge: err.www_authenticate(),
+            },
+            400 => AppError::InvalidBearer {
+                detail: err.to_string(),
+                challenge: err.www_authenticate(),
+            },
+            _ => AppError::internal(err),
         }
     }
 }
