@@ -512,23 +512,7 @@ impl TestApp {
 /// Runs the `declare` binary against the app's database with its encryption key (and the
 /// retention period the tests assume); (succeeded, stdout then stderr).
 pub(crate) fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
-    use secrecy::ExposeSecret as _;
-    let key = &app.state.config.encryption_key;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_declare"))
-        .args(args)
-        .env("DECLARE_DATABASE_URL", &app.db.url)
-        .env("DECLARE_DATA_DIR", app.db.data_dir())
-        .env("DECLARE_ENCRYPTION_KEY", key.secret.expose_secret())
-        .env("DECLARE_ENCRYPTION_KEY_ID", &key.id)
-        .env("DECLARE_RETENTION_PERIOD_DAYS", "365")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    cli_with_env(app, args, &[("DECLARE_RETENTION_PERIOD_DAYS", "365")])
 }
 
 /// [`cli`] with more environment variables, e.g. the settings a deployment serves with.
@@ -550,4 +534,58 @@ pub(crate) fn cli_with_env(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// A free loopback port (free when asked; a test binds it soon after).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `declare serve` on the app's database with its encryption and token keys, on a free
+/// loopback port, logging errors only and its stdout discarded; the caller adds its own
+/// settings, then spawns it and waits with [`wait_ready`].
+pub(crate) fn serve_command(app: &TestApp) -> (std::process::Command, u16) {
+    use secrecy::ExposeSecret as _;
+    let config = &app.state.config;
+    let port = free_port();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_declare"));
+    command
+        .arg("serve")
+        .env("DECLARE_DATABASE_URL", &app.db.url)
+        .env("DECLARE_DATA_DIR", app.db.data_dir())
+        .env("DECLARE_LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "DECLARE_ENCRYPTION_KEY",
+            config.encryption_key.secret.expose_secret(),
+        )
+        .env("DECLARE_ENCRYPTION_KEY_ID", &config.encryption_key.id)
+        .env(
+            "DECLARE_TOKEN_SIGNING_KEY",
+            config.token_signing_key.secret.expose_secret(),
+        )
+        .env("DECLARE_TOKEN_SIGNING_KEY_ID", &config.token_signing_key.id)
+        .env("DECLARE_LOG_LEVEL", "error")
+        .stdout(std::process::Stdio::null());
+    (command, port)
+}
+
+/// Waits (at most 30 s) until the service at `base` answers `/readyz` with 200.
+pub(crate) async fn wait_ready(base: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{base} never became ready"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -3,15 +3,15 @@
 //! middle. Whatever one process keeps in memory must live in the database or be safe when
 //! another process changes it. And SQLite refuses a second `serve` on the same file.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use secrecy::ExposeSecret as _;
 use serde_json::{json, Value};
 
-use crate::helpers::{cli, raw_count, spawn_app, Backend, TestApp};
+use crate::helpers::{
+    cli, free_port, raw_count, serve_command, spawn_app, wait_ready, Backend, TestApp,
+};
 
 /// One `declare serve` process.
 struct Instance {
@@ -30,46 +30,21 @@ fn url(base: &str, path: &str) -> String {
     format!("{base}{path}")
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts `declare serve` on `app`'s database with `app`'s secrets, every schedule running
 /// often so that the instances race each other for snapshots, retention and sealing.
 fn serve(app: &TestApp, extra: &[(&str, &str)]) -> (Child, u16) {
-    let config = &app.state.config;
     // Today's monthly snapshot is due (an organisation made today has no earlier period).
     let today = chrono::Utc::now().format("%d").to_string();
     let today = today.trim_start_matches('0');
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_declare"))
-        .arg("serve")
-        .env("DECLARE_DATABASE_URL", &app.db.url)
-        .env("DECLARE_DATA_DIR", app.db.data_dir())
-        .env("DECLARE_LISTEN", format!("127.0.0.1:{port}"))
-        .env(
-            "DECLARE_ENCRYPTION_KEY",
-            config.encryption_key.secret.expose_secret(),
-        )
-        .env("DECLARE_ENCRYPTION_KEY_ID", &config.encryption_key.id)
-        .env(
-            "DECLARE_TOKEN_SIGNING_KEY",
-            config.token_signing_key.secret.expose_secret(),
-        )
-        .env("DECLARE_TOKEN_SIGNING_KEY_ID", &config.token_signing_key.id)
+    let (mut command, port) = serve_command(app);
+    let child = command
         .env("DECLARE_DATABASE_POOL_SIZE", "4")
         .env("DECLARE_WORKERS", "1")
-        .env("DECLARE_LOG_LEVEL", "error")
         .env("DECLARE_SNAPSHOT_CHECK_SECONDS", "1")
         .env("DECLARE_SNAPSHOT_MONTHLY_DAY", today)
         .env("DECLARE_RETENTION_INTERVAL_SECONDS", "1")
         .env("DECLARE_AUDIT_SEAL_INTERVAL_MS", "20")
         .envs(extra.iter().copied())
-        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -82,16 +57,8 @@ async fn start(app: &TestApp) -> Instance {
         child,
         base: format!("http://127.0.0.1:{port}"),
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = reqwest::get(url(&instance.base, "/readyz")).await {
-            if r.status() == 200 {
-                return instance;
-            }
-        }
-        assert!(Instant::now() < deadline, "instance on {port} never ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_ready(&instance.base).await;
+    instance
 }
 
 /// A small deterministic generator (xorshift), so every run drives the same workload.

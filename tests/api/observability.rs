@@ -4,15 +4,14 @@
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use secrecy::ExposeSecret as _;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{serve_command, spawn_app, wait_ready, Backend, TestApp};
 use crate::on_both_backends;
 
 /// The value of one sample (`name` with its labels exactly as exposed, e.g.
@@ -216,48 +215,22 @@ async fn traces_reach_the_collector_with_the_request_id_and_no_personal_data() {
     let employee_number = format!("E-{username}");
     let (collector, exports) = stub_collector();
 
-    let config = &app.state.config;
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (mut command, port) = serve_command(&app);
     let _served = Served(
-        Command::new(env!("CARGO_BIN_EXE_declare"))
-            .arg("serve")
-            .env("DECLARE_DATABASE_URL", &app.db.url)
-            .env("DECLARE_DATA_DIR", app.db.data_dir())
-            .env("DECLARE_LISTEN", format!("127.0.0.1:{port}"))
-            .env(
-                "DECLARE_ENCRYPTION_KEY",
-                config.encryption_key.secret.expose_secret(),
-            )
-            .env(
-                "DECLARE_TOKEN_SIGNING_KEY",
-                config.token_signing_key.secret.expose_secret(),
-            )
+        command
             .env("DECLARE_DISCLOSURE_NOISE_SD", "0")
-            .env("DECLARE_LOG_LEVEL", "error")
             .env(
                 "DECLARE_OTLP_ENDPOINT",
                 format!("http://127.0.0.1:{collector}"),
             )
             .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-            .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap(),
     );
     let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base).await;
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !matches!(client.get(format!("{base}/readyz")).send().await, Ok(r) if r.status() == 200) {
-        assert!(
-            Instant::now() < deadline,
-            "declare serve never became ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 
     // Sign in (the username and password go in the body), consent, declare: the answer
     // `female` and the person's ids pass through the traced server.
