@@ -14,6 +14,7 @@ use crate::services::audit::Actor;
 use crate::services::declarations::{self as service, DueReview, ReviewStatus};
 use crate::services::structure;
 
+use super::fields::{filled, query_fields};
 use super::layout::page as layout;
 use super::respond::{error_page, html as respond, require};
 use super::session::{Page, State};
@@ -27,9 +28,7 @@ fn hr_admin(page: &Page, state: &State) -> Result<Principal, Box<HttpResponse>> 
 
 /// The unit asked for (`?unit=CODE`, the API's filter): a code, nothing personal.
 fn asked_unit(req: &HttpRequest) -> Option<String> {
-    form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(k, v)| k == "unit" && !v.is_empty() && !v.contains('\0'))
-        .map(|(_, v)| v.into_owned())
+    filled(&query_fields(req), "unit").map(str::to_owned)
 }
 
 /// Who is due, ordered by unit code then employee number (the page groups by unit).

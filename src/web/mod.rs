@@ -8,12 +8,12 @@
 
 pub mod assets;
 pub mod dashboard;
+pub mod fields;
 pub mod form;
 pub mod hr;
 pub mod i18n;
 pub mod layout;
 pub mod oidc;
-pub mod posted;
 pub mod respond;
 pub mod session;
 pub mod signin;
@@ -67,15 +67,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// return path must be one of ours (a path, never another site).
 async fn switch_language(req: HttpRequest, state: State) -> HttpResponse {
     let page = Page::of(&req, &state);
-    let query: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
-        .into_owned()
-        .collect();
-    let get = |name: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let query = fields::query_fields(&req);
+    let get = |name: &str| fields::field(&query, name);
     let lang = get("to")
         .and_then(i18n::Lang::parse)
         .unwrap_or(i18n::Lang::En);

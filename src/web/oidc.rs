@@ -28,6 +28,7 @@ use crate::fetch_url::check_fetch_url;
 use crate::http::state::AppState;
 use crate::services::audit;
 
+use super::fields::{field, query_fields};
 use super::layout;
 use super::respond::{error_page, html, redirect};
 use super::session::{Page, State, SESSION_COOKIE};
@@ -157,15 +158,8 @@ async fn finish(req: &HttpRequest, state: &AppState) -> Result<String, Refusal> 
     let (Some(client), Some(external)) = (&state.config.idp_client, &state.auth.external) else {
         return Err(("not_configured", StatusCode::NOT_FOUND));
     };
-    let query: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
-        .into_owned()
-        .collect();
-    let get = |name: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let query = query_fields(req);
+    let get = |name: &str| field(&query, name);
     let flow = req
         .cookie(FLOW_COOKIE)
         .and_then(|c| open(state, c.value()))

@@ -11,8 +11,8 @@ use secrecy::SecretString;
 use crate::error::AppError;
 use crate::services::identity;
 
+use super::fields::{checked_form, field};
 use super::layout::{csrf_field, error_summary, page as layout};
-use super::posted::{checked_form, field};
 use super::respond::{error_page, html, redirect};
 use super::session::{Page, State, SESSION_COOKIE};
 

@@ -17,9 +17,9 @@ use crate::services::catalogue;
 use crate::services::consent::{self, ConsentsView, UpdateConsents};
 use crate::services::declarations::{self as service, Change};
 
+use super::fields::{checked_form, field};
 use super::form;
 use super::layout::{back_link, csrf_field, error_summary, page as layout, simple};
-use super::posted::{checked_form, field};
 use super::respond::{error_page, html as respond, redirect, require};
 use super::session::{Page, State};
 

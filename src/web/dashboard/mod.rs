@@ -22,6 +22,7 @@ use crate::services::stats::{
 };
 use crate::services::{catalogue, identity};
 
+use super::fields::{filled, query_fields};
 use super::layout::page as layout;
 use super::respond::{error_page, html as respond, require};
 use super::session::{Page, State};
@@ -67,15 +68,8 @@ struct Asked {
 }
 
 fn asked(req: &HttpRequest) -> Asked {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
-        .into_owned()
-        .collect();
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, v)| k == name && !v.is_empty() && !v.contains('\0'))
-            .map(|(_, v)| v.clone())
-    };
+    let query = query_fields(req);
+    let get = |name: &str| filled(&query, name).map(str::to_owned);
     Asked {
         characteristic: get("characteristic"),
         by: get("by")

@@ -1,5 +1,5 @@
-//! A POSTed form: its fields (NUL refused), one field's value, and the same-origin and CSRF
-//! checks every form goes through.
+//! The fields of a form or a query string (NUL refused), one field's value, and the
+//! same-origin and CSRF checks every POSTed form goes through.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
@@ -29,6 +29,20 @@ pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> 
     fields
         .iter()
         .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The query string's fields, read as [`form_fields`] reads a body (a NUL never reaches a
+/// page: the middleware refuses it in any URL, so none are dropped here in practice).
+pub fn query_fields(req: &HttpRequest) -> Vec<(String, String)> {
+    form_fields(req.query_string().as_bytes()).unwrap_or_default()
+}
+
+/// The first value of `name` that is not empty (an empty choice in a GET form means "none").
+pub fn filled<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, v)| k == name && !v.is_empty())
         .map(|(_, v)| v.as_str())
 }
 
