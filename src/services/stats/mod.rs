@@ -206,47 +206,32 @@ pub async fn figures_at(
     snapshot: Option<Uuid>,
     request: FigureRequest,
 ) -> AppResult<Figures> {
-    let figures = figures_or_snapshot(db, sealer, config, cache, org, snapshot, request).await?;
+    let figures = match snapshot {
+        None => figures(db, sealer, config, cache, org, request).await?,
+        Some(id) => {
+            let key = cache_key(org, &request.characteristic, &config).at_snapshot(id);
+            // Only a snapshot this organisation could open was ever stored under its key.
+            let characteristic = request.characteristic.clone();
+            let kept = cache
+                .get_or_compute(key, Fingerprint::frozen(), || async move {
+                    let (summary, basis) = snapshots::load(db, sealer, org, id).await?;
+                    protect_snapshot(summary, basis, characteristic, config)
+                        .await
+                        .map(Some)
+                })
+                .await?
+                .ok_or_else(|| AppError::internal("snapshot figures computed nothing"))?;
+            let summary = kept.snapshot()?;
+            let table = basis::table(&kept.family, &request);
+            Figures::of(request, table, summary.taken_at.clone(), Some(summary))
+        }
+    };
     if figures.unit.is_some() && figures.level.is_none() {
         return Err(AppError::NotFound(
             "no such org unit in these figures".into(),
         ));
     }
     Ok(figures)
-}
-
-async fn figures_or_snapshot(
-    db: &Database,
-    sealer: Arc<Sealer>,
-    config: DisclosureConfig,
-    cache: &FigureCache,
-    org: Uuid,
-    snapshot: Option<Uuid>,
-    request: FigureRequest,
-) -> AppResult<Figures> {
-    let Some(id) = snapshot else {
-        return figures(db, sealer, config, cache, org, request).await;
-    };
-    let key = cache_key(org, &request.characteristic, &config).at_snapshot(id);
-    // Only a snapshot this organisation could open was ever stored under its key.
-    let characteristic = request.characteristic.clone();
-    let kept = cache
-        .get_or_compute(key, Fingerprint::frozen(), || async move {
-            let (summary, basis) = snapshots::load(db, sealer, org, id).await?;
-            protect_snapshot(summary, basis, characteristic, config)
-                .await
-                .map(Some)
-        })
-        .await?
-        .ok_or_else(|| AppError::internal("snapshot figures computed nothing"))?;
-    let summary = kept.snapshot()?;
-    let table = basis::table(&kept.family, &request);
-    Ok(Figures::of(
-        request,
-        table,
-        summary.taken_at.clone(),
-        Some(summary),
-    ))
 }
 
 impl Kept {
