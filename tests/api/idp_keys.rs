@@ -2,8 +2,6 @@
 //! current with no restart (decision 0023), against a stub provider on a local port that
 //! serves a discovery document and a JWKS, rotates keys, goes down, and counts requests.
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,6 +10,7 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::stub_http::{self, Response};
 
 const ISSUER: &str = "https://idp.north-wales.test";
 const KEY_A: &str = "idp-rsa";
@@ -41,8 +40,7 @@ impl StubIdp {
     /// Serves `/.well-known/openid-configuration` and `/keys` on a free loopback port, one
     /// connection at a time, each closed after its answer.
     fn start(keys: Vec<Value>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let (listener, base) = stub_http::listen();
         let state = Arc::new(Mutex::new(IdpState {
             keys,
             issuer: ISSUER.into(),
@@ -53,30 +51,11 @@ impl StubIdp {
         }));
         let stub = StubIdp { base, state };
         let serving = stub.clone();
-        // Lives as long as the test binary: it only ever blocks in `accept`.
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
-                    continue;
-                }
-                // The rest of the head; a GET has no body.
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
-                }
-                let path = request_line.split(' ').nth(1).unwrap_or("").to_owned();
-                let delay = serving.state.lock().unwrap().delay;
-                std::thread::sleep(delay);
-                let (status, body) = serving.answer(&path);
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
+        stub_http::serve(listener, move |request| {
+            let delay = serving.state.lock().unwrap().delay;
+            std::thread::sleep(delay);
+            let (status, body) = serving.answer(&request.target);
+            Response::json(status, body)
         });
         stub
     }

@@ -4,6 +4,7 @@
 
 mod browsing;
 mod helpers;
+mod stub_http;
 
 mod audit;
 mod auth;

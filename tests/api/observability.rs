@@ -2,8 +2,6 @@
 //! their action happens, and traces reach an OTLP collector (a stub here) with the request id
 //! and never any personal data.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpListener;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -13,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{serve_command, spawn_app, wait_ready, Backend, TestApp};
 use crate::on_both_backends;
+use crate::stub_http::{self, Response};
 
 /// The value of one sample (`name` with its labels exactly as exposed, e.g.
 /// `declare_syncs_total{result="applied"}`); panics naming it when the series is missing.
@@ -134,46 +133,17 @@ on_both_backends! {
 }
 
 /// A stub OTLP/HTTP collector: accepts `POST /v1/traces`, answers 200 and hands each body on.
-fn stub_collector() -> (u16, mpsc::Receiver<Value>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
+fn stub_collector() -> (String, mpsc::Receiver<Value>) {
+    let (listener, base) = stub_http::listen();
     let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0usize;
-            let mut path = String::new();
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
-                let header = line.trim_end().to_owned();
-                line.clear();
-                if header.is_empty() {
-                    break;
-                }
-                if let Some(rest) = header.strip_prefix("POST ") {
-                    path = rest.split(' ').next().unwrap_or_default().to_owned();
-                }
-                if let Some((name, value)) = header.split_once(':') {
-                    if name.eq_ignore_ascii_case("content-length") {
-                        length = value.trim().parse().unwrap_or(0);
-                    }
-                }
-            }
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_err() {
-                continue;
-            }
-            let _ = stream.write_all(
-                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
-            );
-            assert_eq!(path, "/v1/traces");
-            if let Ok(json) = serde_json::from_slice(&body) {
-                let _ = sender.send(json);
-            }
+    stub_http::serve(listener, move |request| {
+        assert_eq!(request.target, "/v1/traces");
+        if let Ok(json) = serde_json::from_slice(&request.body) {
+            let _ = sender.send(json);
         }
+        Response::json("200 OK", "{}".into())
     });
-    (port, receiver)
+    (base, receiver)
 }
 
 struct Served(Child);
@@ -219,10 +189,7 @@ async fn traces_reach_the_collector_with_the_request_id_and_no_personal_data() {
     let _served = Served(
         command
             .env("DECLARE_DISCLOSURE_NOISE_SD", "0")
-            .env(
-                "DECLARE_OTLP_ENDPOINT",
-                format!("http://127.0.0.1:{collector}"),
-            )
+            .env("DECLARE_OTLP_ENDPOINT", &collector)
             .env("OTEL_BSP_SCHEDULE_DELAY", "100")
             .stderr(Stdio::inherit())
             .spawn()

@@ -5,8 +5,6 @@
 //! returns an ID token signed with the test key.
 
 use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -20,6 +18,7 @@ use sha2::{Digest as _, Sha256};
 use crate::browsing::{csrf_of, post as submit, visit, Jar};
 use crate::helpers::{spawn_app, TestApp};
 use crate::on_both_backends;
+use crate::stub_http::{self, Response};
 
 const ISSUER: &str = "https://idp.oidc-pages.test";
 const CLIENT_ID: &str = "declare";
@@ -62,43 +61,18 @@ fn query_of(target: &str) -> HashMap<String, String> {
 
 impl Provider {
     fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let (listener, base) = stub_http::listen();
         let provider = Provider {
             base,
             state: Arc::default(),
         };
         let serving = provider.clone();
-        // Lives as long as the test binary: it only ever blocks in `accept`.
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
-                    continue;
-                }
-                let mut length = 0usize;
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    if let Some((name, value)) = line.split_once(':') {
-                        if name.eq_ignore_ascii_case("content-length") {
-                            length = value.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    line.clear();
-                }
-                let mut body = vec![0u8; length];
-                if reader.read_exact(&mut body).is_err() {
-                    continue;
-                }
-                let target = request_line.split(' ').nth(1).unwrap_or("").to_owned();
-                let (status, extra, body) = serving.answer(&target, &body);
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\n{extra}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
+        stub_http::serve(listener, move |request| {
+            let (status, headers, body) = serving.answer(&request.target, &request.body);
+            Response {
+                status,
+                headers,
+                body,
             }
         });
         provider
