@@ -665,3 +665,67 @@ on_both_backends! {
         assert!(naked >= 0.85, "the intruder could not even read exact figures ({naked:.3})");
     }
 }
+
+/// One published table as the intruder reads it: row label -> (headcount, every cell).
+async fn table(app: &TestApp, edi: &str, query: &str) -> HashMap<String, (u64, Value)> {
+    let r = app
+        .authed(Method::GET, &format!("/v1/stats/{query}"), edi)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{query}");
+    let f: Value = r.json().await.unwrap();
+    f["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["label"].as_str().unwrap().to_owned(),
+                (row["headcount"].as_u64().unwrap(), row["cells"].clone()),
+            )
+        })
+        .collect()
+}
+
+// The `unit` scope (the dashboard's drill-down) only selects rows of the level table below
+// the unit: every scoped row, in completion and distribution, is that table's row cell for
+// cell, and the scopes of all the units above together are exactly that table. Asking by
+// unit can therefore not be differenced against the level table: there is nothing new.
+on_both_backends! {
+    async fn the_unit_scope_publishes_no_cell_the_level_table_does_not(backend) {
+        let app = crate::helpers::spawn_app(backend).await;
+        let (hr, edi, org) = force_named(&app, "scoped").await;
+        let r = app.authed(Method::GET, "/v1/org-units", &hr).send().await.unwrap();
+        let units: Value = r.json().await.unwrap();
+        let units = units.as_array().or_else(|| units["items"].as_array()).cloned().unwrap();
+        let id_of = |code: &str| units.iter().find(|u| u["code"] == code).unwrap()["id"].as_str().unwrap().to_owned();
+        let (north, south) = (id_of("north"), id_of("south"));
+        for (code, parent) in [("north-a", &north), ("north-b", &north), ("south-a", &south)] {
+            let r = app.authed(Method::POST, "/v1/org-units", &hr)
+                .json(&json!({"code": code, "name": code.to_uppercase(), "kind": "department", "parent_id": parent}))
+                .send().await.unwrap();
+            assert_eq!(r.status(), 201);
+        }
+        let mut staff = people("A", "north-a", "police_officer", "pc", &[("yes", 7), ("no", 6), ("", 2)]);
+        staff.extend(people("B", "north-b", "police_officer", "pc", &[("yes", 2), ("no", 2), ("prefer_not_to_say", 3)]));
+        staff.extend(people("N", "north", "police_staff", "", &[("no", 4), ("", 1)]));
+        staff.extend(people("C", "south-a", "police_staff", "", &[("yes", 9), ("no", 5), ("prefer_not_to_say", 1)]));
+        staff.extend(people("S", "south", "police_staff", "", &[("yes", 2), ("no", 9)]));
+        sync_and_answer(&app, &hr, org, &staff).await;
+
+        for view in ["completion", "distribution"] {
+            let level_2 = table(&app, &edi, &format!("{view}?characteristic=disability&by=org_unit&level=2")).await;
+            let mut union = HashMap::new();
+            for unit in [&north, &south] {
+                let scoped = table(&app, &edi, &format!("{view}?characteristic=disability&by=org_unit&unit={unit}")).await;
+                assert!(!scoped.is_empty(), "{view} under {unit}");
+                for (label, row) in scoped {
+                    assert_eq!(level_2.get(&label), Some(&row), "{view}: {label} scoped differs from level 2");
+                    assert!(union.insert(label, row).is_none(), "a row under two units");
+                }
+            }
+            assert_eq!(union, level_2, "{view}: the scopes together are the level table");
+        }
+    }
+}
